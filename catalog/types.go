@@ -1,0 +1,127 @@
+package catalog
+
+// Release is one immutable catalog release: the apps, and the pieces every host runs
+// (the reverse proxy, the compose plugin), all pinned together.
+type Release struct {
+	Release string            `yaml:"release"` // YYYY.MM.N
+	Channel string            `yaml:"channel"` // stable or testing
+	Flatcar Flatcar           `yaml:"flatcar"`
+	Compose ComposeSysext     `yaml:"compose"`
+	Proxy   Image             `yaml:"proxy"` // the Caddy image every site runs in front of its apps
+	Apps    map[string]*App   `yaml:"-"`     // from apps/*.yaml, by name
+	Files   map[string]string `yaml:"-"`     // app name → file it was read from, for messages
+}
+
+// Flatcar names the OS the hosts boot: the snapshot the site's Terraform looks up by label.
+type Flatcar struct {
+	Channel    string `yaml:"channel"`     // Flatcar's update group: stable, beta
+	MinVersion string `yaml:"min_version"` // oldest snapshot a site may boot from
+}
+
+// ComposeSysext is the Docker Compose plugin as a Flatcar systemd-sysext image.
+type ComposeSysext struct {
+	Version string `yaml:"version"`
+	URL     string `yaml:"url"`
+	// SHA512 of the image, hex. Empty until the catalog pipeline has read it from the
+	// release; a site built without it is marked unpinned.
+	SHA512 string `yaml:"sha512"`
+}
+
+// Image is a container image pinned by tag and, once read from the registry, by digest.
+type Image struct {
+	Image string `yaml:"image"` // fully qualified repository, e.g. docker.io/library/postgres
+	Tag   string `yaml:"tag"`
+	// Digest of the multi-arch index ("sha256:…"), filled only by the catalog pipeline from
+	// the registry; never written by hand.
+	Digest string `yaml:"digest"`
+}
+
+// Ref is the image reference compose pulls: by digest when pinned, by tag otherwise.
+func (i Image) Ref() string {
+	if i.Digest != "" {
+		return i.Image + ":" + i.Tag + "@" + i.Digest
+	}
+	return i.Image + ":" + i.Tag
+}
+
+// App is one catalog entry: everything needed to run it on a site.
+type App struct {
+	Name      string `yaml:"name"`
+	Title     string `yaml:"title"`
+	Summary   string `yaml:"summary"`
+	Homepage  string `yaml:"homepage"`
+	Version   string `yaml:"version"`   // the upstream version owners see
+	Changelog string `yaml:"changelog"` // upstream release notes for Version
+	Subdomain string `yaml:"subdomain"` // default; a site may override it
+	MemoryMB  int    `yaml:"memory_mb"` // what all its services need together in normal use
+	HTTP      HTTP   `yaml:"http"`
+	Health    Health `yaml:"health"`
+	// Caddy directives added inside the app's site block (redirects, body limits).
+	Caddy    string              `yaml:"caddy"`
+	Secrets  []Secret            `yaml:"secrets"`
+	Volumes  []Volume            `yaml:"volumes"`
+	Backup   Backup              `yaml:"backup"`
+	Services map[string]*Service `yaml:"services"`
+}
+
+// HTTP is where Caddy sends the app's traffic.
+type HTTP struct {
+	Service string `yaml:"service"`
+	Port    int    `yaml:"port"`
+}
+
+// Health is how to tell from outside that the app works.
+type Health struct {
+	Path   string `yaml:"path"`
+	Status int    `yaml:"status"`
+}
+
+// Secret is generated on the host at first boot and kept on the data volume; compose
+// reads it as ${NAME}.
+type Secret struct {
+	Name   string `yaml:"name"`
+	Length int    `yaml:"length"` // characters of [A-Za-z0-9]
+}
+
+// Volume is a folder of the app's data under /var/lib/nassella/apps/<app>/<name>.
+type Volume struct {
+	Name  string `yaml:"name"`
+	Owner string `yaml:"owner"` // "uid:gid" the folder is created with; root when empty
+	Mode  string `yaml:"mode"`  // octal, e.g. "0750"; 0750 when empty
+}
+
+// Backup says how to make the app's data consistent before the volume is backed up.
+type Backup struct {
+	Hooks   []Hook   `yaml:"hooks"`
+	Exclude []string `yaml:"exclude"` // volumes that are caches, not data
+}
+
+// Hook runs a command in one of the app's containers and keeps its output as a dump.
+type Hook struct {
+	Service string   `yaml:"service"`
+	Command []string `yaml:"command"`
+	Output  string   `yaml:"output"` // file name under the app's dumps folder
+}
+
+// Service is one container of the app.
+type Service struct {
+	Image       `yaml:",inline"`
+	Command     []string          `yaml:"command"`
+	Entrypoint  []string          `yaml:"entrypoint"`
+	User        string            `yaml:"user"`
+	Environment map[string]string `yaml:"environment"`
+	Volumes     []string          `yaml:"volumes"` // "<volume>:<path in container>[:ro]"
+	Tmpfs       []string          `yaml:"tmpfs"`
+	ShmSize     string            `yaml:"shm_size"`
+	DependsOn   []string          `yaml:"depends_on"`
+	Healthcheck *Healthcheck      `yaml:"healthcheck"`
+}
+
+// Healthcheck is the container's own health probe, so dependants wait for it.
+type Healthcheck struct {
+	Test        []string `yaml:"test"`
+	Interval    string   `yaml:"interval"`
+	Timeout     string   `yaml:"timeout"`
+	Retries     int      `yaml:"retries"`
+	StartPeriod string   `yaml:"start_period"`
+}

@@ -1,0 +1,392 @@
+// Package butane renders the host's Butane config (Flatcar variant 1.0.0) and translates it
+// to Ignition with the Butane library, strictly: a warning is an error. The Ignition holds
+// everything known before apply; Terraform adds the few values that exist only at apply
+// time (the data volume's device, outside secrets) by merging it into user_data.
+package butane
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	bconfig "github.com/coreos/butane/config"
+	"github.com/coreos/butane/config/common"
+	"gopkg.in/yaml.v3"
+
+	"github.com/nassella/nassella/generator/render"
+)
+
+// Paths in the site repo.
+const (
+	ButanePath   = "host/butane.yaml"
+	IgnitionPath = "host/ignition.json"
+)
+
+// File is a file the Ignition writes on the host.
+type File struct {
+	Path     string
+	Contents string
+	Mode     int // octal permission bits, e.g. 0o644
+}
+
+// Inputs are the rendered files the host needs besides what this package writes itself:
+// the compose files and the Caddyfile, placed under /etc/nassella.
+type Inputs struct {
+	Files []File
+}
+
+// The Butane schema subset nassella writes.
+type config struct {
+	Variant string  `yaml:"variant"`
+	Version string  `yaml:"version"`
+	Passwd  passwd  `yaml:"passwd"`
+	Storage storage `yaml:"storage"`
+	Systemd systemd `yaml:"systemd"`
+}
+
+type passwd struct {
+	Users []user `yaml:"users"`
+}
+
+type user struct {
+	Name              string   `yaml:"name"`
+	SSHAuthorizedKeys []string `yaml:"ssh_authorized_keys"`
+}
+
+type storage struct {
+	Files []file `yaml:"files"`
+	Links []link `yaml:"links"`
+}
+
+type file struct {
+	Path      string   `yaml:"path"`
+	Mode      yamlMode `yaml:"mode"`
+	Overwrite bool     `yaml:"overwrite,omitempty"`
+	Contents  contents `yaml:"contents"`
+}
+
+type contents struct {
+	Inline       string        `yaml:"inline,omitempty"`
+	Source       string        `yaml:"source,omitempty"`
+	Verification *verification `yaml:"verification,omitempty"`
+}
+
+type verification struct {
+	Hash string `yaml:"hash"`
+}
+
+type link struct {
+	Path      string `yaml:"path"`
+	Target    string `yaml:"target"`
+	Hard      bool   `yaml:"hard"`
+	Overwrite bool   `yaml:"overwrite,omitempty"`
+}
+
+type systemd struct {
+	Units []unit `yaml:"units"`
+}
+
+type unit struct {
+	Name     string `yaml:"name"`
+	Enabled  *bool  `yaml:"enabled,omitempty"`
+	Mask     bool   `yaml:"mask,omitempty"`
+	Contents string `yaml:"contents,omitempty"`
+}
+
+// yamlMode prints a file mode in octal so the Butane file reads like a shell's ls.
+type yamlMode int
+
+func (m yamlMode) MarshalYAML() (any, error) {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: fmt.Sprintf("0%o", int(m))}, nil
+}
+
+// Render returns the Butane config and the Ignition translated from it.
+func Render(in render.Input, extra Inputs) (butaneYAML, ignition []byte, err error) {
+	s := in.Site
+	cfg := config{Variant: "flatcar", Version: "1.0.0"}
+	cfg.Passwd.Users = []user{{Name: "core", SSHAuthorizedKeys: s.Admin.SSHKeys}}
+
+	add := func(p, body string, mode int) {
+		cfg.Storage.Files = append(cfg.Storage.Files, file{Path: p, Mode: yamlMode(mode), Overwrite: true, Contents: contents{Inline: body}})
+	}
+	add("/etc/hostname", s.Name+"\n", 0o644)
+	add("/etc/flatcar/update.conf", updateConf(in), 0o644)
+	add("/etc/systemd/journald.conf.d/10-nassella.conf", journaldConf, 0o644)
+	add(path.Join(render.BinDir, "nassella-data-volume"), dataVolumeScript, 0o755)
+	add(path.Join(render.BinDir, "nassella-secrets"), secretsScript(in), 0o755)
+	add(path.Join(render.ProxyDir, "tmpfiles.conf"), proxyTmpfiles(), 0o644)
+	for _, app := range s.Apps {
+		add(path.Join(render.AppsConfig, app.Name, "tmpfiles.conf"), appTmpfiles(app.Name, in), 0o644)
+	}
+	for _, f := range extra.Files {
+		add(f.Path, f.Contents, f.Mode)
+	}
+
+	// Docker Compose as a systemd-sysext, pinned by version and, once known, hash.
+	c := in.Catalog.Compose
+	raw := fmt.Sprintf("/opt/extensions/docker-compose/docker-compose-%s-x86-64.raw", c.Version)
+	sysext := file{Path: raw, Mode: 0o644, Contents: contents{Source: c.URL}}
+	if c.SHA512 != "" {
+		sysext.Contents.Verification = &verification{Hash: "sha512-" + c.SHA512}
+	}
+	cfg.Storage.Files = append(cfg.Storage.Files, sysext)
+	cfg.Storage.Links = []link{
+		{Path: "/etc/extensions/docker-compose.raw", Target: raw, Overwrite: true},
+		// Flatcar runs in UTC by default; the site's window and backup times are local.
+		{Path: "/etc/localtime", Target: "/usr/share/zoneinfo/" + s.Updates.Timezone, Overwrite: true},
+	}
+	sort.Slice(cfg.Storage.Files, func(i, j int) bool { return cfg.Storage.Files[i].Path < cfg.Storage.Files[j].Path })
+
+	cfg.Systemd.Units = units(in)
+
+	var b bytes.Buffer
+	b.WriteString(render.Header("#", in))
+	b.WriteString("# The host's whole configuration. Translated to host/ignition.json, which Terraform\n# passes to the server at creation: a change here replaces the server (data stays).\n")
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(cfg); err != nil {
+		return nil, nil, fmt.Errorf("butane: %w", err)
+	}
+	enc.Close()
+	ign, err := Translate(b.Bytes())
+	if err != nil {
+		return nil, nil, err
+	}
+	return b.Bytes(), ign, nil
+}
+
+// Translate turns Butane into Ignition strictly: any warning fails, as a warning in the
+// host config is a host that may not boot as intended.
+func Translate(butaneYAML []byte) ([]byte, error) {
+	ign, rep, err := bconfig.TranslateBytes(butaneYAML, common.TranslateBytesOptions{Pretty: true})
+	if err != nil {
+		return nil, fmt.Errorf("butane: %w\n%s", err, rep.String())
+	}
+	if len(rep.Entries) > 0 {
+		return nil, fmt.Errorf("butane (strict): %s", strings.TrimSpace(rep.String()))
+	}
+	return append(ign, '\n'), nil
+}
+
+func updateConf(in render.Input) string {
+	return fmt.Sprintf(`GROUP=%s
+REBOOT_STRATEGY=reboot
+LOCKSMITHD_REBOOT_WINDOW_START=%s
+LOCKSMITHD_REBOOT_WINDOW_LENGTH=1h
+`, in.Catalog.Flatcar.Channel, in.Site.Updates.Window)
+}
+
+// journald keeps every app's logs on the host, bounded so they never fill the disk.
+const journaldConf = `[Journal]
+Storage=persistent
+SystemMaxUse=2G
+SystemKeepFree=1G
+MaxRetentionSec=3month
+`
+
+func proxyTmpfiles() string {
+	return fmt.Sprintf("d %s 0700 root root -\nd %s/data 0700 root root -\nd %s/config 0700 root root -\n",
+		render.CaddyData, render.CaddyData, render.CaddyData)
+}
+
+func appTmpfiles(name string, in render.Input) string {
+	var b strings.Builder
+	base := path.Join(render.AppsData, name)
+	fmt.Fprintf(&b, "d %s 0755 root root -\nd %s 0700 root root -\n", base, path.Join(base, render.DumpsDir))
+	for _, a := range in.Site.Apps {
+		if a.Name != name {
+			continue
+		}
+		for _, v := range a.Spec.Volumes {
+			uid, gid, mode := "root", "root", "0750"
+			if v.Owner != "" {
+				uid, gid, _ = strings.Cut(v.Owner, ":")
+			}
+			if v.Mode != "" {
+				mode = v.Mode
+			}
+			fmt.Fprintf(&b, "d %s %s %s %s -\n", path.Join(base, v.Name), mode, uid, gid)
+		}
+	}
+	return b.String()
+}
+
+// dataVolumeScript formats the data volume only when it is blank and refuses a disk that
+// holds anything else: app data is never wiped, whatever the state of the server.
+const dataVolumeScript = `#!/bin/bash
+# Prepares the data volume named in ` + render.VolumeEnv + ` (written by Terraform).
+set -euo pipefail
+dev=${NASSELLA_DATA_DEVICE:?missing: Terraform writes it to ` + render.VolumeEnv + `}
+for _ in $(seq 1 120); do
+  [ -b "$dev" ] && break
+  sleep 1
+done
+if [ ! -b "$dev" ]; then
+  echo "data volume $dev did not appear within 2 minutes; is it attached?" >&2
+  exit 1
+fi
+fstype=$(blkid -p -o value -s TYPE "$dev" || true)
+label=$(blkid -p -o value -s LABEL "$dev" || true)
+if [ -z "$fstype" ]; then
+  echo "formatting the blank data volume $dev"
+  mkfs.ext4 -q -L ` + render.DataLabel + ` "$dev"
+  udevadm settle
+elif [ "$label" != ` + render.DataLabel + ` ]; then
+  echo "$dev holds a $fstype filesystem labelled '$label', not ` + render.DataLabel + `: refusing to use or format it" >&2
+  exit 1
+fi
+`
+
+// secretsScript creates each app's secrets once, on the volume; an existing secret is
+// never changed, a secret a new catalog release adds is appended.
+func secretsScript(in render.Input) string {
+	var b strings.Builder
+	b.WriteString(`#!/bin/bash
+# Generates app secrets on the data volume at first boot; never prints or changes them.
+set -euo pipefail
+umask 077
+dir=` + render.SecretsDir + `
+mkdir -p "$dir"
+gen() {
+  local s=""
+  while [ ${#s} -lt "$1" ]; do
+    s+=$(head -c 512 /dev/urandom | tr -dc 'A-Za-z0-9')
+  done
+  printf '%s' "${s:0:$1}"
+}
+# ensure APP NAME LENGTH
+ensure() {
+  local f="$dir/$1` + render.EnvSuffix + `"
+  touch "$f"
+  grep -q "^$2=" "$f" || printf '%s=%s\n' "$2" "$(gen "$3")" >>"$f"
+}
+`)
+	for _, app := range in.Site.Apps {
+		fmt.Fprintf(&b, "touch \"$dir/%s%s\"\n", app.Name, render.EnvSuffix)
+		for _, s := range app.Spec.Secrets {
+			fmt.Fprintf(&b, "ensure %s %s %d\n", app.Name, s.Name, s.Length)
+		}
+	}
+	return b.String()
+}
+
+func enabled() *bool { t := true; return &t }
+
+func units(in render.Input) []unit {
+	compose := func(project, dir, envFile string) string {
+		cmd := "/usr/bin/docker compose --project-name " + project
+		if envFile != "" {
+			cmd += " --env-file " + envFile
+		}
+		return cmd + " --file " + path.Join(dir, render.ComposeYML)
+	}
+	us := []unit{
+		{Name: "nassella-data-volume.service", Enabled: enabled(), Contents: `[Unit]
+Description=Prepare the nassella data volume (format only when blank)
+Before=var-lib-nassella.mount
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+EnvironmentFile=` + render.VolumeEnv + `
+ExecStart=` + path.Join(render.BinDir, "nassella-data-volume") + `
+[Install]
+RequiredBy=var-lib-nassella.mount
+`},
+		{Name: "var-lib-nassella.mount", Enabled: enabled(), Contents: `[Unit]
+Description=nassella data volume
+Requires=nassella-data-volume.service
+After=nassella-data-volume.service
+[Mount]
+What=/dev/disk/by-label/` + render.DataLabel + `
+Where=` + render.DataDir + `
+Type=ext4
+Options=defaults,noatime
+[Install]
+WantedBy=multi-user.target
+`},
+		{Name: "nassella-secrets.service", Enabled: enabled(), Contents: `[Unit]
+Description=Generate app secrets on the data volume
+Requires=var-lib-nassella.mount
+After=var-lib-nassella.mount
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=` + path.Join(render.BinDir, "nassella-secrets") + `
+[Install]
+WantedBy=multi-user.target
+`},
+		{Name: "nassella-proxy.service", Enabled: enabled(), Contents: `[Unit]
+Description=Caddy, HTTPS in front of every app
+Requires=docker.service var-lib-nassella.mount
+After=docker.service var-lib-nassella.mount network-online.target
+Wants=network-online.target
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+TimeoutStartSec=15min
+ExecStartPre=/usr/bin/systemd-tmpfiles --create ` + path.Join(render.ProxyDir, "tmpfiles.conf") + `
+ExecStart=` + compose("proxy", render.ProxyDir, "") + ` up --detach --remove-orphans
+ExecStop=` + compose("proxy", render.ProxyDir, "") + ` down
+[Install]
+WantedBy=multi-user.target
+`},
+	}
+	for _, app := range in.Site.Apps {
+		dir := path.Join(render.AppsConfig, app.Name)
+		env := path.Join(render.SecretsDir, app.Name+render.EnvSuffix)
+		us = append(us, unit{Name: fmt.Sprintf(render.AppUnit, app.Name), Enabled: enabled(), Contents: `[Unit]
+Description=` + app.Spec.Title + ` (nassella app ` + app.Name + `)
+Requires=nassella-proxy.service nassella-secrets.service
+After=nassella-proxy.service nassella-secrets.service
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+TimeoutStartSec=30min
+ExecStartPre=/usr/bin/systemd-tmpfiles --create ` + path.Join(dir, "tmpfiles.conf") + `
+ExecStart=` + compose(app.Name, dir, env) + ` up --detach --remove-orphans
+ExecStop=` + compose(app.Name, dir, env) + ` down
+[Install]
+WantedBy=multi-user.target
+`})
+	}
+	return us
+}
+
+// UserDataSize is the size of the user_data Terraform builds from the Ignition (see
+// terraform/server.tf): a wrapper merging the gzipped, base64 Ignition, plus the
+// apply-time files at their largest (a volume device path, outside secrets of up to 128
+// characters each). It errs on the large side.
+func UserDataSize(ignition []byte) (int, error) {
+	var gz bytes.Buffer
+	w, err := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
+	if err != nil {
+		return 0, err
+	}
+	w.Write(ignition)
+	w.Close()
+	volumeEnv := "NASSELLA_DATA_DEVICE=/dev/disk/by-id/scsi-0HC_Volume_1234567890123\n"
+	secret := strings.Repeat("x", 128)
+	outsideEnv := "RESTIC_PASSWORD=" + secret + "\nAWS_ACCESS_KEY_ID=" + secret + "\nAWS_SECRET_ACCESS_KEY=" + secret + "\n"
+	wrapper := map[string]any{
+		"ignition": map[string]any{
+			"version": "3.3.0",
+			"config": map[string]any{"merge": []any{map[string]any{
+				"source":      "data:;base64," + base64.StdEncoding.EncodeToString(gz.Bytes()),
+				"compression": "gzip",
+			}}},
+		},
+		"storage": map[string]any{"files": []any{
+			map[string]any{"path": "/etc/nassella/volume.env", "mode": 420, "overwrite": true,
+				"contents": map[string]any{"source": "data:;base64," + base64.StdEncoding.EncodeToString([]byte(volumeEnv))}},
+			map[string]any{"path": "/etc/nassella/outside.env", "mode": 384, "overwrite": true,
+				"contents": map[string]any{"source": "data:;base64," + base64.StdEncoding.EncodeToString([]byte(outsideEnv))}},
+		}},
+	}
+	out, err := json.Marshal(wrapper)
+	return len(out), err
+}

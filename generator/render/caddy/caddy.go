@@ -1,0 +1,72 @@
+// Package caddy renders the Caddyfile: one site block per app host with automatic HTTPS
+// (the admin email as the ACME account), certificates kept on the data volume so a rebuilt
+// server re-issues nothing, and security headers the app may still override.
+package caddy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nassella/nassella/generator/render"
+)
+
+// Path is where the Caddyfile lives in the site repo.
+const Path = "proxy/" + render.Caddyfile
+
+// Render returns the Caddyfile.
+func Render(in render.Input) []byte {
+	var b strings.Builder
+	b.WriteString(render.Header("#", in))
+	fmt.Fprintf(&b, `{
+	email %s
+	# /data is %s/data on the volume: certificates survive a server rebuild.
+	storage file_system /data
+}
+
+# Headers every app gets unless it sets its own (the ? prefix).
+(security_headers) {
+	header {
+		?Strict-Transport-Security "max-age=31536000"
+		?X-Content-Type-Options "nosniff"
+		?Referrer-Policy "strict-origin-when-cross-origin"
+		?X-Frame-Options "SAMEORIGIN"
+		-Server
+	}
+}
+`, in.Site.Admin.Email, render.CaddyData)
+	for _, app := range in.Site.Apps {
+		a := app.Spec
+		fmt.Fprintf(&b, "\n# %s\n%s {\n\timport security_headers\n", a.Title, app.Host)
+		if extra := strings.TrimSpace(render.Fill(a.Caddy, in, app)); extra != "" {
+			b.WriteString(retab(extra, 1))
+		}
+		fmt.Fprintf(&b, "\treverse_proxy %s:%d\n}\n", app.Name, a.HTTP.Port)
+	}
+	return []byte(b.String())
+}
+
+// retab re-indents a catalog snippet (indented with spaces, in any unit) with tabs, one
+// level deeper than depth, as caddy fmt would.
+func retab(snippet string, depth int) string {
+	lines := strings.Split(snippet, "\n")
+	unit := 0
+	for _, l := range lines {
+		if n := len(l) - len(strings.TrimLeft(l, " ")); n > 0 && (unit == 0 || n < unit) {
+			unit = n
+		}
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		body := strings.TrimSpace(l)
+		if body == "" {
+			b.WriteString("\n")
+			continue
+		}
+		level := 0
+		if unit > 0 {
+			level = (len(l) - len(strings.TrimLeft(l, " "))) / unit
+		}
+		b.WriteString(strings.Repeat("\t", depth+level) + body + "\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,86 @@
+// Package terraform renders the site's OpenTofu configuration: the provider's module from
+// site-template, unchanged but for the generated-file header, and site.auto.tfvars with
+// the values taken from site.yaml. Site values live only in the tfvars, so the module is
+// the same reviewed code for every customer.
+package terraform
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/nassella/nassella/generator/render"
+	"github.com/nassella/nassella/generator/site"
+	sitetemplate "github.com/nassella/nassella/site-template"
+)
+
+// Dir is where the configuration lives in the site repo.
+const Dir = "terraform"
+
+// Render returns the files of the terraform folder by name.
+func Render(in render.Input) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	const module = "terraform/hetzner"
+	names, err := fs.Glob(sitetemplate.FS, module+"/*.tf")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		body, err := fs.ReadFile(sitetemplate.FS, n)
+		if err != nil {
+			return nil, err
+		}
+		out[path.Base(n)] = append([]byte(render.Header("#", in)+"\n"), body...)
+	}
+	out["site.auto.tfvars"] = tfvars(in)
+	return out, nil
+}
+
+func tfvars(in render.Input) []byte {
+	s := in.Site
+	h := s.Provider.Hetzner
+	var b strings.Builder
+	b.WriteString(render.Header("#", in))
+	b.WriteString("\n")
+	attr := func(k, v string) { fmt.Fprintf(&b, "%-15s = %s\n", k, v) }
+	attr("site", quote(s.Name))
+	attr("location", quote(h.Location))
+	attr("datacenter", quote(site.HetznerDatacenter(h.Location)))
+	attr("server_type", quote(h.ServerType))
+	attr("volume_size", strconv.Itoa(h.VolumeGB))
+	attr("flatcar_channel", quote(in.Catalog.Flatcar.Channel))
+
+	b.WriteString("\nssh_keys = {\n")
+	for i, k := range s.Admin.SSHKeys {
+		fmt.Fprintf(&b, "  %s = %s\n", quote(fmt.Sprintf("admin-%d", i+1)), quote(strings.TrimSpace(k)))
+	}
+	b.WriteString("}\n\nzones = [\n")
+	for _, z := range s.Zones() {
+		fmt.Fprintf(&b, "  %s,\n", quote(z))
+	}
+	b.WriteString("]\n\nrecords = {\n")
+	hosts := make([]site.App, len(s.Apps))
+	copy(hosts, s.Apps)
+	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Host < hosts[j].Host })
+	width := 0
+	for _, a := range hosts {
+		width = max(width, len(quote(a.Host)))
+	}
+	for _, a := range hosts {
+		name := strings.TrimSuffix(a.Host, "."+a.Zone)
+		fmt.Fprintf(&b, "  %-*s = { zone = %s, name = %s }\n", width, quote(a.Host), quote(a.Zone), quote(name))
+	}
+	b.WriteString("}\n")
+	return []byte(b.String())
+}
+
+// quote writes an HCL string; site values are already restricted to safe characters, but
+// quoting escapes anything that would start a template sequence.
+func quote(s string) string {
+	q := strconv.Quote(s)
+	q = strings.ReplaceAll(q, "${", "$${")
+	return strings.ReplaceAll(q, "%{", "%%{")
+}

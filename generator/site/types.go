@@ -1,0 +1,86 @@
+// Package site is the customer's contract: site.yaml, version 1. It decodes the file
+// strictly, checks it against a catalog release and returns either a valid Site or every
+// problem at once, each naming site.yaml:LINE:COL and the fix.
+package site
+
+// The jsonschema tags feed docs/site.schema.json (see schema.go); descriptions are what
+// an editor shows while the customer types.
+
+// Site is one customer's server and everything on it.
+type Site struct {
+	Version  int                `yaml:"version" jsonschema:"required,enum=1" jsonschema_description:"Version of this file's format. Always 1."`
+	Name     string             `yaml:"name" jsonschema:"required,pattern=^[a-z0-9-]+$,maxLength=32" jsonschema_description:"Short name of the site (lowercase letters, digits and dashes), used in server and volume names. Example: acme"`
+	Domain   string             `yaml:"domain" jsonschema:"required" jsonschema_description:"The domain your apps live under: each app answers at <subdomain>.<domain>. Example: acme.example"`
+	Admin    Admin              `yaml:"admin" jsonschema:"required"`
+	Provider Provider           `yaml:"provider" jsonschema:"required"`
+	DNS      DNS                `yaml:"dns" jsonschema:"required"`
+	Apps     map[string]AppConf `yaml:"apps" jsonschema:"required" jsonschema_description:"The apps to run, by catalog name. Example: nextcloud: {}"`
+	Backups  Backups            `yaml:"backups" jsonschema:"required"`
+	Updates  Updates            `yaml:"updates" jsonschema:"required"`
+}
+
+// Admin is who runs the site.
+type Admin struct {
+	Email   string   `yaml:"email" jsonschema:"required,format=email" jsonschema_description:"Receives certificate (ACME) notices and alerts. Example: ops@acme.example"`
+	SSHKeys []string `yaml:"ssh_keys" jsonschema:"required,minItems=1" jsonschema_description:"Public SSH keys allowed to log in to the server as user core. Example: ssh-ed25519 AAAA… me@laptop"`
+}
+
+// Provider is where the server runs. Exactly one provider is set.
+type Provider struct {
+	Hetzner *Hetzner `yaml:"hetzner" jsonschema_description:"A server in Hetzner Cloud."`
+}
+
+// Hetzner is a Hetzner Cloud server.
+type Hetzner struct {
+	Location   string `yaml:"location" jsonschema:"required,enum=fsn1,enum=nbg1,enum=hel1,enum=ash,enum=hil,enum=sin" jsonschema_description:"Hetzner location. Example: nbg1"`
+	ServerType string `yaml:"server_type" jsonschema:"required" jsonschema_description:"Hetzner server type; its memory must fit the apps. Example: cx32"`
+	VolumeGB   int    `yaml:"volume_gb" jsonschema:"required,minimum=10,maximum=10240" jsonschema_description:"Size of the data volume in GB; it holds all app data and can grow later. Example: 50"`
+}
+
+// DNS is who serves the records for the site's domains. Exactly one is set.
+type DNS struct {
+	Hetzner *HetznerDNS `yaml:"hetzner" jsonschema_description:"Records in a Hetzner DNS zone for each domain; the zone is created by nassella."`
+}
+
+// HetznerDNS has no settings yet; each zone is named after its domain.
+type HetznerDNS struct{}
+
+// AppConf is a site's choices for one catalog app.
+type AppConf struct {
+	Subdomain string `yaml:"subdomain" jsonschema_description:"Overrides the app's default subdomain. Example: vault"`
+	Domain    string `yaml:"domain" jsonschema_description:"Serve this app under another domain than the site's. Example: acme.org"`
+}
+
+// Backups says when and where the data volume is backed up.
+type Backups struct {
+	Schedule string `yaml:"schedule" jsonschema:"required" jsonschema_description:"When backups run, in the site's timezone: 'daily HH:MM' or 'hourly'. Example: daily 03:00"`
+	Keep     Keep   `yaml:"keep" jsonschema:"required"`
+	Target   Target `yaml:"target" jsonschema:"required"`
+}
+
+// Keep is how many snapshots are kept of each age.
+type Keep struct {
+	Daily   int `yaml:"daily" jsonschema:"minimum=0" jsonschema_description:"Daily snapshots to keep. Example: 7"`
+	Weekly  int `yaml:"weekly" jsonschema:"minimum=0" jsonschema_description:"Weekly snapshots to keep. Example: 4"`
+	Monthly int `yaml:"monthly" jsonschema:"minimum=0" jsonschema_description:"Monthly snapshots to keep. Example: 6"`
+}
+
+// Target is where backups go. Exactly one is set; its credentials are CI secrets, never here.
+type Target struct {
+	S3 *S3 `yaml:"s3" jsonschema_description:"Any S3-compatible object storage (Hetzner Object Storage, Backblaze B2, ...)."`
+}
+
+// S3 is an S3-compatible bucket.
+type S3 struct {
+	Endpoint string `yaml:"endpoint" jsonschema:"required" jsonschema_description:"HTTPS endpoint of the S3 service. Example: https://fsn1.your-objectstorage.com"`
+	Bucket   string `yaml:"bucket" jsonschema:"required" jsonschema_description:"Bucket name. Example: acme-backups"`
+	Region   string `yaml:"region" jsonschema_description:"Region, where the service needs one. Example: eu-central"`
+}
+
+// Updates says which releases the site gets and when the server may restart for them.
+type Updates struct {
+	Channel   string `yaml:"channel" jsonschema:"required,enum=stable,enum=testing" jsonschema_description:"Which catalog releases this site gets."`
+	Window    string `yaml:"window" jsonschema:"required" jsonschema_description:"Start of the weekly one-hour maintenance window, 'Day HH:MM'. Example: Sun 03:00"`
+	Timezone  string `yaml:"timezone" jsonschema:"required" jsonschema_description:"IANA timezone of the window and the backup schedule. Example: Europe/Berlin"`
+	Automerge bool   `yaml:"automerge" jsonschema_description:"Merge update pull requests by themselves once their checks pass."`
+}

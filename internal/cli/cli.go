@@ -1,0 +1,218 @@
+// Package cli is the nassella command line. Run takes its streams and arguments and
+// returns the exit code, so the whole CLI runs inside tests (see cmd/nassella's scripts).
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+
+	"github.com/nassella/nassella/catalog"
+	"github.com/nassella/nassella/generator"
+)
+
+// Streams are where a command reads and writes.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// usageError is a mistake in how the command was called: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, s Streams, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"init", "make a new site repo: init DIR", runInit},
+		{"generate", "write the site repo's files from site.yaml", runGenerate},
+		{"validate", "check a site repo with the real tools", runValidate},
+		{"demo", "generate and validate a built-in example site: demo [DIR]", runDemo},
+		{"catalog", "list the catalog's apps or show one: catalog list | catalog show APP", runCatalog},
+		{"schema", "print the JSON Schema of site.yaml", runSchema},
+		{"version", "print nassella's version", runVersion},
+	}
+}
+
+// Run runs the CLI with args (without the program name) and returns the exit code.
+func Run(ctx context.Context, s Streams, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(s.Out)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, s, args[1:])
+		var ue usageError
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, &ue):
+			fmt.Fprintf(s.Err, "nassella %s: %v\n", c.name, err)
+			return 2
+		default:
+			fmt.Fprintf(s.Err, "%v\n", err)
+			return 1
+		}
+	}
+	fmt.Fprintf(s.Err, "nassella: unknown command %q; run nassella help\n", args[0])
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "nassella: self-hosting for anyone. Usage: nassella COMMAND [flags]")
+	fmt.Fprintln(w)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun nassella COMMAND -h for a command's flags.")
+}
+
+// flags returns a flag set that reports errors instead of exiting.
+func flags(s Streams, name, args string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(s.Err)
+	fs.Usage = func() {
+		fmt.Fprintf(s.Err, "Usage: nassella %s %s\n", name, args)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags and returns the positional arguments, which may come before or
+// after the flags.
+func parse(fs *flag.FlagSet, args []string, maxPositional int) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) > maxPositional {
+		return nil, usageError{fmt.Sprintf("unexpected argument %q", pos[maxPositional])}
+	}
+	return pos, nil
+}
+
+// loadCatalog returns the built-in catalog, or the one in dir.
+func loadCatalog(dir string) (*catalog.Release, error) {
+	if dir == "" {
+		return catalog.Embedded(), nil
+	}
+	r, err := catalog.Load(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("catalog %s:\n%w", dir, err)
+	}
+	return r, nil
+}
+
+// findTofu locates OpenTofu: NASSELLA_TOFU, then tofu on PATH.
+func findTofu() string {
+	if p := os.Getenv("NASSELLA_TOFU"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("tofu"); err == nil {
+		return p
+	}
+	return ""
+}
+
+func runVersion(_ context.Context, s Streams, args []string) error {
+	if len(args) > 0 {
+		return usageError{"version takes no arguments"}
+	}
+	fmt.Fprintf(s.Out, "nassella %s (catalog %s)\n", generator.Version, catalog.Embedded().Release)
+	return nil
+}
+
+func runCatalog(_ context.Context, s Streams, args []string) error {
+	fs := flags(s, "catalog", "list | show APP [--catalog DIR]")
+	dir := fs.String("catalog", "", "use the catalog in `DIR` instead of the built-in one")
+	pos, err := parse(fs, args, 2)
+	if err != nil {
+		return err
+	}
+	cat, err := loadCatalog(*dir)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) == 1 && pos[0] == "list":
+		fmt.Fprintf(s.Out, "catalog %s (%s)\n", cat.Release, cat.Channel)
+		for _, n := range cat.Names() {
+			a := cat.Apps[n]
+			fmt.Fprintf(s.Out, "  %-15s %-10s %5d MB  %s\n", n, a.Version, a.MemoryMB, a.Summary)
+		}
+		return nil
+	case len(pos) == 2 && pos[0] == "show":
+		a, ok := cat.Apps[pos[1]]
+		if !ok {
+			msg := fmt.Sprintf("there is no app %q in catalog %s", pos[1], cat.Release)
+			if c := closest(pos[1], cat.Names()); c != "" {
+				msg += fmt.Sprintf("; did you mean %q?", c)
+			}
+			return errors.New(msg)
+		}
+		fmt.Fprintf(s.Out, "%s %s: %s\n", a.Title, a.Version, a.Summary)
+		fmt.Fprintf(s.Out, "homepage:  %s\nchangelog: %s\nsubdomain: %s\nmemory:    %d MB\nhealth:    GET %s → %d\n",
+			a.Homepage, a.Changelog, a.Subdomain, a.MemoryMB, a.Health.Path, a.Health.Status)
+		fmt.Fprintln(s.Out, "images:")
+		for _, n := range a.ServiceNames() {
+			img := a.Services[n].Image
+			pin := "not pinned by digest yet"
+			if img.Digest != "" {
+				pin = "pinned"
+			}
+			fmt.Fprintf(s.Out, "  %-16s %s (%s)\n", n, img.Image+":"+img.Tag, pin)
+		}
+		if len(a.Secrets) > 0 {
+			var names []string
+			for _, sec := range a.Secrets {
+				names = append(names, sec.Name)
+			}
+			sort.Strings(names)
+			fmt.Fprintf(s.Out, "secrets generated on the server: %s\n", strings.Join(names, ", "))
+		}
+		return nil
+	}
+	return usageError{"use: nassella catalog list, or nassella catalog show APP"}
+}
+
+func runSchema(_ context.Context, s Streams, args []string) error {
+	if len(args) > 0 {
+		return usageError{"schema takes no arguments"}
+	}
+	data, err := schema()
+	if err != nil {
+		return err
+	}
+	_, err = s.Out.Write(data)
+	return err
+}

@@ -1,0 +1,55 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nassella/nassella/catalog"
+	"github.com/nassella/nassella/generator/validate"
+)
+
+func runValidate(ctx context.Context, s Streams, args []string) error {
+	fs := flags(s, "validate", "[DIR] [--catalog DIR] [--tofu PATH] [--no-tofu]")
+	catDir := fs.String("catalog", "", "use the catalog in `DIR` instead of the built-in one")
+	tofu := fs.String("tofu", "", "OpenTofu binary (default: $NASSELLA_TOFU, then tofu on PATH)")
+	noTofu := fs.Bool("no-tofu", false, "skip the OpenTofu check")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	dir := "."
+	if len(pos) == 1 {
+		dir = pos[0]
+	}
+	cat, err := loadCatalog(*catDir)
+	if err != nil {
+		return err
+	}
+	return validateDir(ctx, s, dir, cat, *tofu, *noTofu)
+}
+
+// validateDir runs every check on a site repo and prints one line per check.
+func validateDir(ctx context.Context, s Streams, dir string, cat *catalog.Release, tofu string, noTofu bool) error {
+	if tofu == "" {
+		tofu = findTofu()
+	}
+	if tofu == "" && !noTofu {
+		return fmt.Errorf("OpenTofu was not found: install OpenTofu 1.10, set NASSELLA_TOFU to its path, or pass --no-tofu to skip that check")
+	}
+	if noTofu {
+		tofu = ""
+	}
+	fmt.Fprintf(s.Out, "validating %s\n", dir)
+	r := validate.Dir(ctx, dir, validate.Options{Catalog: cat, Tofu: tofu, Log: s.Out})
+	if !r.OK() {
+		failed := 0
+		for _, c := range r.Checks {
+			if c.Err != nil {
+				failed++
+			}
+		}
+		return fmt.Errorf("%s is not valid: %d of %d checks failed (see above)", dir, failed, len(r.Checks))
+	}
+	fmt.Fprintf(s.Out, "%s is valid\n", dir)
+	return nil
+}

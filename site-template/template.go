@@ -1,0 +1,11 @@
+// Package sitetemplate holds the files every site repo starts from: the Terraform module
+// for each provider, the site.yaml skeleton `nassella init` writes, the site repo's README
+// and .gitignore. They are real files (tofu fmt checks the Terraform) embedded in the binary.
+package sitetemplate
+
+import "embed"
+
+// FS holds the template files.
+//
+//go:embed terraform/hetzner/*.tf site.yaml README.md.tmpl gitignore
+var FS embed.FS

@@ -1,0 +1,84 @@
+# Flatcar snapshot in the project, labelled by nassella bootstrap.
+data "hcloud_image" "flatcar" {
+  with_selector     = "os=flatcar,flatcar-channel=${var.flatcar_channel}"
+  with_architecture = "x86"
+  most_recent       = true
+}
+
+# SSH keys for Hetzner's rescue system; the host itself gets them from Ignition.
+resource "hcloud_ssh_key" "admin" {
+  for_each = var.ssh_keys
+
+  name       = "${var.site}-${each.key}"
+  public_key = each.value
+  labels     = local.labels
+}
+
+locals {
+  labels = {
+    "nassella-site" = var.site
+  }
+
+  # Values only known at apply time, written next to the committed Ignition on the host.
+  volume_env = "NASSELLA_DATA_DEVICE=${hcloud_volume.data.linux_device}\n"
+  outside_env = join("", [
+    "RESTIC_PASSWORD=${var.backup_password}\n",
+    "AWS_ACCESS_KEY_ID=${var.backup_s3_access_key_id}\n",
+    "AWS_SECRET_ACCESS_KEY=${var.backup_s3_secret_access_key}\n",
+  ])
+
+  # A small Ignition that merges the committed one (gzip, to stay far below Hetzner's
+  # 32 KiB user_data limit) and adds the apply-time files.
+  user_data = jsonencode({
+    ignition = {
+      version = "3.3.0"
+      config = {
+        merge = [{
+          source      = "data:;base64,${base64gzip(file("${path.module}/${var.ignition_file}"))}"
+          compression = "gzip"
+        }]
+      }
+    }
+    storage = {
+      files = [
+        {
+          path      = "/etc/nassella/volume.env"
+          mode      = 420 # 0644
+          overwrite = true
+          contents  = { source = "data:;base64,${base64encode(local.volume_env)}" }
+        },
+        {
+          path      = "/etc/nassella/outside.env"
+          mode      = 384 # 0600
+          overwrite = true
+          contents  = { source = "data:;base64,${base64encode(local.outside_env)}" }
+        },
+      ]
+    }
+  })
+}
+
+# The server. Immutable: a changed Ignition replaces it (data stays on the volume, the IPs
+# stay); a newer Flatcar snapshot does not, as Flatcar updates itself in place.
+resource "hcloud_server" "host" {
+  name                     = var.site
+  server_type              = var.server_type
+  datacenter               = var.datacenter
+  image                    = data.hcloud_image.flatcar.id
+  ssh_keys                 = [for key in hcloud_ssh_key.admin : key.id]
+  user_data                = local.user_data
+  firewall_ids             = [hcloud_firewall.host.id]
+  shutdown_before_deletion = true
+  labels                   = local.labels
+
+  public_net {
+    ipv4_enabled = true
+    ipv4         = hcloud_primary_ip.ipv4.id
+    ipv6_enabled = true
+    ipv6         = hcloud_primary_ip.ipv6.id
+  }
+
+  lifecycle {
+    ignore_changes = [image]
+  }
+}

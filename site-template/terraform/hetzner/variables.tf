@@ -1,0 +1,128 @@
+# site (values come from site.yaml through site.auto.tfvars)
+
+variable "site" {
+  type        = string
+  description = "Name of the site, used in every resource name (e.g. acme)"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$", var.site))
+    error_message = "The site must be 1 to 32 lowercase letters, digits and dashes."
+  }
+}
+
+variable "ssh_keys" {
+  type        = map(string)
+  description = "Public SSH keys by name, for rescue access (e.g. { admin-1 = \"ssh-ed25519 AAAA...\" })"
+}
+
+variable "zones" {
+  type        = list(string)
+  description = "DNS zones the site's records go in (e.g. [\"acme.example\"])"
+}
+
+variable "records" {
+  type = map(object({
+    zone = string
+    name = string
+  }))
+  description = "Host names pointing at the server, by fully qualified name (e.g. { \"cloud.acme.example\" = { zone = \"acme.example\", name = \"cloud\" } })"
+}
+
+# instances
+
+variable "location" {
+  type        = string
+  description = "Hetzner location of the server and its volume (e.g. nbg1)"
+
+  validation {
+    condition     = contains(["fsn1", "nbg1", "hel1", "ash", "hil", "sin"], var.location)
+    error_message = "The location must be one of fsn1, nbg1, hel1, ash, hil, sin."
+  }
+}
+
+variable "datacenter" {
+  type        = string
+  description = "Hetzner datacenter of the location, where the primary IPs live (e.g. nbg1-dc3)"
+}
+
+variable "server_type" {
+  type        = string
+  description = "Hetzner server type (e.g. cx32)"
+}
+
+variable "volume_size" {
+  type        = number
+  description = "Size of the data volume in GB (e.g. 50); it can grow, never shrink"
+
+  validation {
+    condition     = var.volume_size >= 10 && var.volume_size <= 10240
+    error_message = "The volume size must be 10 to 10240 GB."
+  }
+}
+
+variable "flatcar_channel" {
+  type        = string
+  description = "Flatcar channel of the snapshot the server boots from (e.g. stable)"
+
+  validation {
+    condition     = contains(["stable", "beta", "alpha"], var.flatcar_channel)
+    error_message = "The Flatcar channel must be one of stable, beta, alpha."
+  }
+}
+
+# configuration
+
+variable "ignition_file" {
+  type        = string
+  description = "Path of the host's Ignition, rendered from host/butane.yaml"
+  default     = "../host/ignition.json"
+}
+
+variable "protect_data" {
+  type        = bool
+  description = "Protect the data volume and IP addresses from deletion; turn off only to delete the site"
+  default     = true
+}
+
+# outside secrets (set from the forge's secret store, e.g. TF_VAR_hcloud_token)
+
+variable "hcloud_token" {
+  type        = string
+  description = "Hetzner Cloud API token with read-write access to the site's project"
+  sensitive   = true
+}
+
+variable "state_passphrase" {
+  type        = string
+  description = "Passphrase encrypting the Terraform state and plans (at least 16 characters)"
+  sensitive   = true
+}
+
+variable "backup_password" {
+  type        = string
+  description = "Password of the restic repository the host backs up to"
+  sensitive   = true
+  default     = ""
+}
+
+variable "backup_s3_access_key_id" {
+  type        = string
+  description = "Access key of the backup bucket"
+  sensitive   = true
+  default     = ""
+}
+
+variable "backup_s3_secret_access_key" {
+  type        = string
+  description = "Secret key of the backup bucket"
+  sensitive   = true
+  default     = ""
+}
+
+# advanced
+
+variable "hcloud_endpoint" {
+  type        = string
+  description = "Hetzner Cloud API endpoint (e.g. https://api.hetzner.cloud/v1)"
+  default     = "https://api.hetzner.cloud/v1"
+}
