@@ -91,6 +91,9 @@ func (c *checker) add(path, msg, fix string) { c.errs.Add(c.doc.At(path, msg, fi
 
 // required reports a missing field at its parent and returns false.
 func (c *checker) required(path, example string) bool {
+	if c.doc.Bad[path] {
+		return false
+	}
 	if c.doc.Has(path) {
 		return true
 	}
@@ -282,7 +285,7 @@ func (c *checker) apps(l *Loaded) {
 		}
 		host := sub + "." + zone
 		if other, dup := hosts[host]; dup {
-			c.add(p, fmt.Sprintf("%s and %s would both answer at %s", other, name, host),
+			c.add(p+".subdomain", fmt.Sprintf("%s and %s would both answer at %s", other, name, host),
 				fmt.Sprintf("give one of them another subdomain, e.g. subdomain: %s-2", sub))
 			continue
 		}

@@ -25,6 +25,9 @@ type Doc struct {
 	File   string
 	Values map[string]Pos
 	Keys   map[string]Pos
+	// Bad holds the paths whose value could not be decoded: already reported, so later
+	// checks skip them rather than report the zero value left in their place.
+	Bad map[string]bool
 }
 
 // At returns a diagnostic at the value of path, falling back to its key, then to the
@@ -66,7 +69,7 @@ func (d *Doc) find(path string, first map[string]Pos) Pos {
 // matched by their `yaml` tag. It returns the positions and every problem found; out holds
 // whatever could be decoded either way.
 func Decode(file string, data []byte, out any) (*Doc, diag.List) {
-	doc := &Doc{File: file, Values: map[string]Pos{}, Keys: map[string]Pos{}}
+	doc := &Doc{File: file, Values: map[string]Pos{}, Keys: map[string]Pos{}, Bad: map[string]bool{}}
 	var errs diag.List
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -101,6 +104,11 @@ func syntaxError(file string, err error) diag.Diagnostic {
 type decoder struct {
 	doc  *Doc
 	errs *diag.List
+}
+
+func (d *decoder) badf(path string, n *yaml.Node, fix, format string, args ...any) {
+	d.doc.Bad[path] = true
+	d.errorf(n, fix, format, args...)
 }
 
 func (d *decoder) errorf(n *yaml.Node, fix, format string, args ...any) {
@@ -147,24 +155,24 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 		d.sequence(n, path, v)
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
-			d.errorf(n, "write it as plain text", "%s must be text, not a %s", name(path), kindName(n))
+			d.badf(path, n, "write it as plain text", "%s must be text, not a %s", name(path), kindName(n))
 			return
 		}
 		v.SetString(n.Value)
 	case reflect.Int:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
-			d.errorf(n, "write a number without quotes or units, like 50", "%s must be a whole number, not %s", name(path), describe(n))
+			d.badf(path, n, "write a number without quotes or units, like 50", "%s must be a whole number, not %s", name(path), describe(n))
 			return
 		}
 		i, err := strconv.Atoi(n.Value)
 		if err != nil {
-			d.errorf(n, "write a smaller number", "%s: %q is out of range", name(path), n.Value)
+			d.badf(path, n, "write a smaller number", "%s: %q is out of range", name(path), n.Value)
 			return
 		}
 		v.SetInt(int64(i))
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-			d.errorf(n, "write true or false", "%s must be true or false, not %s", name(path), describe(n))
+			d.badf(path, n, "write true or false", "%s must be true or false, not %s", name(path), describe(n))
 			return
 		}
 		v.SetBool(n.Value == "true")
@@ -175,7 +183,7 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 
 func (d *decoder) structure(n *yaml.Node, path string, v reflect.Value) {
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "indent the settings that belong to it below it, as key: value lines",
+		d.badf(path, n, "indent the settings that belong to it below it, as key: value lines",
 			"%s must be a set of settings (key: value), not %s", name(path), describe(n))
 		return
 	}
@@ -210,7 +218,7 @@ func (d *decoder) structure(n *yaml.Node, path string, v reflect.Value) {
 
 func (d *decoder) mapping(n *yaml.Node, path string, v reflect.Value) {
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "indent its entries below it, as name: value lines", "%s must be a list of name: value entries, not %s", name(path), describe(n))
+		d.badf(path, n, "indent its entries below it, as name: value lines", "%s must be a list of name: value entries, not %s", name(path), describe(n))
 		return
 	}
 	if v.IsNil() {
@@ -232,7 +240,7 @@ func (d *decoder) mapping(n *yaml.Node, path string, v reflect.Value) {
 
 func (d *decoder) sequence(n *yaml.Node, path string, v reflect.Value) {
 	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, `write a list, one "- item" per line or [a, b] on one line`, "%s must be a list, not %s", name(path), describe(n))
+		d.badf(path, n, `write a list, one "- item" per line or [a, b] on one line`, "%s must be a list, not %s", name(path), describe(n))
 		return
 	}
 	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))

@@ -1,0 +1,149 @@
+package validate_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nassella/nassella/catalog"
+	"github.com/nassella/nassella/generator/examples"
+	"github.com/nassella/nassella/generator/validate"
+	"github.com/nassella/nassella/generator/validate/caddycheck"
+)
+
+// tofu returns the OpenTofu binary the tests must use. Outside CI a missing tofu skips the
+// OpenTofu part (README: eval "$(.ci/tools.sh)" builds it); in CI it fails.
+func tofu(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("NASSELLA_TOFU")
+	if p == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("NASSELLA_TOFU is not set: CI must run OpenTofu (.ci/run sets it through .ci/tools.sh)")
+		}
+		t.Skip(`NASSELLA_TOFU is not set; run eval "$(.ci/tools.sh)" first`)
+	}
+	return p
+}
+
+// Every golden tree passes every check, OpenTofu with the real hcloud provider included.
+func TestGoldenTreesAreValid(t *testing.T) {
+	bin := tofu(t)
+	for _, name := range examples.Names() {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("..", "testdata", "golden", name)
+			r := validate.Dir(context.Background(), dir, validate.Options{Catalog: catalog.Embedded(), Tofu: bin})
+			if err := r.Err(); err != nil {
+				t.Fatal(err)
+			}
+			names := map[string]bool{}
+			for _, c := range r.Checks {
+				if c.Skipped != "" {
+					t.Errorf("%s skipped: %s", c.Name, c.Skipped)
+				}
+				names[c.Name] = true
+			}
+			for _, want := range []string{"site.yaml", "generated files", "butane (strict)", "user_data size", "compose-go", "caddy adapter", "opentofu validate"} {
+				if !names[want] {
+					t.Errorf("check %q did not run", want)
+				}
+			}
+		})
+	}
+}
+
+// copyGolden copies a golden tree to a temp folder a test may break.
+func copyGolden(t *testing.T, name string) string {
+	t.Helper()
+	src := filepath.Join("..", "testdata", "golden", name)
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func failed(r *validate.Report, check string) string {
+	for _, c := range r.Checks {
+		if c.Name == check && c.Err != nil {
+			return c.Err.Error()
+		}
+	}
+	return ""
+}
+
+func TestBrokenTrees(t *testing.T) {
+	bin := tofu(t)
+	cases := []struct {
+		name   string
+		file   string
+		edit   func(string) string
+		check  string
+		detail string
+	}{
+		{"hand-edited compose", "apps/vaultwarden/compose.yaml", func(s string) string { return s + "\n" }, "generated files", "apps/vaultwarden/compose.yaml"},
+		{"broken terraform", "terraform/server.tf", func(s string) string { return s + "\nresource \"hcloud_server\" \"x\" { nonsense = 1 }\n" }, "opentofu validate", "nonsense"},
+		{"unformatted terraform", "terraform/outputs.tf", func(s string) string { return strings.Replace(s, "  value", "value", 1) }, "opentofu validate", "fmt"},
+		{"ignition out of step", "host/ignition.json", func(s string) string { return strings.Replace(s, "3.3.0", "3.4.0", 1) }, "butane (strict)", "not the translation"},
+		{"butane warning", "host/butane.yaml", func(s string) string { return strings.Replace(s, "variant: flatcar", "variant: flatcar\nunknown_key: 1", 1) }, "butane (strict)", "unknown_key"},
+		{"compose unknown key", "apps/vaultwarden/compose.yaml", func(s string) string { return strings.Replace(s, "    restart:", "    restrt: always\n    restart:", 1) }, "compose-go", "restrt"},
+		{"compose undeclared variable", "apps/vaultwarden/compose.yaml", func(s string) string { return strings.Replace(s, "${ADMIN_TOKEN}", "${NOT_A_SECRET}", 1) }, "compose-go", "NOT_A_SECRET"},
+		{"caddyfile typo", "proxy/Caddyfile", func(s string) string { return strings.Replace(s, "reverse_proxy", "revers_proxy", 1) }, "caddy adapter", "revers_proxy"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyGolden(t, "one-app")
+			p := filepath.Join(dir, filepath.FromSlash(tc.file))
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(tc.edit(string(data))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := validate.Dir(context.Background(), dir, validate.Options{Catalog: catalog.Embedded(), Tofu: bin})
+			msg := failed(r, tc.check)
+			if msg == "" {
+				t.Fatalf("check %q did not fail; report: %v", tc.check, r.Err())
+			}
+			if !strings.Contains(msg, tc.detail) {
+				t.Errorf("check %q failed with %q, want it to mention %q", tc.check, msg, tc.detail)
+			}
+		})
+	}
+}
+
+func TestInvalidSiteStopsEarly(t *testing.T) {
+	dir := copyGolden(t, "one-app")
+	if err := os.WriteFile(filepath.Join(dir, "site.yaml"), []byte("version: 1\nname: Bad\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := validate.Dir(context.Background(), dir, validate.Options{Catalog: catalog.Embedded()})
+	if len(r.Checks) != 1 || !strings.Contains(failed(r, "site.yaml"), "site.yaml:2:7") {
+		t.Fatalf("want only a failed site.yaml check naming line 2, got %v", r.Err())
+	}
+}
+
+func TestCaddyCheck(t *testing.T) {
+	if err := caddycheck.Check("Caddyfile", []byte("a.example {\n\treverse_proxy app:80\n}\n")); err != nil {
+		t.Errorf("valid Caddyfile refused: %v", err)
+	}
+	if err := caddycheck.Check("Caddyfile", []byte("a.example {\n    reverse_proxy app:80\n}\n")); err == nil {
+		t.Error("an unformatted Caddyfile passed")
+	}
+}
