@@ -100,8 +100,12 @@ func TestBrokenTrees(t *testing.T) {
 		{"broken terraform", "terraform/server.tf", func(s string) string { return s + "\nresource \"hcloud_server\" \"x\" { nonsense = 1 }\n" }, "opentofu validate", "nonsense"},
 		{"unformatted terraform", "terraform/outputs.tf", func(s string) string { return strings.Replace(s, "  value", "value", 1) }, "opentofu validate", "fmt"},
 		{"ignition out of step", "host/ignition.json", func(s string) string { return strings.Replace(s, "3.3.0", "3.4.0", 1) }, "butane (strict)", "not the translation"},
-		{"butane warning", "host/butane.yaml", func(s string) string { return strings.Replace(s, "variant: flatcar", "variant: flatcar\nunknown_key: 1", 1) }, "butane (strict)", "unknown_key"},
-		{"compose unknown key", "apps/vaultwarden/compose.yaml", func(s string) string { return strings.Replace(s, "    restart:", "    restrt: always\n    restart:", 1) }, "compose-go", "restrt"},
+		{"butane warning", "host/butane.yaml", func(s string) string {
+			return strings.Replace(s, "variant: flatcar", "variant: flatcar\nunknown_key: 1", 1)
+		}, "butane (strict)", "unknown_key"},
+		{"compose unknown key", "apps/vaultwarden/compose.yaml", func(s string) string {
+			return strings.Replace(s, "    restart:", "    restrt: always\n    restart:", 1)
+		}, "compose-go", "restrt"},
 		{"compose undeclared variable", "apps/vaultwarden/compose.yaml", func(s string) string { return strings.Replace(s, "${ADMIN_TOKEN}", "${NOT_A_SECRET}", 1) }, "compose-go", "NOT_A_SECRET"},
 		{"caddyfile typo", "proxy/Caddyfile", func(s string) string { return strings.Replace(s, "reverse_proxy", "revers_proxy", 1) }, "caddy adapter", "revers_proxy"},
 	}
