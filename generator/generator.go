@@ -83,5 +83,6 @@ func Generate(s *site.Loaded, cat *catalog.Release) (*tree.Tree, error) {
 		return nil, err
 	}
 	t.Add(LockPath, lock, 0o644)
+	t.SetLast(LockPath)
 	return t, nil
 }

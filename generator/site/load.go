@@ -145,13 +145,16 @@ func (c *checker) domain(path, d string) bool {
 		c.add(path, fmt.Sprintf("%q is not a valid domain: %s", d, why), "write the bare domain, like acme.example (no https://, no slash)")
 		return false
 	}
+	if strings.HasSuffix(d, ".") {
+		return bad("it ends with a dot")
+	}
 	if strings.Contains(d, "://") || strings.ContainsAny(d, "/ :@") {
 		return bad("it has a scheme, path, port or space")
 	}
 	if len(d) > 253 {
 		return bad("it is longer than 253 characters")
 	}
-	labels := strings.Split(strings.TrimSuffix(d, "."), ".")
+	labels := strings.Split(d, ".")
 	if len(labels) < 2 {
 		return bad("it needs at least one dot")
 	}
@@ -189,7 +192,11 @@ func (c *checker) admin(s *Site) {
 			c.add(p, "this is a PRIVATE key", "remove it now and paste the public key instead (the .pub file); replace this key pair, as it is no longer secret")
 			continue
 		}
-		pub, _, _, rest, err := ssh.ParseAuthorizedKey([]byte(k))
+		pub, _, opts, rest, err := ssh.ParseAuthorizedKey([]byte(k))
+		if err == nil && len(opts) > 0 {
+			c.add(p, "this key has options in front of it", `remove the options; write just "ssh-ed25519 AAAA… you@laptop"`)
+			continue
+		}
 		if err != nil || len(rest) > 0 || strings.ContainsRune(strings.TrimSpace(k), '\n') {
 			c.add(p, "this is not one public SSH key", `paste one line from your .pub file, like "ssh-ed25519 AAAA… you@laptop"`)
 			continue

@@ -26,7 +26,12 @@ type File struct {
 // Tree is a set of files by slash-separated path relative to the repo root.
 type Tree struct {
 	files map[string]File
+	last  string // moved into place after every other file
 }
+
+// SetLast names the file Write moves into place last: the lock file, which says what
+// nassella owns. If a write is cut short, the old lock still names every file it owned.
+func (t *Tree) SetLast(p string) { t.last = p }
 
 // New returns an empty tree.
 func New() *Tree { return &Tree{files: map[string]File{}} }
@@ -117,6 +122,7 @@ func (t *Tree) Write(dir string, owned []string) (Result, error) {
 			return res, fmt.Errorf("writing %s: %w", p, err)
 		}
 	}
+	sort.SliceStable(changed, func(i, j int) bool { return changed[j] == t.last && changed[i] != t.last })
 	for _, p := range changed {
 		dst := filepath.Join(dir, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {

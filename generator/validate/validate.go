@@ -107,6 +107,14 @@ func Dir(ctx context.Context, dir string, opt Options) *Report {
 	}
 	record(Check{Name: "site.yaml", Detail: fmt.Sprintf("%d apps, catalog %s", len(s.Apps), opt.Catalog.Release)})
 
+	if lock, err := generator.ReadLock(dir); err != nil || (lock != nil && lock.Catalog != opt.Catalog.Release) {
+		if err == nil {
+			err = fmt.Errorf("the repo is pinned to catalog %s (%s) but this check uses catalog %s; validate with --catalog DIR holding %s, or move the site with nassella generate --update-catalog",
+				lock.Catalog, generator.LockPath, opt.Catalog.Release, lock.Catalog)
+		}
+		record(Check{Name: "generated files", Err: err})
+		return r
+	}
 	t, err := generator.Generate(s, opt.Catalog)
 	if err != nil {
 		record(Check{Name: "generate", Err: err})

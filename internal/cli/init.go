@@ -15,7 +15,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/nassella/nassella/catalog"
+	"github.com/nassella/nassella/generator"
 	"github.com/nassella/nassella/generator/diag"
+	"github.com/nassella/nassella/generator/site"
 	sitetemplate "github.com/nassella/nassella/site-template"
 )
 
@@ -93,6 +95,21 @@ func runInit(ctx context.Context, s Streams, args []string) error {
 	var diags diag.List
 	if genErr != nil && !errors.As(genErr, &diags) {
 		return genErr
+	}
+	if genErr != nil {
+		// The skeleton's first line points editors at the schema: it must be there while
+		// the owner fills the skeleton in.
+		schema, err := site.Schema()
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(dir, filepath.FromSlash(generator.SchemaPath))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, schema, 0o644); err != nil {
+			return err
+		}
 	}
 
 	repo, err := git.PlainInit(dir, false)

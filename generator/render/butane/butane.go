@@ -222,12 +222,12 @@ const dataVolumeScript = `#!/bin/bash
 # Prepares the data volume named in ` + render.VolumeEnv + ` (written by Terraform).
 set -euo pipefail
 dev=${NASSELLA_DATA_DEVICE:?missing: Terraform writes it to ` + render.VolumeEnv + `}
-for _ in $(seq 1 120); do
+for _ in $(seq 1 300); do
   [ -b "$dev" ] && break
   sleep 1
 done
 if [ ! -b "$dev" ]; then
-  echo "data volume $dev did not appear within 2 minutes; is it attached?" >&2
+  echo "data volume $dev did not appear within 5 minutes; is it attached?" >&2
   exit 1
 fi
 fstype=$(blkid -p -o value -s TYPE "$dev" || true)
@@ -320,10 +320,35 @@ ExecStart=` + path.Join(render.BinDir, "nassella-secrets") + `
 [Install]
 WantedBy=multi-user.target
 `},
+		{Name: "nassella-data-grow.service", Enabled: enabled(), Contents: `[Unit]
+Description=Grow the data filesystem when the volume was made bigger
+Requires=var-lib-nassella.mount
+After=var-lib-nassella.mount
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+EnvironmentFile=` + render.VolumeEnv + `
+ExecStart=/usr/sbin/resize2fs ${NASSELLA_DATA_DEVICE}
+[Install]
+WantedBy=multi-user.target
+`},
+		// user_data (with the outside secrets) is readable from the metadata service; no
+		// container needs it, so containers may not reach it.
+		{Name: "nassella-metadata-guard.service", Enabled: enabled(), Contents: `[Unit]
+Description=Keep containers away from the cloud metadata service
+Requires=docker.service
+After=docker.service
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c '/usr/sbin/iptables -C DOCKER-USER -d 169.254.169.254/32 -j REJECT 2>/dev/null || /usr/sbin/iptables -I DOCKER-USER -d 169.254.169.254/32 -j REJECT'
+[Install]
+WantedBy=multi-user.target
+`},
 		{Name: "nassella-proxy.service", Enabled: enabled(), Contents: `[Unit]
 Description=Caddy, HTTPS in front of every app
-Requires=docker.service var-lib-nassella.mount
-After=docker.service var-lib-nassella.mount network-online.target
+Requires=docker.service var-lib-nassella.mount nassella-metadata-guard.service
+After=docker.service var-lib-nassella.mount nassella-metadata-guard.service network-online.target
 Wants=network-online.target
 [Service]
 Type=oneshot

@@ -69,6 +69,7 @@ resource "hcloud_server" "host" {
   user_data                = local.user_data
   firewall_ids             = [hcloud_firewall.host.id]
   shutdown_before_deletion = true
+  keep_disk                = true # the OS disk stays small, so the server type can go down again
   labels                   = local.labels
 
   public_net {
