@@ -82,7 +82,9 @@ resource "hcloud_server" "host" {
     ipv6         = hcloud_primary_ip.ipv6.id
   }
 
+  # ssh_keys only serve the rescue system; the host's keys come with the Ignition, whose
+  # change replaces the server anyway.
   lifecycle {
-    ignore_changes = [image]
+    ignore_changes = [image, ssh_keys]
   }
 }

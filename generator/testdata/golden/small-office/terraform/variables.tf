@@ -46,6 +46,11 @@ variable "location" {
 variable "datacenter" {
   type        = string
   description = "Hetzner datacenter of the location, where the primary IPs live (e.g. nbg1-dc3)"
+
+  validation {
+    condition     = startswith(var.datacenter, "${var.location}-")
+    error_message = "The datacenter must be in the location (e.g. nbg1-dc3 for nbg1)."
+  }
 }
 
 variable "server_type" {

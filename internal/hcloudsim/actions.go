@@ -1,0 +1,265 @@
+package hcloudsim
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// action is an asynchronous operation. Its effect on the state is applied when it
+// completes, so the resources it changes show the result only once the action has
+// succeeded, as with the real API.
+type action struct {
+	id        int64
+	command   string
+	started   time.Time
+	due       time.Time
+	finished  time.Time
+	status    string
+	resources []resourceRef
+	// locks are the resources no other action may change while this one runs.
+	locks   []resourceRef
+	effect  func() *actionFailure
+	errCode string
+	errMsg  string
+}
+
+type resourceRef struct {
+	ID   int64  `json:"id"`
+	Type string `json:"type"`
+}
+
+// actionFailure makes an action end with status error.
+type actionFailure struct {
+	code, message string
+}
+
+func ref(kind string, id int64) resourceRef { return resourceRef{ID: id, Type: kind} }
+
+// startAction records a running action whose effect is applied on completion. The
+// first resource is locked while the action runs.
+func (s *Server) startAction(command string, effect func() *actionFailure, resources ...resourceRef) *action {
+	now := s.now()
+	a := &action{
+		id:        s.newID("action"),
+		command:   command,
+		started:   now,
+		due:       now.Add(s.actionDelay),
+		status:    "running",
+		resources: resources,
+		effect:    effect,
+	}
+	if len(resources) > 0 {
+		a.locks = resources[:1]
+	}
+	s.actions[a.id] = a
+	return a
+}
+
+// settle completes the running actions that are due, in the order they started.
+func (s *Server) settle(now time.Time) {
+	var due []*action
+	for _, a := range s.actions {
+		if a.status == "running" && !now.Before(a.due) {
+			due = append(due, a)
+		}
+	}
+	slices.SortFunc(due, func(a, b *action) int { return cmp.Compare(a.id, b.id) })
+	for _, a := range due {
+		a.status = "success"
+		a.finished = now
+		if a.effect != nil {
+			if failure := a.effect(); failure != nil {
+				a.status = "error"
+				a.errCode, a.errMsg = failure.code, failure.message
+			}
+		}
+	}
+}
+
+// busy reports whether a running action holds a lock on the resource.
+func (s *Server) busy(kind string, id int64) bool {
+	for _, a := range s.actions {
+		if a.status == "running" && slices.Contains(a.locks, ref(kind, id)) {
+			return true
+		}
+	}
+	return false
+}
+
+type actionJSON struct {
+	ID        int64            `json:"id"`
+	Command   string           `json:"command"`
+	Status    string           `json:"status"`
+	Progress  int              `json:"progress"`
+	Started   time.Time        `json:"started"`
+	Finished  *time.Time       `json:"finished"`
+	Resources []resourceRef    `json:"resources"`
+	Error     *actionErrorJSON `json:"error"`
+}
+
+type actionErrorJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (s *Server) renderAction(a *action) actionJSON {
+	out := actionJSON{
+		ID:        a.id,
+		Command:   a.command,
+		Status:    a.status,
+		Started:   a.started,
+		Resources: a.resources,
+	}
+	if out.Resources == nil {
+		out.Resources = []resourceRef{}
+	}
+	switch a.status {
+	case "running":
+		if total := a.due.Sub(a.started); total > 0 {
+			out.Progress = min(99, int(100*s.now().Sub(a.started)/total))
+		}
+	default:
+		out.Progress = 100
+		finished := a.finished
+		out.Finished = &finished
+	}
+	if a.status == "error" {
+		out.Error = &actionErrorJSON{Code: a.errCode, Message: a.errMsg}
+	}
+	return out
+}
+
+func (s *Server) renderActions(actions []*action) []actionJSON {
+	out := make([]actionJSON, 0, len(actions))
+	for _, a := range actions {
+		out = append(out, s.renderAction(a))
+	}
+	return out
+}
+
+// resourceActionRoutes serves the actions of one resource, such as
+// GET /v1/servers/{id}/actions and GET /v1/servers/{id}/actions/{action_id}.
+func (s *Server) resourceActionRoutes(collection, kind string, resolve func(idOrName string) (int64, bool)) {
+	lookup := func(r *http.Request) (int64, error) {
+		id, ok := resolve(r.PathValue("id"))
+		if !ok {
+			return 0, errNotFound(kind, r.PathValue("id"))
+		}
+		return id, nil
+	}
+	concerns := func(a *action, id int64) bool { return slices.Contains(a.resources, ref(kind, id)) }
+
+	s.handle("GET /v1/"+collection+"/{id}/actions", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		id, err := lookup(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		q := r.URL.Query()
+		var list []*action
+		for _, a := range s.actions {
+			if concerns(a, id) && (len(q["status"]) == 0 || slices.Contains(q["status"], a.status)) {
+				list = append(list, a)
+			}
+		}
+		if err := sortList(q, list, s.actionSortKeys()); err != nil {
+			return 0, nil, err
+		}
+		page, meta, err := paginate(w, r, list)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, map[string]any{"actions": s.renderActions(page), "meta": meta}, nil
+	})
+
+	s.handle("GET /v1/"+collection+"/{id}/actions/{action_id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		id, err := lookup(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		actionID, err := strconv.ParseInt(r.PathValue("action_id"), 10, 64)
+		a, ok := s.actions[actionID]
+		if err != nil || !ok || !concerns(a, id) {
+			return 0, nil, errNotFound("action", r.PathValue("action_id"))
+		}
+		return http.StatusOK, map[string]any{"action": s.renderAction(a)}, nil
+	})
+}
+
+func (s *Server) actionSortKeys() sortKeys[*action] {
+	return sortKeys[*action]{
+		"id":       byID(func(a *action) int64 { return a.id }),
+		"command":  byString(func(a *action) string { return a.command }),
+		"status":   byString(func(a *action) string { return a.status }),
+		"started":  func(a, b *action) int { return a.started.Compare(b.started) },
+		"finished": func(a, b *action) int { return a.finished.Compare(b.finished) },
+		"progress": func(a, b *action) int { return cmp.Compare(s.renderAction(a).Progress, s.renderAction(b).Progress) },
+	}
+}
+
+func (s *Server) actionRoutes() {
+	known := func(has func(int64) bool) func(string) (int64, bool) {
+		return func(v string) (int64, bool) {
+			id, err := strconv.ParseInt(v, 10, 64)
+			return id, err == nil && has(id)
+		}
+	}
+	s.resourceActionRoutes("servers", "server", known(func(id int64) bool { return s.servers[id] != nil }))
+	s.resourceActionRoutes("volumes", "volume", known(func(id int64) bool { return s.volumes[id] != nil }))
+	s.resourceActionRoutes("primary_ips", "primary_ip", known(func(id int64) bool { return s.primaryIPs[id] != nil }))
+	s.resourceActionRoutes("firewalls", "firewall", known(func(id int64) bool { return s.firewalls[id] != nil }))
+	s.resourceActionRoutes("images", "image", known(func(id int64) bool { return s.images[id] != nil }))
+	s.resourceActionRoutes("zones", "zone", func(v string) (int64, bool) {
+		if z := s.lookupZone(v); z != nil {
+			return z.id, true
+		}
+		return 0, false
+	})
+
+	s.handle("GET /v1/actions/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		id, err := pathID(r, "action")
+		if err != nil {
+			return 0, nil, err
+		}
+		a, ok := s.actions[id]
+		if !ok {
+			return 0, nil, errNotFound("action", id)
+		}
+		return http.StatusOK, map[string]any{"action": s.renderAction(a)}, nil
+	})
+
+	// Listing all actions of a project was removed from the API; actions are listed
+	// by ID, which is how clients poll them.
+	s.handle("GET /v1/actions", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		q := r.URL.Query()
+		ids, err := queryIDs(q, "id")
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(ids) == 0 {
+			return 0, nil, invalidInput("id", "is required: listing all actions is no longer supported")
+		}
+		statuses := q["status"]
+		var list []*action
+		for _, id := range ids {
+			a, ok := s.actions[id]
+			if !ok || slices.Contains(list, a) {
+				continue
+			}
+			if len(statuses) > 0 && !slices.Contains(statuses, a.status) {
+				continue
+			}
+			list = append(list, a)
+		}
+		if err := sortList(q, list, s.actionSortKeys()); err != nil {
+			return 0, nil, err
+		}
+		page, meta, err := paginate(w, r, list)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, map[string]any{"actions": s.renderActions(page), "meta": meta}, nil
+	})
+}

@@ -1,0 +1,345 @@
+package hcloudsim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Image is an image to seed: a system image (with a name) or a snapshot or backup
+// (without one), as the API distinguishes them.
+type Image struct {
+	Name         string // empty for snapshots and backups
+	Description  string
+	Type         string // system, snapshot, backup or app; default snapshot
+	Architecture string // x86 or arm; default x86
+	OSFlavor     string // ubuntu, debian, ... or unknown; default unknown
+	OSVersion    string
+	DiskSize     float64 // GB; default 20
+	ImageSize    float64 // GB, for snapshots and backups
+	Labels       map[string]string
+	Created      time.Time // default now
+	Deprecated   time.Time // zero when not deprecated
+}
+
+type image struct {
+	id int64
+	Image
+	status           string
+	deleteProtection bool
+}
+
+// idOrName is a reference by ID (a number, or a string of digits) or by name.
+type idOrName struct {
+	id   int64
+	name string
+	set  bool
+}
+
+func (r *idOrName) UnmarshalJSON(data []byte) error {
+	if bytes.Equal(data, []byte("null")) {
+		*r = idOrName{}
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	switch t := v.(type) {
+	case json.Number:
+		id, err := t.Int64()
+		if err != nil {
+			return fmt.Errorf("%s is not an ID", t)
+		}
+		*r = idOrName{id: id, set: true}
+	case string:
+		if id, err := strconv.ParseInt(t, 10, 64); err == nil {
+			*r = idOrName{id: id, set: true}
+		} else {
+			*r = idOrName{name: t, set: t != ""}
+		}
+	default:
+		return fmt.Errorf("must be an ID or a name")
+	}
+	return nil
+}
+
+func (r idOrName) String() string {
+	if r.id != 0 {
+		return strconv.FormatInt(r.id, 10)
+	}
+	return r.name
+}
+
+// AddImage adds an image and returns its ID.
+func (s *Server) AddImage(img Image) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addImage(img)
+}
+
+// AddFlatcarSnapshot adds the x86 Flatcar snapshot nassella bootstrap uploads for a
+// channel, labelled os=flatcar and flatcar-channel=<channel>, and returns its ID.
+func (s *Server) AddFlatcarSnapshot(channel string) int64 {
+	return s.AddImage(Image{
+		Description:  "Flatcar Container Linux " + channel,
+		Type:         "snapshot",
+		Architecture: "x86",
+		DiskSize:     20,
+		ImageSize:    0.47,
+		Labels:       map[string]string{"os": "flatcar", "flatcar-channel": channel},
+	})
+}
+
+func (s *Server) addImage(img Image) int64 {
+	if img.Type == "" {
+		img.Type = "snapshot"
+	}
+	if img.Architecture == "" {
+		img.Architecture = "x86"
+	}
+	if img.OSFlavor == "" {
+		img.OSFlavor = "unknown"
+	}
+	if img.DiskSize == 0 {
+		img.DiskSize = 20
+	}
+	if img.Created.IsZero() {
+		img.Created = s.now()
+	}
+	img.Labels = copyLabels(img.Labels)
+	im := &image{id: s.newID("image"), Image: img, status: "available"}
+	s.images[im.id] = im
+	return im.id
+}
+
+type imageJSON struct {
+	ID           int64             `json:"id"`
+	Type         string            `json:"type"`
+	Status       string            `json:"status"`
+	Name         *string           `json:"name"`
+	Description  string            `json:"description"`
+	ImageSize    *float64          `json:"image_size"`
+	DiskSize     float64           `json:"disk_size"`
+	Created      time.Time         `json:"created"`
+	CreatedFrom  any               `json:"created_from"`
+	BoundTo      *int64            `json:"bound_to"`
+	OSFlavor     string            `json:"os_flavor"`
+	OSVersion    *string           `json:"os_version"`
+	RapidDeploy  bool              `json:"rapid_deploy"`
+	Protection   protectionJSON    `json:"protection"`
+	Deprecated   *time.Time        `json:"deprecated"`
+	Deleted      *time.Time        `json:"deleted"`
+	Labels       map[string]string `json:"labels"`
+	Architecture string            `json:"architecture"`
+}
+
+type protectionJSON struct {
+	Delete bool `json:"delete"`
+}
+
+func (im *image) json() imageJSON {
+	out := imageJSON{
+		ID:           im.id,
+		Type:         im.Type,
+		Status:       im.status,
+		Description:  im.Description,
+		DiskSize:     im.DiskSize,
+		Created:      im.Created,
+		OSFlavor:     im.OSFlavor,
+		RapidDeploy:  im.Type == "system",
+		Protection:   protectionJSON{Delete: im.deleteProtection},
+		Labels:       copyLabels(im.Labels),
+		Architecture: im.Architecture,
+	}
+	if im.Name != "" {
+		name := im.Name
+		out.Name = &name
+	}
+	if im.Type != "system" && im.Type != "app" {
+		size := im.ImageSize
+		out.ImageSize = &size
+	}
+	if im.OSVersion != "" {
+		v := im.OSVersion
+		out.OSVersion = &v
+	}
+	if !im.Deprecated.IsZero() {
+		d := im.Deprecated
+		out.Deprecated = &d
+	}
+	return out
+}
+
+// lookupImage finds an image by ID, or by name for the given architecture.
+func (s *Server) lookupImage(ref idOrName, architecture string) *image {
+	if ref.id != 0 {
+		return s.images[ref.id]
+	}
+	for _, im := range sortedValues(s.images, func(im *image) int64 { return im.id }) {
+		if im.Name == ref.name && im.Architecture == architecture {
+			return im
+		}
+	}
+	return nil
+}
+
+func (s *Server) imageRoutes() {
+	s.handle("GET /v1/images", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		q := r.URL.Query()
+		f, err := parseListFilter(q)
+		if err != nil {
+			return 0, nil, err
+		}
+		types, statuses, arches := q["type"], q["status"], q["architecture"]
+		var fe fieldErrors
+		for _, t := range types {
+			if !slices.Contains([]string{"system", "snapshot", "backup", "app"}, t) {
+				fe.add("type", "invalid image type %q", t)
+			}
+		}
+		for _, a := range arches {
+			if a != "x86" && a != "arm" {
+				fe.add("architecture", "invalid architecture %q", a)
+			}
+		}
+		boundTo, err := queryIDs(q, "bound_to")
+		if err != nil {
+			return 0, nil, err
+		}
+		includeDeprecated := q.Get("include_deprecated") == "true"
+		if err := fe.err(); err != nil {
+			return 0, nil, err
+		}
+		var list []*image
+		for _, im := range s.images {
+			switch {
+			case !f.matches(im.Name, im.Labels),
+				len(types) > 0 && !slices.Contains(types, im.Type),
+				len(statuses) > 0 && !slices.Contains(statuses, im.status),
+				len(arches) > 0 && !slices.Contains(arches, im.Architecture),
+				len(boundTo) > 0,
+				!includeDeprecated && !im.Deprecated.IsZero():
+				continue
+			}
+			list = append(list, im)
+		}
+		if err := sortList(q, list, sortKeys[*image]{
+			"id":      byID(func(im *image) int64 { return im.id }),
+			"name":    byString(func(im *image) string { return im.Name }),
+			"created": func(a, b *image) int { return a.Created.Compare(b.Created) },
+		}); err != nil {
+			return 0, nil, err
+		}
+		page, meta, err := paginate(w, r, list)
+		if err != nil {
+			return 0, nil, err
+		}
+		out := make([]imageJSON, 0, len(page))
+		for _, im := range page {
+			out = append(out, im.json())
+		}
+		return http.StatusOK, map[string]any{"images": out, "meta": meta}, nil
+	})
+
+	s.handle("GET /v1/images/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		im, err := s.imageFromPath(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, map[string]any{"image": im.json()}, nil
+	})
+
+	s.handle("PUT /v1/images/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		im, err := s.imageFromPath(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req struct {
+			Description *string            `json:"description"`
+			Type        *string            `json:"type"`
+			Labels      *map[string]string `json:"labels"`
+		}
+		if err := decodeBody(r, &req); err != nil {
+			return 0, nil, err
+		}
+		var f fieldErrors
+		if im.Type != "snapshot" && im.Type != "backup" {
+			return 0, nil, errCode(http.StatusUnprocessableEntity, "unsupported_error", "only snapshots and backups can be updated")
+		}
+		if req.Type != nil && *req.Type != "snapshot" {
+			f.add("type", "can only be changed to snapshot")
+		}
+		labels := checkLabels(&f, req.Labels)
+		if err := f.err(); err != nil {
+			return 0, nil, err
+		}
+		if req.Description != nil {
+			im.Description = *req.Description
+		}
+		if req.Type != nil {
+			im.Type = *req.Type
+		}
+		if req.Labels != nil {
+			im.Labels = labels
+		}
+		return http.StatusOK, map[string]any{"image": im.json()}, nil
+	})
+
+	s.handle("DELETE /v1/images/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		im, err := s.imageFromPath(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		if im.Type != "snapshot" && im.Type != "backup" {
+			return 0, nil, errCode(http.StatusUnprocessableEntity, "unsupported_error", "only snapshots and backups can be deleted")
+		}
+		if im.deleteProtection {
+			return 0, nil, errProtected(fmt.Sprintf("image %d is delete protected", im.id))
+		}
+		delete(s.images, im.id)
+		return http.StatusNoContent, nil, nil
+	})
+
+	s.handle("POST /v1/images/{id}/actions/change_protection", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		im, err := s.imageFromPath(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req struct {
+			Delete *bool `json:"delete"`
+		}
+		if err := decodeBody(r, &req); err != nil {
+			return 0, nil, err
+		}
+		if im.Type != "snapshot" && im.Type != "backup" {
+			return 0, nil, errCode(http.StatusUnprocessableEntity, "unsupported_error", "only snapshots and backups can be protected")
+		}
+		id := im.id
+		a := s.startAction("change_protection", func() *actionFailure {
+			if im, ok := s.images[id]; ok && req.Delete != nil {
+				im.deleteProtection = *req.Delete
+			}
+			return nil
+		}, ref("image", id))
+		return http.StatusCreated, map[string]any{"action": s.renderAction(a)}, nil
+	})
+}
+
+func (s *Server) imageFromPath(r *http.Request) (*image, error) {
+	id, err := pathID(r, "image")
+	if err != nil {
+		return nil, err
+	}
+	im, ok := s.images[id]
+	if !ok {
+		return nil, errNotFound("image", id)
+	}
+	return im, nil
+}
