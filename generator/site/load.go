@@ -133,6 +133,18 @@ func (c *checker) site(l *Loaded) {
 	c.apps(l)
 	c.backups(s)
 	c.updates(s)
+	c.state(s)
+}
+
+func (c *checker) state(s *Site) {
+	if s.State == nil {
+		return
+	}
+	if s.State.S3 == nil {
+		c.add("state", "no state storage is set", "add s3: { endpoint: https://…, bucket: … } under state, or remove state")
+		return
+	}
+	c.s3("state.s3", s.State.S3)
 }
 
 // domain checks a DNS name the apps are served under.
@@ -361,15 +373,20 @@ func (c *checker) backups(s *Site) {
 		c.add("backups.target", "no backup target is set", "add s3: { endpoint: https://…, bucket: … } under target")
 		return
 	}
-	if c.required("backups.target.s3.endpoint", "https://fsn1.your-objectstorage.com") {
+	c.s3("backups.target.s3", t)
+}
+
+// s3 checks an S3 bucket's endpoint and name.
+func (c *checker) s3(path string, t *S3) {
+	if c.required(path+".endpoint", "https://fsn1.your-objectstorage.com") {
 		u, err := url.Parse(t.Endpoint)
 		if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.User != nil || u.RawQuery != "" {
-			c.add("backups.target.s3.endpoint", fmt.Sprintf("endpoint %q is not an https address of an S3 service", t.Endpoint),
+			c.add(path+".endpoint", fmt.Sprintf("endpoint %q is not an https address of an S3 service", t.Endpoint),
 				"write it like https://fsn1.your-objectstorage.com, without the bucket, a path or credentials")
 		}
 	}
-	if c.required("backups.target.s3.bucket", "acme-backups") && (!bucketRe.MatchString(t.Bucket) || strings.Contains(t.Bucket, "..")) {
-		c.add("backups.target.s3.bucket", fmt.Sprintf("bucket %q is not a valid bucket name", t.Bucket), "use 3 to 63 lowercase letters, digits, dots and dashes")
+	if c.required(path+".bucket", "acme-backups") && (!bucketRe.MatchString(t.Bucket) || strings.Contains(t.Bucket, "..")) {
+		c.add(path+".bucket", fmt.Sprintf("bucket %q is not a valid bucket name", t.Bucket), "use 3 to 63 lowercase letters, digits, dots and dashes")
 	}
 }
 

@@ -17,6 +17,18 @@ type Site struct {
 	Apps     map[string]AppConf `yaml:"apps" jsonschema:"required" jsonschema_description:"The apps to run, by catalog name. Example: nextcloud: {}"`
 	Backups  Backups            `yaml:"backups" jsonschema:"required"`
 	Updates  Updates            `yaml:"updates" jsonschema:"required"`
+	State    *State             `yaml:"state" jsonschema_description:"Where OpenTofu keeps the site's state (encrypted); without it the state stays in the CI workspace, which is only fit for trying nassella out."`
+	Danger   Danger             `yaml:"danger_zone" jsonschema_description:"Settings that can lose data. Leave them out unless the co-op asked you to set one."`
+}
+
+// State is the S3-compatible bucket the OpenTofu state lives in, locked with a lock file.
+type State struct {
+	S3 *S3 `yaml:"s3" jsonschema_description:"Any S3-compatible object storage; credentials are CI secrets."`
+}
+
+// Danger holds the switches that allow destructive changes.
+type Danger struct {
+	AllowDestroyingData bool `yaml:"allow_destroying_data" jsonschema_description:"Allow a change to delete the data volume or the IP addresses (moving or deleting the site). Everything on the volume is lost unless restored from a backup."`
 }
 
 // Admin is who runs the site.

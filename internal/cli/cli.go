@@ -39,6 +39,8 @@ func commands() []command {
 		{"init", "make a new site repo: init DIR", runInit},
 		{"generate", "write the site repo's files from site.yaml", runGenerate},
 		{"validate", "check a site repo with the real tools", runValidate},
+		{"plan", "plan a site repo's change and say what it does: plan [DIR]", runPlan},
+		{"apply", "apply a reviewed plan, check the apps, roll back on failure: apply [DIR]", runApply},
 		{"demo", "generate and validate a built-in example site: demo [DIR]", runDemo},
 		{"catalog", "list the catalog's apps or show one: catalog list | catalog show APP", runCatalog},
 		{"schema", "print the JSON Schema of site.yaml", runSchema},

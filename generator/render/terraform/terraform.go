@@ -36,7 +36,44 @@ func Render(in render.Input) (map[string][]byte, error) {
 		out[path.Base(n)] = append([]byte(render.Header("#", in)+"\n"), body...)
 	}
 	out["site.auto.tfvars"] = tfvars(in)
+	if st := in.Site.State; st != nil && st.S3 != nil {
+		out["backend.tf"] = backend(in, st.S3)
+	}
 	return out, nil
+}
+
+// backend keeps the state in the site's S3 bucket, locked with a lock file next to it
+// (no DynamoDB or other vendor service), so any S3-compatible storage works. The
+// credentials come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+func backend(in render.Input, s3 *site.S3) []byte {
+	region := s3.Region
+	if region == "" {
+		region = "us-east-1" // ignored by most S3-compatible services, required by the backend
+	}
+	var b strings.Builder
+	b.WriteString(render.Header("#", in))
+	fmt.Fprintf(&b, `
+# The state, encrypted (see versions.tf), in the site's own bucket.
+terraform {
+  backend "s3" {
+    bucket       = %s
+    key          = %s
+    region       = %s
+    use_lockfile = true
+
+    endpoints = {
+      s3 = %s
+    }
+    use_path_style              = true
+    skip_credentials_validation = true
+    skip_region_validation      = true
+    skip_requesting_account_id  = true
+    skip_metadata_api_check     = true
+    skip_s3_checksum            = true
+  }
+}
+`, quote(s3.Bucket), quote("nassella/"+in.Site.Name+"/terraform.tfstate"), quote(region), quote(strings.TrimSuffix(s3.Endpoint, "/")))
+	return []byte(b.String())
 }
 
 func tfvars(in render.Input) []byte {
@@ -52,6 +89,10 @@ func tfvars(in render.Input) []byte {
 	attr("server_type", quote(h.ServerType))
 	attr("volume_size", strconv.Itoa(h.VolumeGB))
 	attr("flatcar_channel", quote(in.Catalog.Flatcar.Channel))
+	if s.Danger.AllowDestroyingData {
+		b.WriteString("\n# danger_zone.allow_destroying_data is set in site.yaml.\n")
+		attr("protect_data", "false")
+	}
 
 	b.WriteString("\nssh_keys = {\n")
 	for i, k := range s.Admin.SSHKeys {

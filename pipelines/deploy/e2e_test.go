@@ -1,0 +1,399 @@
+package deploy_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/nassella/nassella/catalog"
+	"github.com/nassella/nassella/generator"
+	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/internal/hcloudsim"
+	"github.com/nassella/nassella/internal/testca"
+	"github.com/nassella/nassella/pipelines/deploy"
+	"github.com/nassella/nassella/pipelines/health"
+)
+
+func tofu(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("NASSELLA_TOFU")
+	if p == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("NASSELLA_TOFU is not set: CI must run OpenTofu (.ci/run sets it through .ci/tools.sh)")
+		}
+		t.Skip(`NASSELLA_TOFU is not set; run eval "$(.ci/tools.sh)" first`)
+	}
+	return p
+}
+
+const siteTemplate = `version: 1
+name: acme
+domain: acme.example
+admin:
+  email: ops@acme.example
+  ssh_keys: [ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL6zIlYuTieo/a8PKqyVimoJXH/zvG6W+U7MfCE05fDL ops@acme" ]
+provider:
+  hetzner: { location: nbg1, server_type: cx32, volume_gb: 50 }
+dns:
+  hetzner: {}
+apps:
+%s
+backups:
+  schedule: "daily 03:00"
+  keep: { daily: 7 }
+  target: { s3: { endpoint: "https://s3.example", bucket: acme-backups } }
+updates: { channel: stable, window: "Sun 03:00", timezone: Europe/Berlin }
+`
+
+// commitSite writes site.yaml with apps, generates the repo and commits it, as a merged
+// pull request would leave main.
+func commitSite(t *testing.T, dir string, apps ...string) {
+	t.Helper()
+	var lines []string
+	for _, a := range apps {
+		lines = append(lines, "  "+a+": {}")
+	}
+	data := []byte(fmt.Sprintf(siteTemplate, strings.Join(lines, "\n")))
+	if err := os.WriteFile(filepath.Join(dir, "site.yaml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cat := catalog.Embedded()
+	l, err := site.Load("site.yaml", data, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := generator.Generate(l, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, _ := generator.ReadLock(dir)
+	if _, err := tr.Write(dir, lock.Owned()); err != nil {
+		t.Fatal(err)
+	}
+	repo, err := git.PlainOpen(dir)
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		repo, err = git.PlainInit(dir, false)
+		os.WriteFile(filepath.Join(dir, ".gitignore"), []byte(".terraform/\n*.tfstate*\n.terraform.lock.hcl\n"), 0o644)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, _ := repo.Worktree()
+	if err := wt.AddGlob("."); err != nil {
+		t.Fatal(err)
+	}
+	sig := &object.Signature{Name: "test", Email: "test@example.org", When: time.Unix(1e9, 0)}
+	if _, err := wt.Commit("apps: "+strings.Join(apps, ", "), &git.CommitOptions{Author: sig, AllowEmptyCommits: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fakeHost stands in for the server's Caddy: real HTTPS with a test CA, answering each
+// app's health path; apps listed in broken answer 502 as Caddy does when an app is down.
+type fakeHost struct {
+	mu     sync.Mutex
+	broken map[string]bool
+}
+
+func (f *fakeHost) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sub := strings.Split(r.Host, ".")[0]
+	if f.broken[sub] {
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// backupServer is a real SSH server on 127.0.0.1 that accepts one key and records the
+// commands it is asked to run, like the host's forced command.
+type backupServer struct {
+	addr string
+	mu   sync.Mutex
+	runs []string
+	fail bool
+}
+
+func startBackupServer(t *testing.T, allowed ssh.PublicKey) *backupServer {
+	_, hostPriv, _ := ed25519.GenerateKey(rand.Reader)
+	hostSigner, _ := ssh.NewSignerFromKey(hostPriv)
+	cfg := &ssh.ServerConfig{PublicKeyCallback: func(_ ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
+		if string(k.Marshal()) == string(allowed.Marshal()) {
+			return &ssh.Permissions{}, nil
+		}
+		return nil, errors.New("unknown key")
+	}}
+	cfg.AddHostKey(hostSigner)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	b := &backupServer{addr: ln.Addr().String()}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go b.serve(c, cfg)
+		}
+	}()
+	return b
+}
+
+func (b *backupServer) serve(c net.Conn, cfg *ssh.ServerConfig) {
+	defer c.Close()
+	_, chans, reqs, err := ssh.NewServerConn(c, cfg)
+	if err != nil {
+		return
+	}
+	go ssh.DiscardRequests(reqs)
+	for nc := range chans {
+		ch, reqs, err := nc.Accept()
+		if err != nil {
+			return
+		}
+		for r := range reqs {
+			if r.Type != "exec" {
+				r.Reply(false, nil)
+				continue
+			}
+			cmd := string(r.Payload[4:])
+			b.mu.Lock()
+			b.runs = append(b.runs, cmd)
+			fail := b.fail
+			b.mu.Unlock()
+			r.Reply(true, nil)
+			status := uint32(0)
+			if fail {
+				fmt.Fprintln(ch.Stderr(), "restic: repository is locked")
+				status = 1
+			} else {
+				fmt.Fprintln(ch, "snapshot 1a2b3c saved")
+			}
+			ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
+			ch.Close()
+		}
+	}
+}
+
+func (b *backupServer) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.runs)
+}
+
+// The whole path a customer's change takes, for real: OpenTofu 1.10 with the hcloud
+// provider 1.57 against the Hetzner Cloud API simulator, the generated Terraform, health
+// checks over HTTPS, a backup over SSH, and a rollback.
+func TestPlanApplyReplaceRollback(t *testing.T) {
+	bin := tofu(t)
+	ctx := context.Background()
+	sim := hcloudsim.New()
+	sim.AddFlatcarSnapshot("stable")
+	sim.SetToken(strings.Repeat("t", 64))
+	sim.Start()
+	defer sim.Close()
+	t.Setenv("TF_VAR_hcloud_endpoint", sim.Endpoint())
+	t.Setenv("TF_VAR_hcloud_token", strings.Repeat("t", 64))
+	t.Setenv("TF_VAR_state_passphrase", "a passphrase for the test state")
+	t.Setenv("TF_IN_AUTOMATION", "1")
+
+	ca, err := testca.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := &fakeHost{broken: map[string]bool{}}
+	hosts := []string{"vault.acme.example", "cloud.acme.example", "status.acme.example"}
+	srv, err := ca.Serve(host, hosts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	resolve := map[string]string{}
+	for _, h := range hosts {
+		resolve[h] = strings.TrimPrefix(srv.URL, "https://")
+	}
+	_, ciPriv, _ := ed25519.GenerateKey(rand.Reader)
+	ciSigner, _ := ssh.NewSignerFromKey(ciPriv)
+	backups := startBackupServer(t, ciSigner.PublicKey())
+
+	dir := t.TempDir()
+	var log strings.Builder
+	env := deploy.Env{Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log}
+	opts := func(plan string) deploy.ApplyOptions {
+		return deploy.ApplyOptions{Plan: plan,
+			Health: health.Options{Resolve: resolve, RootCAs: ca.Pool, Timeout: 3 * time.Second, Interval: 100 * time.Millisecond},
+			Backup: deploy.SSHBackup{Signer: ciSigner, Addr: backups.addr}}
+	}
+	plan := filepath.Join(t.TempDir(), "tfplan")
+
+	// 1. A new site: everything is created, vaultwarden answers, the commit is marked good.
+	commitSite(t, dir, "vaultwarden")
+	p, err := deploy.MakePlan(ctx, env, plan)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	sum := deploy.Summarize(p).Text()
+	for _, want := range []string{"Your server will be created", "A data volume of 50 GB", "https://vault.acme.example will point at your server", "A fixed IPV4 address"} {
+		if !strings.Contains(sum, want) {
+			t.Errorf("first plan summary lacks %q:\n%s", want, sum)
+		}
+	}
+	if _, err := deploy.Apply(ctx, env, opts(plan)); err != nil {
+		t.Fatalf("first apply: %v\n%s", err, log.String())
+	}
+	if backups.count() != 0 {
+		t.Error("a backup was taken before the first boot")
+	}
+	first := sim.Servers()
+	vols := sim.Volumes()
+	ips := sim.PrimaryIPs()
+	if len(first) != 1 || len(vols) != 1 || vols[0].ServerID != first[0].ID || len(ips) != 2 {
+		t.Fatalf("after the first apply: servers %+v volumes %+v ips %+v", first, vols, ips)
+	}
+
+	// 2. Nextcloud is added: the plan says the server is rebuilt and nothing else is lost;
+	// a backup is taken first; the same volume and IPs end up on the new server.
+	commitSite(t, dir, "nextcloud", "vaultwarden")
+	p, err = deploy.MakePlan(ctx, env, plan)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	sum = deploy.Summarize(p).Text()
+	if !strings.Contains(sum, "The server will be rebuilt") || !strings.Contains(sum, "https://cloud.acme.example will point at your server") {
+		t.Errorf("replace summary:\n%s", sum)
+	}
+	for _, c := range p.Changes {
+		if c.Type == "hcloud_volume" || c.Type == "hcloud_primary_ip" || (c.Type == "hcloud_zone_rrset" && c.Action != "create") {
+			t.Errorf("the rebuild touches %s (%s)", c.Address, c.Action)
+		}
+	}
+	md := deploy.Summarize(p).Markdown(p)
+	if !strings.HasPrefix(md, deploy.CommentMarker) || !strings.Contains(md, p.Digest) {
+		t.Errorf("markdown comment:\n%s", md)
+	}
+	if _, err := deploy.Apply(ctx, env, deploy.ApplyOptions{Plan: plan, ExpectDigest: "0000000000000000"}); err == nil || !strings.Contains(err.Error(), "not the reviewed one") {
+		t.Errorf("a plan with another digest was applied: %v", err)
+	}
+	if _, err := deploy.Apply(ctx, env, opts(plan)); err != nil {
+		t.Fatalf("rebuild: %v\n%s", err, log.String())
+	}
+	if backups.count() != 1 {
+		t.Errorf("backups before the rebuild: %d, want 1", backups.count())
+	}
+	second := sim.Servers()
+	if len(second) != 1 || second[0].ID == first[0].ID {
+		t.Fatalf("the server was not replaced: %+v", second)
+	}
+	if v := sim.Volumes(); len(v) != 1 || v[0].ID != vols[0].ID || v[0].ServerID != second[0].ID {
+		t.Fatalf("volume after the rebuild: %+v (want volume %d on server %d)", v, vols[0].ID, second[0].ID)
+	}
+	for i, ip := range sim.PrimaryIPs() {
+		if ip.ID != ips[i].ID || ip.AssigneeID != second[0].ID {
+			t.Errorf("primary IP after the rebuild: %+v", ip)
+		}
+	}
+
+	// 3. A failed backup stops a rebuild before anything changes.
+	commitSite(t, dir, "nextcloud", "uptime-kuma", "vaultwarden")
+	p, err = deploy.MakePlan(ctx, env, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backups.fail = true
+	if _, err := deploy.Apply(ctx, env, opts(plan)); err == nil || !strings.Contains(err.Error(), "repository is locked") {
+		t.Fatalf("apply went on after a failed backup: %v", err)
+	}
+	if s := sim.Servers(); len(s) != 1 || s[0].ID != second[0].ID {
+		t.Fatalf("the server changed although the backup failed: %+v", s)
+	}
+	backups.fail = false
+
+	// 4. The same change again, but Uptime Kuma never becomes healthy: the apply rolls
+	// back to the last good configuration (nextcloud + vaultwarden), keeping the volume.
+	host.broken["status"] = true
+	p, err = deploy.MakePlan(ctx, env, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := deploy.Apply(ctx, env, opts(plan))
+	if err == nil || !strings.Contains(err.Error(), "uptime-kuma") || !strings.Contains(err.Error(), "rolled back to "+deploy.LastGoodTag) {
+		t.Fatalf("faulty change: %v\n%s", err, log.String())
+	}
+	if !out.RolledBack || len(health.Failed(out.Rollback)) != 0 {
+		t.Fatalf("rollback outcome %+v", out)
+	}
+	third := sim.Servers()
+	if len(third) != 1 || third[0].UserData != second[0].UserData {
+		t.Errorf("after the rollback the server does not run the last good configuration")
+	}
+	if v := sim.Volumes(); len(v) != 1 || v[0].ID != vols[0].ID || v[0].ServerID != third[0].ID {
+		t.Errorf("volume after the rollback: %+v", v)
+	}
+	for _, rr := range sim.RRSets("acme.example") {
+		if rr.Name == "status" {
+			t.Errorf("the rolled back app's record is still there: %+v", rr)
+		}
+	}
+	// The working tree is as the failed commit left it, for the owner to fix or revert.
+	if data, _ := os.ReadFile(filepath.Join(dir, "site.yaml")); !strings.Contains(string(data), "uptime-kuma") {
+		t.Error("the rollback did not restore the working tree")
+	}
+
+	// 5. A plan is not applied once its inputs changed.
+	p, err = deploy.MakePlan(ctx, env, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "terraform", "extra.tf"), []byte("# changed after review\n"), 0o644)
+	if _, err := deploy.Apply(ctx, env, opts(plan)); err == nil || !strings.Contains(err.Error(), "stale") {
+		t.Errorf("stale plan applied: %v", err)
+	}
+	os.Remove(filepath.Join(dir, "terraform", "extra.tf"))
+
+	// 6. Moving the site to another location would replace the volume and IPs: refused.
+	data, _ := os.ReadFile(filepath.Join(dir, "site.yaml"))
+	commitSiteRaw(t, dir, strings.Replace(string(data), "location: nbg1", "location: fsn1", 1))
+	if _, err := deploy.MakePlan(ctx, env, plan); !errors.Is(err, deploy.ErrDestroysData) || !strings.Contains(err.Error(), "allow_destroying_data") {
+		t.Errorf("a plan destroying the volume was not refused: %v", err)
+	}
+	if _, err := os.Stat(plan); !os.IsNotExist(err) {
+		t.Error("the refused plan file was left behind")
+	}
+}
+
+// commitSiteRaw generates from the given site.yaml text without committing.
+func commitSiteRaw(t *testing.T, dir, text string) {
+	t.Helper()
+	cat := catalog.Embedded()
+	l, err := site.Load("site.yaml", []byte(text), cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "site.yaml"), []byte(text), 0o644)
+	tr, err := generator.Generate(l, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, _ := generator.ReadLock(dir)
+	if _, err := tr.Write(dir, lock.Owned()); err != nil {
+		t.Fatal(err)
+	}
+}
