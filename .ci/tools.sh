@@ -6,6 +6,7 @@ set -euo pipefail
 
 TOFU_VERSION=1.10.10
 HCLOUD_VERSION=1.57.0
+VERSITYGW_VERSION=1.8.0
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/nassella"
 mkdir -p "$cache"
@@ -62,6 +63,17 @@ provider_installation {
 RC
 mv "$rc.tmp" "$rc"
 
+# versitygw: an S3 server (posix backend) for the state and backup tests.
+vgw="$cache/versitygw-$VERSITYGW_VERSION/versitygw"
+if [ ! -x "$vgw" ]; then
+  log "building versitygw $VERSITYGW_VERSION (once per machine)"
+  mkdir -p "$(dirname "$vgw")"
+  GOBIN="$(dirname "$vgw")" go install "github.com/versity/versitygw/cmd/versitygw@v$VERSITYGW_VERSION"
+else
+  log "versitygw $VERSITYGW_VERSION cached"
+fi
+
 echo "export NASSELLA_TOFU=$tofu_dir/tofu"
+echo "export NASSELLA_VERSITYGW=$vgw"
 echo "export TF_CLI_CONFIG_FILE=$rc"
 echo "export NASSELLA_PROVIDER_MIRROR=$mirror"

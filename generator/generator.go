@@ -14,6 +14,7 @@ import (
 	"github.com/nassella/nassella/generator/render/compose"
 	"github.com/nassella/nassella/generator/render/readme"
 	"github.com/nassella/nassella/generator/render/terraform"
+	"github.com/nassella/nassella/generator/render/workflows"
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/generator/tree"
 )
@@ -64,6 +65,14 @@ func Generate(s *site.Loaded, cat *catalog.Release) (*tree.Tree, error) {
 	}
 	for name, data := range tf {
 		t.Add(path.Join(terraform.Dir, name), data, 0o644)
+	}
+
+	wf, err := workflows.Render(in)
+	if err != nil {
+		return nil, fmt.Errorf("workflows: %w", err)
+	}
+	for p, data := range wf {
+		t.Add(p, data, 0o644)
 	}
 
 	md, err := readme.Render(in)

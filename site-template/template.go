@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds the template files.
 //
-//go:embed terraform/hetzner/*.tf site.yaml README.md.tmpl gitignore
+//go:embed terraform/hetzner/*.tf workflows/*/*.yml site.yaml README.md.tmpl gitignore
 var FS embed.FS

@@ -132,6 +132,7 @@ func Dir(ctx context.Context, dir string, opt Options) *Report {
 		err = caddycheck.Check(caddy.Path, caddyfile)
 	}
 	record(Check{Name: "caddy adapter", Err: err})
+	record(actionlintCheck(dir))
 	if opt.Tofu == "" {
 		record(Check{Name: "opentofu validate", Skipped: "no tofu binary: set NASSELLA_TOFU or put tofu on PATH"})
 	} else {

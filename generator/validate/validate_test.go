@@ -44,7 +44,7 @@ func TestGoldenTreesAreValid(t *testing.T) {
 				}
 				names[c.Name] = true
 			}
-			for _, want := range []string{"site.yaml", "generated files", "butane (strict)", "user_data size", "compose-go", "caddy adapter", "opentofu validate"} {
+			for _, want := range []string{"site.yaml", "generated files", "butane (strict)", "user_data size", "compose-go", "caddy adapter", "actionlint", "opentofu validate"} {
 				if !names[want] {
 					t.Errorf("check %q did not run", want)
 				}
@@ -107,6 +107,9 @@ func TestBrokenTrees(t *testing.T) {
 			return strings.Replace(s, "    restart:", "    restrt: always\n    restart:", 1)
 		}, "compose-go", "restrt"},
 		{"compose undeclared variable", "apps/vaultwarden/compose.yaml", func(s string) string { return strings.Replace(s, "${ADMIN_TOKEN}", "${NOT_A_SECRET}", 1) }, "compose-go", "NOT_A_SECRET"},
+		{"workflow mistake", ".github/workflows/nassella-plan.yml", func(s string) string {
+			return strings.Replace(s, "runs-on: ubuntu-latest", "runs-on: ubuntu-latest\n    if: ${{ github.evnt_name }}", 1)
+		}, "actionlint", "evnt_name"},
 		{"caddyfile typo", "proxy/Caddyfile", func(s string) string { return strings.Replace(s, "reverse_proxy", "revers_proxy", 1) }, "caddy adapter", "revers_proxy"},
 	}
 	for _, tc := range cases {

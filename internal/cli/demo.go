@@ -42,5 +42,5 @@ func runDemo(ctx context.Context, s Streams, args []string) error {
 	if _, err := generate(s.Out, siteFile, dir, cat, false); err != nil {
 		return err
 	}
-	return validateDir(ctx, s, dir, cat, "", *noTofu)
+	return validateDir(ctx, s, dir, cat, "", *noTofu, false)
 }
