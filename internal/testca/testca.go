@@ -54,6 +54,9 @@ func New() (*CA, error) {
 	return &CA{cert: cert, key: key, Pool: pool}, nil
 }
 
+// CertDER is the CA's certificate, DER encoded (write it as PEM for a --ca-file).
+func (ca *CA) CertDER() []byte { return ca.cert.Raw }
+
 // Issue returns a server certificate for hosts.
 func (ca *CA) Issue(hosts ...string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

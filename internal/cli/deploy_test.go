@@ -1,0 +1,111 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/pem"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nassella/nassella/internal/cli"
+	"github.com/nassella/nassella/internal/hcloudsim"
+	"github.com/nassella/nassella/internal/testca"
+)
+
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := cli.Run(context.Background(), cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, args)
+	return out.String(), errb.String(), code
+}
+
+// The owner's view: init a site, plan it, apply it, then plan a change and read what it
+// does, through the CLI with real OpenTofu against the Hetzner Cloud API simulator.
+func TestPlanAndApplyCLI(t *testing.T) {
+	if os.Getenv("NASSELLA_TOFU") == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("NASSELLA_TOFU is not set: CI must run OpenTofu")
+		}
+		t.Skip(`NASSELLA_TOFU is not set; run eval "$(.ci/tools.sh)" first`)
+	}
+	sim := hcloudsim.New()
+	sim.AddFlatcarSnapshot("stable")
+	sim.SetToken(strings.Repeat("t", 64))
+	sim.Start()
+	defer sim.Close()
+	t.Setenv("TF_VAR_hcloud_endpoint", sim.Endpoint())
+	t.Setenv("TF_VAR_hcloud_token", strings.Repeat("t", 64))
+	t.Setenv("TF_VAR_state_passphrase", "a passphrase for the test state")
+
+	tmp := t.TempDir()
+	key := filepath.Join(tmp, "key.pub")
+	os.WriteFile(key, []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL6zIlYuTieo/a8PKqyVimoJXH/zvG6W+U7MfCE05fDL ops@acme\n"), 0o644)
+	repo := filepath.Join(tmp, "acme")
+	if out, errs, code := run(t, "init", "--domain", "acme.example", "--email", "ops@acme.example", "--ssh-key-file", key, repo); code != 0 {
+		t.Fatalf("init: %s%s", out, errs)
+	}
+	plan := filepath.Join(tmp, "tfplan")
+	md := filepath.Join(tmp, "plan.md")
+	out, errs, code := run(t, "plan", "--out", plan, "--markdown", md, repo)
+	if code != 0 {
+		t.Fatalf("plan: %s%s", out, errs)
+	}
+	for _, want := range []string{"Plan: ", "Your server will be created", "https://vault.acme.example will point at your server", "plan saved to"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
+		}
+	}
+	if data, _ := os.ReadFile(md); !bytes.HasPrefix(data, []byte("<!-- nassella-plan -->")) {
+		t.Errorf("markdown:\n%s", data)
+	}
+
+	// Caddy's stand-in: HTTPS with a test CA, vaultwarden healthy.
+	ca, err := testca.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ca.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), "vault.acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	caFile := filepath.Join(tmp, "ca.pem")
+	os.WriteFile(caFile, pemCA(t, ca), 0o644)
+	out, errs, code = run(t, "apply", "--plan", plan, "--ca-file", caFile, "--health-timeout", "5s",
+		"--resolve", "vault.acme.example="+strings.TrimPrefix(srv.URL, "https://"), repo)
+	if code != 0 {
+		t.Fatalf("apply: %s%s", out, errs)
+	}
+	if !strings.Contains(out, "healthy    vaultwarden") || !strings.Contains(out, "every app is healthy") {
+		t.Errorf("apply output:\n%s", out)
+	}
+
+	// The owner adds an app: the plan says the server is rebuilt and the data stays.
+	data, _ := os.ReadFile(filepath.Join(repo, "site.yaml"))
+	os.WriteFile(filepath.Join(repo, "site.yaml"), bytes.Replace(data, []byte("  vaultwarden: {}"), []byte("  vaultwarden: {}\n  uptime-kuma: {}"), 1), 0o644)
+	if out, errs, code := run(t, "generate", "--out", repo); code != 0 {
+		t.Fatalf("generate: %s%s", out, errs)
+	}
+	out, errs, code = run(t, "plan", "--out", plan, repo)
+	if code != 0 {
+		t.Fatalf("plan: %s%s", out, errs)
+	}
+	for _, want := range []string{"The server will be rebuilt", "Your data volume and IP addresses stay", "https://status.acme.example will point at your server"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("change plan lacks %q:\n%s", want, out)
+		}
+	}
+	// Without a backup key the rebuild is refused before anything changes.
+	out, errs, code = run(t, "apply", "--plan", plan, repo)
+	if code != 1 || !strings.Contains(errs, "no backup can be taken first") {
+		t.Errorf("apply without a backup key: code %d\n%s%s", code, out, errs)
+	}
+}
+
+func pemCA(t *testing.T, ca *testca.CA) []byte {
+	t.Helper()
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.CertDER()})
+}
