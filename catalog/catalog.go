@@ -92,6 +92,9 @@ func (r *Release) Unpinned(apps []string) []string {
 	if r.Proxy.Digest == "" {
 		out = append(out, "proxy/caddy "+r.Proxy.Image+":"+r.Proxy.Tag)
 	}
+	if r.Backup.Image != "" && r.Backup.Digest == "" {
+		out = append(out, "host/restic "+r.Backup.Image+":"+r.Backup.Tag)
+	}
 	for _, name := range apps {
 		a := r.Apps[name]
 		for _, s := range a.ServiceNames() {
@@ -149,6 +152,18 @@ func (r *Release) check(doc *strictyaml.Doc, errs *diag.List) {
 		errs.Add(doc.At("compose.sha512", "sha512 must be 128 lowercase hex digits", "leave it empty until it is read from the release"))
 	}
 	checkImage(doc, "proxy", r.Proxy, errs)
+	if r.Backup != (Image{}) {
+		checkImage(doc, "backup", r.Backup, errs)
+	}
+	for _, h := range []struct {
+		path string
+		img  Image
+	}{{"proxy", r.Proxy}, {"backup", r.Backup}} {
+		checkVersioning(doc, h.path, h.img, errs)
+		if v := h.img.Versioning; v != nil && v.SameAs != "" {
+			errs.Add(doc.At(h.path+".versioning.same_as", "release.yaml's images have no service to move with", "remove same_as"))
+		}
+	}
 }
 
 func checkImage(doc *strictyaml.Doc, path string, img Image, errs *diag.List) {
@@ -160,6 +175,34 @@ func checkImage(doc *strictyaml.Doc, path string, img Image, errs *diag.List) {
 	}
 	if img.Digest != "" && !digestRe.MatchString(img.Digest) {
 		errs.Add(doc.At(path+".digest", fmt.Sprintf("digest %q is not sha256:<64 hex digits>", img.Digest), "leave it empty; the catalog pipeline fills it from the registry"))
+	}
+}
+
+// checkVersioning checks an image's update policy, and that its own tag is one of the tags
+// the policy describes: a pattern that does not match the current tag would never find
+// the next one either.
+func checkVersioning(doc *strictyaml.Doc, path string, img Image, errs *diag.List) {
+	v := img.Versioning
+	if v == nil {
+		return
+	}
+	p := path + ".versioning"
+	switch v.Allow {
+	case "", AllowPatch, AllowMinor, AllowMajor:
+	default:
+		errs.Add(doc.At(p+".allow", fmt.Sprintf("allow %q is unknown", v.Allow), "use patch, minor (the default) or major"))
+	}
+	if v.Tags == "" {
+		errs.Add(doc.At(p, "versioning needs tags, a regular expression with a group named version", `for example tags: '^(?P<version>[0-9]+\.[0-9]+\.[0-9]+)-alpine$'`))
+		return
+	}
+	if _, err := v.Pattern(); err != nil {
+		errs.Add(doc.At(p+".tags", "versioning.tags "+err.Error(), `write one like '^(?P<version>[0-9]+\.[0-9]+\.[0-9]+)-alpine$'`))
+		return
+	}
+	if _, _, ok := v.Match(img.Tag); !ok && tagRe.MatchString(img.Tag) {
+		errs.Add(doc.At(p+".tags", fmt.Sprintf("tag %q does not match versioning.tags, or its version group is not a semantic version", img.Tag),
+			"change the pattern so it reads the version of the current tag"))
 	}
 }
 
@@ -180,6 +223,22 @@ func (a *App) check(doc *strictyaml.Doc, file string, errs *diag.List) {
 		if !strings.HasPrefix(f.v, "https://") {
 			add(f.path, f.path+" must be an https URL", "")
 		}
+	}
+	if a.ChangelogTemplate != "" {
+		if !strings.HasPrefix(a.ChangelogTemplate, "https://") {
+			add("changelog_template", "changelog_template must be an https URL", "")
+		} else if v, ok := a.AppVersion(); ok {
+			switch url, err := ExpandChangelog(a.ChangelogTemplate, v); {
+			case err != nil:
+				add("changelog_template", err.Error(), "")
+			case url != a.Changelog:
+				add("changelog_template", fmt.Sprintf("changelog_template gives %s for version %s, but changelog is %s", url, v, a.Changelog), "make the template give the changelog URL")
+			}
+		}
+	}
+	if v, ok := a.AppVersion(); ok && v != a.Version {
+		add("version", fmt.Sprintf("version %q is not the version %q in the tag of the http service %q", a.Version, v, a.HTTP.Service),
+			"keep version and the tag in step: the catalog pipeline reads new versions from the tag")
 	}
 	if !nameRe.MatchString(a.Subdomain) {
 		add("subdomain", fmt.Sprintf("subdomain %q is not a valid DNS label", a.Subdomain), "")
@@ -260,6 +319,22 @@ func (a *App) check(doc *strictyaml.Doc, file string, errs *diag.List) {
 			add(p, fmt.Sprintf("service name %q must be lowercase letters, digits and dashes", name), "")
 		}
 		checkImage(doc, p, s.Image, errs)
+		checkVersioning(doc, p, s.Image, errs)
+		if v := s.Versioning; v != nil && v.SameAs != "" {
+			other := a.Services[v.SameAs]
+			switch {
+			case other == nil || v.SameAs == name:
+				add(p+".versioning.same_as", fmt.Sprintf("%q is not another service of the app", v.SameAs), "")
+			case other.Versioning == nil || other.Versioning.SameAs != "":
+				add(p+".versioning.same_as", fmt.Sprintf("service %q has no versioning of its own to follow", v.SameAs), "name the service whose versioning leads")
+			default:
+				mine, _, ok1 := v.Match(s.Tag)
+				theirs, _, ok2 := other.Versioning.Match(other.Tag)
+				if ok1 && ok2 && mine != theirs {
+					add(p+".tag", fmt.Sprintf("version %s differs from %s's %s, which this service moves with", mine, v.SameAs, theirs), "use the same version in both tags")
+				}
+			}
+		}
 		for i, m := range s.Volumes {
 			parts := strings.Split(m, ":")
 			ok := (len(parts) == 2 || len(parts) == 3 && parts[2] == "ro") && volumes[parts[0]] && strings.HasPrefix(parts[1], "/")

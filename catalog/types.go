@@ -7,9 +7,10 @@ type Release struct {
 	Channel string            `yaml:"channel"` // stable or testing
 	Flatcar Flatcar           `yaml:"flatcar"`
 	Compose ComposeSysext     `yaml:"compose"`
-	Proxy   Image             `yaml:"proxy"` // the Caddy image every site runs in front of its apps
-	Apps    map[string]*App   `yaml:"-"`     // from apps/*.yaml, by name
-	Files   map[string]string `yaml:"-"`     // app name → file it was read from, for messages
+	Proxy   Image             `yaml:"proxy"`  // the Caddy image every site runs in front of its apps
+	Backup  Image             `yaml:"backup"` // the restic image the host backs up and restores with
+	Apps    map[string]*App   `yaml:"-"`      // from apps/*.yaml, by name
+	Files   map[string]string `yaml:"-"`      // app name → file it was read from, for messages
 }
 
 // Flatcar names the OS the hosts boot: the snapshot the site's Terraform looks up by label.
@@ -34,7 +35,34 @@ type Image struct {
 	// Digest of the multi-arch index ("sha256:…"), filled only by the catalog pipeline from
 	// the registry; never written by hand.
 	Digest string `yaml:"digest"`
+	// Versioning is how nassella catalog check-updates finds a newer tag; without it the
+	// image is never checked.
+	Versioning *Versioning `yaml:"versioning"`
 }
+
+// Versioning is an image's update policy: which of the registry's tags are versions of
+// the same variant, and how far the pipeline may move on its own.
+type Versioning struct {
+	// Tags is a regular expression every tag of this variant matches as a whole, with a
+	// group named version capturing a semantic version:
+	// '^(?P<version>[0-9]+\.[0-9]+\.[0-9]+)-alpine$'. Tags that do not match (other
+	// variants, latest, dates) are never proposed, nor are pre-releases (1.36.0-rc.1).
+	Tags string `yaml:"tags"`
+	// Allow is the largest step proposed: patch, minor (the default: stay within the major
+	// version, and within 0.y while the major is 0) or major.
+	Allow string `yaml:"allow"`
+	// SameAs names another service of the app this one moves with (the same image run
+	// twice, or images upstream releases together): its new tag is the one with the same
+	// version, and the app waits until both exist.
+	SameAs string `yaml:"same_as"`
+}
+
+// Allowed steps for Versioning.Allow.
+const (
+	AllowPatch = "patch"
+	AllowMinor = "minor"
+	AllowMajor = "major"
+)
 
 // Ref is the image reference compose pulls: by digest when pinned, by tag otherwise.
 func (i Image) Ref() string {
@@ -52,6 +80,10 @@ type App struct {
 	Homepage  string `yaml:"homepage"`
 	Version   string `yaml:"version"`   // the upstream version owners see
 	Changelog string `yaml:"changelog"` // upstream release notes for Version
+	// ChangelogTemplate is Changelog for any version: {version}, {major}, {minor} and
+	// {patch} are replaced. The app's version is the version in its http service's tag.
+	ChangelogTemplate string `yaml:"changelog_template"`
+
 	Subdomain string `yaml:"subdomain"` // default; a site may override it
 	MemoryMB  int    `yaml:"memory_mb"` // what all its services need together in normal use
 	HTTP      HTTP   `yaml:"http"`

@@ -23,7 +23,8 @@ func TestMain(m *testing.M) {
 // passed through to the scripts.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/scripts",
+		Dir:  "testdata/scripts",
+		Cmds: scriptCmds,
 		Setup: func(env *testscript.Env) error {
 			for _, k := range []string{"NASSELLA_TOFU", "TF_CLI_CONFIG_FILE", "CI"} {
 				env.Setenv(k, os.Getenv(k))

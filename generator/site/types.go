@@ -35,6 +35,8 @@ type Danger struct {
 type Admin struct {
 	Email   string   `yaml:"email" jsonschema:"required,format=email" jsonschema_description:"Receives certificate (ACME) notices and alerts. Example: ops@acme.example"`
 	SSHKeys []string `yaml:"ssh_keys" jsonschema:"required,minItems=1" jsonschema_description:"Public SSH keys allowed to log in to the server as user core. Example: ssh-ed25519 AAAA… me@laptop"`
+	// BackupKey may only start a backup: the host forces the command for it.
+	BackupKey string `yaml:"backup_key" jsonschema_description:"Public SSH key of the CI secret BACKUP_SSH_KEY. The server lets it do one thing only: start a backup (before a change rebuilds the server). Example: ssh-ed25519 AAAA… nassella-ci-backup"`
 }
 
 // Provider is where the server runs. Exactly one provider is set.
@@ -68,6 +70,9 @@ type Backups struct {
 	Schedule string `yaml:"schedule" jsonschema:"required" jsonschema_description:"When backups run, in the site's timezone: 'daily HH:MM' or 'hourly'. Example: daily 03:00"`
 	Keep     Keep   `yaml:"keep" jsonschema:"required"`
 	Target   Target `yaml:"target" jsonschema:"required"`
+	// HeartbeatURL is fetched after every successful backup, so a missed one is noticed
+	// by a service that waits for it (healthchecks.io, Uptime Kuma push monitors).
+	HeartbeatURL string `yaml:"heartbeat_url" jsonschema:"format=uri" jsonschema_description:"Optional https address the server calls after every successful backup; a monitoring service (healthchecks.io, an Uptime Kuma push monitor) alerts you when a call is missing. Example: https://hc-ping.com/your-uuid"`
 }
 
 // Keep is how many snapshots are kept of each age.

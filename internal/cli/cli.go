@@ -41,8 +41,11 @@ func commands() []command {
 		{"validate", "check a site repo with the real tools", runValidate},
 		{"plan", "plan a site repo's change and say what it does: plan [DIR]", runPlan},
 		{"apply", "apply a reviewed plan, check the apps, roll back on failure: apply [DIR]", runApply},
+		{"restore", "bring a site's data back from a backup into a folder: restore [DIR] --target F [--app A]", runRestore},
+		{"logs", "print the server's logs, every app's or one's: logs [APP] [--since W] [--follow] [--json]", runLogs},
+		{"doctor", "check a running site from outside and say what to do: doctor [DIR]", runDoctor},
 		{"demo", "generate and validate a built-in example site: demo [DIR]", runDemo},
-		{"catalog", "list the catalog's apps or show one: catalog list | catalog show APP", runCatalog},
+		{"catalog", "the catalog: list | show APP; for maintainers: check-updates | lock | release | promote", runCatalog},
 		{"schema", "print the JSON Schema of site.yaml", runSchema},
 		{"version", "print nassella's version", runVersion},
 	}
@@ -154,7 +157,10 @@ func runVersion(_ context.Context, s Streams, args []string) error {
 	return nil
 }
 
-func runCatalog(_ context.Context, s Streams, args []string) error {
+func runCatalog(ctx context.Context, s Streams, args []string) error {
+	if len(args) > 0 && catalogOps[args[0]] != nil {
+		return catalogOps[args[0]](ctx, s, args[1:])
+	}
 	fs := flags(s, "catalog", "list | show APP [--catalog DIR]")
 	dir := fs.String("catalog", "", "use the catalog in `DIR` instead of the built-in one")
 	pos, err := parse(fs, args, 2)
@@ -204,7 +210,7 @@ func runCatalog(_ context.Context, s Streams, args []string) error {
 		}
 		return nil
 	}
-	return usageError{"use: nassella catalog list, or nassella catalog show APP"}
+	return usageError{"use: nassella catalog list, nassella catalog show APP, or (maintainers) catalog check-updates, lock, release, promote"}
 }
 
 func runSchema(_ context.Context, s Streams, args []string) error {

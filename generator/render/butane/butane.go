@@ -109,7 +109,11 @@ func (m yamlMode) MarshalYAML() (any, error) {
 func Render(in render.Input, extra Inputs) (butaneYAML, ignition []byte, err error) {
 	s := in.Site
 	cfg := config{Variant: "flatcar", Version: "1.0.0"}
-	cfg.Passwd.Users = []user{{Name: "core", SSHAuthorizedKeys: s.Admin.SSHKeys}}
+	keys := append([]string{}, s.Admin.SSHKeys...)
+	if s.Admin.BackupKey != "" {
+		keys = append(keys, AuthorizedBackupKey(s.Admin.BackupKey))
+	}
+	cfg.Passwd.Users = []user{{Name: "core", SSHAuthorizedKeys: keys}}
 
 	add := func(p, body string, mode int) {
 		cfg.Storage.Files = append(cfg.Storage.Files, file{Path: p, Mode: yamlMode(mode), Overwrite: true, Contents: contents{Inline: body}})
@@ -122,6 +126,9 @@ func Render(in render.Input, extra Inputs) (butaneYAML, ignition []byte, err err
 	add(path.Join(render.ProxyDir, "tmpfiles.conf"), proxyTmpfiles(), 0o644)
 	for _, app := range s.Apps {
 		add(path.Join(render.AppsConfig, app.Name, "tmpfiles.conf"), appTmpfiles(app.Name, in), 0o644)
+	}
+	for _, f := range backupFiles(in) {
+		add(f.Path, f.Contents, f.Mode)
 	}
 	for _, f := range extra.Files {
 		add(f.Path, f.Contents, f.Mode)
@@ -297,6 +304,8 @@ ExecStart=` + path.Join(render.BinDir, "nassella-data-volume") + `
 [Install]
 RequiredBy=var-lib-nassella.mount
 `},
+		// nofail: without it the mount is ordered before local-fs.target, and the volume
+		// service it requires (after sysinit.target) would make an ordering cycle.
 		{Name: "var-lib-nassella.mount", Enabled: enabled(), Contents: `[Unit]
 Description=nassella data volume
 Requires=nassella-data-volume.service
@@ -305,7 +314,7 @@ After=nassella-data-volume.service
 What=/dev/disk/by-label/` + render.DataLabel + `
 Where=` + render.DataDir + `
 Type=ext4
-Options=defaults,noatime
+Options=defaults,noatime,nofail
 [Install]
 WantedBy=multi-user.target
 `},
@@ -379,7 +388,7 @@ ExecStop=` + compose(app.Name, dir, env) + ` down
 WantedBy=multi-user.target
 `})
 	}
-	return us
+	return append(us, backupUnits(in)...)
 }
 
 // UserDataSize is the size of the user_data Terraform builds from the Ignition (see

@@ -1,0 +1,112 @@
+package butane_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/nassella/nassella/catalog"
+	"github.com/nassella/nassella/generator/examples"
+	"github.com/nassella/nassella/generator/render"
+	"github.com/nassella/nassella/generator/render/butane"
+	"github.com/nassella/nassella/generator/site"
+)
+
+// The rendered units and scripts pass systemd-analyze verify, written into a folder laid
+// out like the host. Units and binaries Flatcar has but this machine may not (docker,
+// iptables, resize2fs) are empty stand-ins in that folder.
+func TestUnitsVerify(t *testing.T) {
+	analyze := os.Getenv("NASSELLA_SYSTEMD_ANALYZE")
+	if analyze == "" {
+		analyze = "/usr/bin/systemd-analyze"
+	}
+	if _, err := os.Stat(analyze); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("systemd-analyze is missing: %v", err)
+		}
+		t.Skip("no systemd-analyze here")
+	}
+	data, _ := examples.Get("every-app")
+	cat := catalog.Embedded()
+	l, err := site.Load("site.yaml", data, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Admin.BackupKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP6GFDaQMZU1kOb0QQ/u7o8CuL6QqDAT2ZoAqrdTEh8l ci"
+	by, _, err := butane.Render(render.Input{Site: l, Catalog: cat, Version: "test"}, butane.Inputs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Passwd struct {
+			Users []struct {
+				SSHAuthorizedKeys []string `yaml:"ssh_authorized_keys"`
+			} `yaml:"users"`
+		} `yaml:"passwd"`
+		Storage struct {
+			Files []struct {
+				Path     string `yaml:"path"`
+				Contents struct {
+					Inline string `yaml:"inline"`
+				} `yaml:"contents"`
+			} `yaml:"files"`
+		} `yaml:"storage"`
+		Systemd struct {
+			Units []struct {
+				Name     string `yaml:"name"`
+				Contents string `yaml:"contents"`
+			} `yaml:"units"`
+		} `yaml:"systemd"`
+	}
+	if err := yaml.Unmarshal(by, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	keys := cfg.Passwd.Users[0].SSHAuthorizedKeys
+	if want := `command="/opt/nassella/bin/nassella-backup-now",restrict ` + l.Admin.BackupKey; keys[len(keys)-1] != want {
+		t.Errorf("backup key line %q, want %q", keys[len(keys)-1], want)
+	}
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "usr/lib/systemd"), 0o755)
+	write := func(p, body string, mode os.FileMode) {
+		full := filepath.Join(root, p)
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		if err := os.WriteFile(full, []byte(body), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range cfg.Storage.Files {
+		mode := os.FileMode(0o644)
+		if strings.HasPrefix(f.Path, render.BinDir) {
+			mode = 0o755
+		}
+		write(f.Path, f.Contents.Inline, mode)
+	}
+	var units []string
+	for _, u := range cfg.Systemd.Units {
+		write("etc/systemd/system/"+u.Name, u.Contents, 0o644)
+		units = append(units, filepath.Join(root, "etc/systemd/system", u.Name))
+	}
+	// systemd's own units (sysinit.target, timers.target, ...), copied from this machine.
+	if out, err := exec.Command("cp", "-a", "/usr/lib/systemd/system", filepath.Join(root, "usr/lib/systemd/")).CombinedOutput(); err != nil {
+		t.Fatalf("copying systemd's units: %v\n%s", err, out)
+	}
+	// Stand-ins for what Flatcar provides.
+	write("etc/systemd/system/docker.service", "[Service]\nExecStart=/usr/bin/dockerd\n", 0o644)
+	for _, b := range []string{"usr/bin/docker", "usr/bin/dockerd", "usr/sbin/iptables", "usr/sbin/resize2fs", "usr/bin/systemd-tmpfiles", "bin/sh"} {
+		write(b, "#!/bin/sh\n", 0o755)
+	}
+	cmd := exec.Command(analyze, append([]string{"verify", "--root=" + root, "--man=no"}, units...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	for _, s := range []string{butane.BackupScript, butane.BackupNowScript, "/opt/nassella/bin/nassella-secrets", "/opt/nassella/bin/nassella-data-volume"} {
+		if out, err := exec.Command("bash", "-n", filepath.Join(root, s)).CombinedOutput(); err != nil {
+			t.Errorf("bash -n %s: %v\n%s", s, err, out)
+		}
+	}
+}

@@ -1,0 +1,288 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nassella/nassella/catalog"
+	"github.com/nassella/nassella/generator"
+	"github.com/nassella/nassella/pipelines/catalogops"
+	"github.com/nassella/nassella/pipelines/registry"
+)
+
+// catalogOps are the maintainers' catalog verbs, dispatched from runCatalog.
+var catalogOps = map[string]func(ctx context.Context, s Streams, args []string) error{
+	"check-updates": runCheckUpdates,
+	"lock":          runCatalogLock,
+	"release":       runCatalogRelease,
+	"promote":       runCatalogPromote,
+}
+
+const catalogDirHelp = "the catalog folder `DIR` in a git clone of the catalog repo (default: . when it holds release.yaml, else ./catalog)"
+
+// opsDir is the catalog folder the maintainers' verbs work on: unlike list and show, they
+// change files, so never the built-in catalog.
+func opsDir(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if _, err := os.Stat("release.yaml"); err == nil {
+		return "."
+	}
+	return "catalog"
+}
+
+func newRegistryClient() *registry.Client {
+	return &registry.Client{UserAgent: "nassella/" + generator.Version + " (catalog pipeline)"}
+}
+
+// identityFlags are the flags of the verbs that commit.
+type identityFlags struct{ author, signKey *string }
+
+func addIdentityFlags(fs interface {
+	String(name, value, usage string) *string
+}) identityFlags {
+	return identityFlags{
+		author:  fs.String("author", "", "who commits and tags, as `\"Name <email>\"` (default: GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL, else git config user.name/user.email)"),
+		signKey: fs.String("sign-key", "", "sign the commits and tags with the armored OpenPGP private key in `FILE` (no passphrase)"),
+	}
+}
+
+func (f identityFlags) identity(repo *catalogops.Repo) (catalogops.Identity, error) {
+	who, err := catalogops.FindIdentity(*f.author, repo)
+	if err != nil {
+		return who, err
+	}
+	if *f.signKey != "" {
+		if who.SignKey, err = catalogops.ReadSignKey(*f.signKey); err != nil {
+			return who, err
+		}
+	}
+	return who, nil
+}
+
+func runCheckUpdates(ctx context.Context, s Streams, args []string) error {
+	fs := flags(s, "catalog check-updates", "[--catalog DIR] [--app NAME,...] [--dry-run]")
+	dir := fs.String("catalog", "", catalogDirHelp)
+	appsFlag := fs.String("app", "", "check only these apps (or proxy, backup), comma-separated (default: all of them)")
+	dryRun := fs.Bool("dry-run", false, "print the updates without proposing them")
+	base := fs.String("base", "", "start proposal branches from `BRANCH` (default: HEAD)")
+	id := addIdentityFlags(fs)
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	d := opsDir(*dir)
+	cat, err := catalog.Load(os.DirFS(d))
+	if err != nil {
+		return fmt.Errorf("catalog %s:\n%w", d, err)
+	}
+	var apps []string
+	if *appsFlag != "" {
+		known := cat.Names()
+		for _, h := range catalogops.HostImages(cat) {
+			known = append(known, h.Name)
+		}
+		for _, a := range strings.Split(*appsFlag, ",") {
+			a = strings.TrimSpace(a)
+			if !slices.Contains(known, a) {
+				msg := fmt.Sprintf("there is no app %q in catalog %s", a, d)
+				if c := closest(a, known); c != "" {
+					msg += fmt.Sprintf("; did you mean %q?", c)
+				}
+				return usageError{msg}
+			}
+			apps = append(apps, a)
+		}
+	}
+	var proposer catalogops.Proposer
+	if !*dryRun {
+		repo, err := catalogops.OpenRepo(d)
+		if err != nil {
+			return fmt.Errorf("%w\n(or pass --dry-run to only print the updates)", err)
+		}
+		who, err := id.identity(repo)
+		if err != nil {
+			return err
+		}
+		proposer = &catalogops.GitProposer{Repo: repo, Base: *base, Author: who}
+	}
+
+	ups := catalogops.CheckUpdates(ctx, newRegistryClient(), cat, apps)
+	var failed []string
+	found := 0
+	for _, u := range ups {
+		if u.Err != nil {
+			fmt.Fprintf(s.Out, "%s: could not check: %v\n", u.App, u.Err)
+			failed = append(failed, u.App)
+			continue
+		}
+		if len(u.Bumps) == 0 {
+			fmt.Fprintf(s.Out, "%s: up to date\n", u.App)
+		} else {
+			found++
+			if u.ToVersion != "" {
+				fmt.Fprintf(s.Out, "%s %s → %s", u.App, u.FromVersion, u.ToVersion)
+				if u.Changelog != "" {
+					fmt.Fprintf(s.Out, " (release notes: %s)", u.Changelog)
+				}
+				fmt.Fprintln(s.Out)
+			} else {
+				fmt.Fprintf(s.Out, "%s\n", u.App)
+			}
+			for _, b := range u.Bumps {
+				fmt.Fprintf(s.Out, "  %-16s %s:%s → %s@%s\n", b.Service, b.Image, b.FromTag, b.ToTag, b.Digest)
+			}
+		}
+		for _, n := range u.Notes {
+			fmt.Fprintf(s.Out, "  note: %s\n", n)
+		}
+		if proposer != nil && len(u.Bumps) > 0 {
+			res, err := proposer.Propose(ctx, catalogops.ProposalFor(u))
+			if err != nil {
+				fmt.Fprintf(s.Out, "  could not propose: %v\n", err)
+				failed = append(failed, u.App)
+				continue
+			}
+			fmt.Fprintf(s.Out, "  proposed on branch %s (%s, %s)\n", res.Branch, res.State, res.Commit[:12])
+		}
+	}
+	switch {
+	case found == 0:
+		fmt.Fprintln(s.Out, "everything is up to date")
+	case *dryRun:
+		fmt.Fprintf(s.Out, "%s with updates; dry run: nothing proposed\n", plural(found, "app"))
+	default:
+		fmt.Fprintf(s.Out, "%s with updates, each on its branch catalog/bump-<app>: review, merge, then nassella catalog lock\n", plural(found, "app"))
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("could not check or propose %s (see above); run again when the registry answers", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+func runCatalogLock(ctx context.Context, s Streams, args []string) error {
+	fs := flags(s, "catalog lock", "[--catalog DIR]")
+	dir := fs.String("catalog", "", catalogDirHelp)
+	skipCompose := fs.Bool("skip-compose", false, "leave compose.sha512 as it is instead of downloading the sysext to hash it")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	d := opsDir(*dir)
+	res, err := catalogops.Lock(ctx, d, catalogops.LockOptions{Registry: newRegistryClient(), SkipCompose: *skipCompose})
+	for _, l := range res.Images {
+		state := "failed: see below"
+		if l.Err == nil {
+			kind := "index"
+			if !l.Index {
+				kind = "single-platform manifest"
+			}
+			switch {
+			case l.Was == "":
+				state = kind + ", pinned"
+			case l.Was == l.Digest:
+				state = kind + ", unchanged"
+			default:
+				state = kind + ", changed: was " + l.Was
+			}
+		}
+		fmt.Fprintf(s.Out, "%-24s %s:%s %s (%s)\n", l.Where, l.Image, l.Tag, l.Digest, state)
+	}
+	switch {
+	case res.ComposeSkipped:
+		fmt.Fprintf(s.Out, "%-24s %s (skipped)\n", "compose sysext", res.ComposeVersion)
+	case res.ComposeErr == nil && res.ComposeVersion != "":
+		state := "unchanged"
+		if res.ComposeWas == "" {
+			state = "pinned"
+		} else if res.ComposeWas != res.Compose {
+			state = "changed"
+		}
+		fmt.Fprintf(s.Out, "%-24s %s sha512:%s (%s)\n", "compose sysext", res.ComposeVersion, res.Compose, state)
+	}
+	if len(res.Files) > 0 {
+		fmt.Fprintf(s.Out, "wrote %s in %s\n", strings.Join(res.Files, ", "), d)
+	} else if err == nil {
+		fmt.Fprintln(s.Out, "every digest is as recorded; nothing written")
+	}
+	return err
+}
+
+func runCatalogRelease(_ context.Context, s Streams, args []string) error {
+	fs := flags(s, "catalog release", "[--catalog DIR] [--date YYYY-MM-DD]")
+	dir := fs.String("catalog", "", catalogDirHelp)
+	dateFlag := fs.String("date", "", "the release's date, `YYYY-MM-DD`, which names it YYYY.MM.N (default: today)")
+	id := addIdentityFlags(fs)
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	date := time.Now()
+	if *dateFlag != "" {
+		var err error
+		if date, err = time.Parse(time.DateOnly, *dateFlag); err != nil {
+			return usageError{fmt.Sprintf("--date %q is not a date like 2026-12-03", *dateFlag)}
+		}
+	}
+	d := opsDir(*dir)
+	repo, err := catalogops.OpenRepo(d)
+	if err != nil {
+		return err
+	}
+	who, err := id.identity(repo)
+	if err != nil {
+		return err
+	}
+	res, err := catalogops.CutRelease(catalogops.ReleaseOptions{Dir: d, Date: date, Author: who})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "cut catalog release %s on testing: commit %s, tag %s\n\n%s\n", res.Release, res.Commit[:12], res.Tag, res.Notes)
+	fmt.Fprintf(s.Out, "next: run the VM release test on %s; it writes %s, then: nassella catalog promote %s --to stable\n",
+		res.Release, filepath.ToSlash(filepath.Join(d, catalogops.EvidencePath(res.Release))), res.Release)
+	return nil
+}
+
+func runCatalogPromote(ctx context.Context, s Streams, args []string) error {
+	fs := flags(s, "catalog promote", "RELEASE --to stable [--catalog DIR]")
+	dir := fs.String("catalog", "", catalogDirHelp)
+	to := fs.String("to", "", "the channel to promote to: `stable`")
+	id := addIdentityFlags(fs)
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *to == "" {
+		return usageError{"use: nassella catalog promote RELEASE --to stable"}
+	}
+	d := opsDir(*dir)
+	repo, err := catalogops.OpenRepo(d)
+	if err != nil {
+		return err
+	}
+	who, err := id.identity(repo)
+	if err != nil {
+		return err
+	}
+	var bot strings.Builder // printed after the promotion itself
+	res, err := catalogops.Promote(ctx, catalogops.PromoteOptions{
+		Dir: d, Release: pos[0], Channel: *to, Author: who,
+		Bot: catalogops.PrintingUpdateBot{W: &bot},
+	})
+	if res.Tag != "" {
+		fmt.Fprintf(s.Out, "promoted %s to %s on %s (%s): tag %s on commit %s, recorded in commit %s\n",
+			res.Release, res.Channel, catalogops.EvidencePath(res.Release), res.Evidence.Result, res.Tag, res.Commit[:12], res.Record[:12])
+		fmt.Fprint(s.Out, bot.String())
+	}
+	return err
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
