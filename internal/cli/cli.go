@@ -45,6 +45,7 @@ func commands() []command {
 		{"logs", "print the server's logs, every app's or one's: logs [APP] [--since W] [--follow] [--json]", runLogs},
 		{"doctor", "check a running site from outside and say what to do: doctor [DIR]", runDoctor},
 		{"demo", "generate and validate a built-in example site: demo [DIR]", runDemo},
+		{"update", "open catalog update pull requests in the fleet's site repos: update --fleet F --release R", runUpdate},
 		{"catalog", "the catalog: list | show APP; for maintainers: check-updates | lock | release | promote", runCatalog},
 		{"schema", "print the JSON Schema of site.yaml", runSchema},
 		{"version", "print nassella's version", runVersion},

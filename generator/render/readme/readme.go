@@ -21,13 +21,12 @@ type app struct{ Title, Host, Version string }
 // Render returns the README.
 func Render(in render.Input) ([]byte, error) {
 	data := struct {
-		Header, Name, Release string
-		Apps                  []app
-		Unpinned              bool
+		Header, Name string
+		Apps         []app
+		Unpinned     bool
 	}{
 		Header:   strings.ReplaceAll(strings.TrimSpace(render.Header("", in)), "\n ", " "),
 		Name:     in.Site.Name,
-		Release:  in.Catalog.Release,
 		Unpinned: len(in.Catalog.Unpinned(in.Site.AppNames())) > 0,
 	}
 	for _, a := range in.Site.Apps {

@@ -1,0 +1,275 @@
+// Package giteatest runs a real Gitea for tests: a fresh instance on 127.0.0.1 with
+// SQLite, an admin user and an access token, gone when the test ends. The binary comes
+// from .ci/tools-gitea.sh (NASSELLA_GITEA, NASSELLA_GITEA_STATIC); without it the test
+// is skipped locally and fails in CI (CI set).
+package giteatest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Server is a running Gitea.
+type Server struct {
+	URL      string // http://127.0.0.1:PORT, no trailing slash
+	User     string // the admin
+	Password string
+	Token    string // the admin's access token, all scopes
+	Dir      string // its data, removed at the end of the test
+}
+
+// Admin credentials of every test instance (it listens on loopback only).
+const (
+	AdminUser     = "nassella-admin"
+	AdminPassword = "nassella-test-password-1"
+	AdminEmail    = "admin@nassella.invalid"
+)
+
+// Start starts a Gitea for t and stops it when t ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, static := os.Getenv("NASSELLA_GITEA"), os.Getenv("NASSELLA_GITEA_STATIC")
+	if bin == "" || static == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("NASSELLA_GITEA and NASSELLA_GITEA_STATIC are not set; CI must run eval \"$(.ci/tools-gitea.sh)\" first")
+		}
+		t.Skip("no Gitea: run eval \"$(.ci/tools-gitea.sh)\" to build one (about 5 minutes, once) and run the test again")
+	}
+	dir, err := os.MkdirTemp("", "nassella-gitea-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := freePort()
+	if err != nil {
+		os.RemoveAll(dir)
+		t.Fatal(err)
+	}
+	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port), User: AdminUser, Password: AdminPassword, Dir: dir}
+	ini := filepath.Join(dir, "app.ini")
+	if err := os.WriteFile(ini, []byte(appINI(dir, static, port)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "GITEA_I_AM_BEING_UNSAFE_RUNNING_AS_ROOT=true", "GITEA_WORK_DIR="+dir, "HOME="+dir)
+	run := func(args ...string) string {
+		cmd := exec.Command(bin, append([]string{"--config", ini, "--work-path", dir}, args...)...)
+		cmd.Env = env
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("gitea %s: %v\n%s", args[0], err, out)
+		}
+		return string(out)
+	}
+	var cmd *exec.Cmd
+	var logBuf bytes.Buffer
+	t.Cleanup(func() {
+		if cmd != nil && cmd.Process != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		if t.Failed() && logBuf.Len() > 0 {
+			t.Logf("gitea output:\n%s", tail(logBuf.String(), 4000))
+		}
+		os.RemoveAll(dir)
+	})
+	run("migrate")
+	out := run("admin", "user", "create", "--username", AdminUser, "--password", AdminPassword, "--email", AdminEmail,
+		"--admin", "--must-change-password=false", "--access-token", "--access-token-scopes", "all")
+	s.Token = parseToken(out)
+	if s.Token == "" {
+		t.Fatalf("gitea admin user create printed no access token:\n%s", redactHex(out))
+	}
+	cmd = exec.Command(bin, "--config", ini, "--work-path", dir, "web")
+	cmd.Env = env
+	cmd.Dir = dir
+	cmd.Stdout = &logBuf
+	cmd.Stderr = &logBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting gitea: %v", err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/api/v1/version")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gitea did not answer on %s within 90 s", s.URL)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return s
+}
+
+func appINI(dir, static string, port int) string {
+	return fmt.Sprintf(`APP_NAME = nassella test forge
+RUN_USER = root
+RUN_MODE = prod
+WORK_PATH = %[1]s
+
+[database]
+DB_TYPE = sqlite3
+PATH = %[1]s/gitea.db
+SQLITE_JOURNAL_MODE = WAL
+
+[repository]
+ROOT = %[1]s/repos
+DEFAULT_BRANCH = main
+
+[server]
+PROTOCOL = http
+HTTP_ADDR = 127.0.0.1
+HTTP_PORT = %[3]d
+ROOT_URL = http://127.0.0.1:%[3]d/
+DOMAIN = 127.0.0.1
+DISABLE_SSH = true
+START_SSH_SERVER = false
+OFFLINE_MODE = true
+LFS_START_SERVER = false
+APP_DATA_PATH = %[1]s/data
+STATIC_ROOT_PATH = %[2]s
+
+[security]
+INSTALL_LOCK = true
+SECRET_KEY = nassella-test-secret-key-not-secret
+INTERNAL_TOKEN = eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJuYmYiOjE3MDAwMDAwMDB9.nassella-test-internal-token
+PASSWORD_HASH_ALGO = pbkdf2_hi
+
+[service]
+DISABLE_REGISTRATION = true
+REQUIRE_SIGNIN_VIEW = false
+
+[mailer]
+ENABLED = false
+
+[session]
+PROVIDER = memory
+
+[cache]
+ADAPTER = memory
+
+[log]
+MODE = console
+LEVEL = Warn
+ROOT_PATH = %[1]s/log
+
+[cron]
+ENABLED = false
+
+[cron.update_checker]
+ENABLED = false
+
+[indexer]
+ISSUE_INDEXER_TYPE = db
+REPO_INDEXER_ENABLED = false
+
+[actions]
+ENABLED = false
+
+[api]
+MAX_RESPONSE_ITEMS = 100
+`, dir, static, port)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// parseToken finds the token in "Access token was successfully created... <token>".
+func parseToken(out string) string {
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.Contains(strings.ToLower(line), "access token") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) > 0 && len(f[len(f)-1]) >= 40 {
+			return f[len(f)-1]
+		}
+	}
+	return ""
+}
+
+func redactHex(s string) string {
+	var b strings.Builder
+	for _, f := range strings.SplitAfter(s, " ") {
+		if len(strings.TrimSpace(f)) >= 40 {
+			b.WriteString("[redacted] ")
+			continue
+		}
+		b.WriteString(f)
+	}
+	return b.String()
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+// API calls Gitea's REST API as the admin: path is under /api/v1 (like "/orgs"), in is
+// sent as JSON when not nil, out receives the JSON answer when not nil. A status of 300
+// or more is an error with the answer's text.
+func (s *Server) API(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.URL+"/api/v1"+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "token "+s.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(data)))
+	}
+	if out != nil && len(data) > 0 {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// CreateOrg makes an organisation.
+func (s *Server) CreateOrg(ctx context.Context, name string) error {
+	return s.API(ctx, "POST", "/orgs", map[string]any{"username": name, "visibility": "public"}, nil)
+}
+
+// CreateRepo makes an empty repo in an organisation.
+func (s *Server) CreateRepo(ctx context.Context, org, name string) error {
+	return s.API(ctx, "POST", "/orgs/"+org+"/repos", map[string]any{"name": name, "default_branch": "main", "auto_init": false}, nil)
+}

@@ -1,0 +1,525 @@
+// Package githubsim is a simulator of the few GitHub endpoints the update bot uses, on
+// 127.0.0.1, so the bot's GitHub client is tested against GitHub's documented behaviour
+// without the network: pull requests (list, create, update), issue comments and labels,
+// GraphQL's enablePullRequestAutoMerge, token auth, and the rate-limit headers and
+// answers of the REST API (X-RateLimit-*, the primary limit's 403, the secondary
+// limits' 403/429 with Retry-After). Git goes to bare repos served by git http-backend
+// under the same address, as https://github.com/OWNER/REPO.git would.
+//
+// It is a simulator: it keeps state in memory, knows one user (the token's) and answers
+// only what the bot asks. Endpoints follow https://docs.github.com/rest (pulls, issues
+// comments and labels, rate limits) and https://docs.github.com/graphql.
+package githubsim
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server is a running simulator.
+type Server struct {
+	URL   string // http://127.0.0.1:PORT: git at /OWNER/REPO.git, REST at /api/v3/, GraphQL at /api/graphql
+	Token string
+	Login string // the token's user
+
+	// RateLimit is the primary limit per hour (default 5000).
+	RateLimit int
+
+	root string // bare repos: root/OWNER/REPO.git
+	srv  *httptest.Server
+	git  http.Handler
+
+	mu        sync.Mutex
+	repos     map[string]*repo
+	used      int
+	reset     time.Time
+	secondary []int // statuses (403 or 429) for the next API requests: secondary limits
+	calls     map[string]int
+}
+
+type repo struct {
+	pulls  []*PullRequest
+	labels map[string]bool
+	nextID int
+}
+
+// PullRequest is a simulated pull request, also the JSON the API answers with.
+type PullRequest struct {
+	ID        int64      `json:"id"`
+	NodeID    string     `json:"node_id"`
+	Number    int        `json:"number"`
+	State     string     `json:"state"`
+	Title     string     `json:"title"`
+	Body      string     `json:"body"`
+	HTMLURL   string     `json:"html_url"`
+	URL       string     `json:"url"`
+	User      User       `json:"user"`
+	Head      Branch     `json:"head"`
+	Base      Branch     `json:"base"`
+	Labels    []Label    `json:"labels"`
+	AutoMerge *AutoMerge `json:"auto_merge"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	Comments  []Comment  `json:"-"`
+}
+
+// User is a GitHub user.
+type User struct {
+	Login string `json:"login"`
+	ID    int64  `json:"id"`
+}
+
+// Branch is a pull request's head or base.
+type Branch struct {
+	Ref   string `json:"ref"`
+	SHA   string `json:"sha"`
+	Label string `json:"label"`
+}
+
+// Label is an issue label.
+type Label struct {
+	Name  string `json:"name"`
+	Color string `json:"color"`
+}
+
+// AutoMerge is the auto_merge field of a pull request.
+type AutoMerge struct {
+	EnabledBy   User   `json:"enabled_by"`
+	MergeMethod string `json:"merge_method"`
+}
+
+// Comment is an issue comment.
+type Comment struct {
+	ID   int64  `json:"id"`
+	Body string `json:"body"`
+	User User   `json:"user"`
+}
+
+// Start starts a simulator whose API accepts token; repos live under a temp folder.
+// Close stops it.
+func Start(token string) (*Server, error) {
+	backend, err := exec.LookPath("git")
+	if err != nil {
+		return nil, fmt.Errorf("githubsim needs git: %w", err)
+	}
+	execPath, err := exec.Command(backend, "--exec-path").Output()
+	if err != nil {
+		return nil, fmt.Errorf("git --exec-path: %w", err)
+	}
+	root, err := os.MkdirTemp("", "githubsim-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Token: token, Login: "nassella-bot", RateLimit: 5000, root: root, repos: map[string]*repo{}, calls: map[string]int{}}
+	s.git = &cgi.Handler{
+		Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
+		Dir:  root,
+		Env: []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1",
+			"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.receivepack", "GIT_CONFIG_VALUE_0=true"},
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL
+	s.reset = time.Now().Add(time.Hour)
+	return s, nil
+}
+
+// Close stops the simulator and removes its repos.
+func (s *Server) Close() {
+	s.srv.Close()
+	os.RemoveAll(s.root)
+}
+
+// CreateRepo makes an empty bare repo OWNER/NAME with default branch main.
+func (s *Server) CreateRepo(owner, name string) error {
+	dir := filepath.Join(s.root, owner, name+".git")
+	if out, err := exec.Command("git", "init", "--bare", "-q", "-b", "main", dir).CombinedOutput(); err != nil {
+		return fmt.Errorf("git init: %v: %s", err, out)
+	}
+	s.mu.Lock()
+	s.repos[owner+"/"+name] = &repo{labels: map[string]bool{}}
+	s.mu.Unlock()
+	return nil
+}
+
+// SecondaryLimit makes the next API requests fail with a secondary rate limit, one per
+// status given (403 or 429), each with Retry-After: 1.
+func (s *Server) SecondaryLimit(statuses ...int) {
+	s.mu.Lock()
+	s.secondary = append(s.secondary, statuses...)
+	s.mu.Unlock()
+}
+
+// PullRequests returns copies of the repo's pull requests, by number.
+func (s *Server) PullRequests(owner, name string) []PullRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.repos[owner+"/"+name]
+	if r == nil {
+		return nil
+	}
+	var out []PullRequest
+	for _, p := range r.pulls {
+		c := *p
+		c.Comments = append([]Comment(nil), p.Comments...)
+		out = append(out, c)
+	}
+	return out
+}
+
+// Calls returns how many API requests each "METHOD route" got.
+func (s *Server) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+var (
+	reGit     = regexp.MustCompile(`^/[^/]+/[^/]+\.git/`)
+	rePulls   = regexp.MustCompile(`^/api/v3/repos/([^/]+)/([^/]+)/pulls$`)
+	rePull    = regexp.MustCompile(`^/api/v3/repos/([^/]+)/([^/]+)/pulls/([0-9]+)$`)
+	reComment = regexp.MustCompile(`^/api/v3/repos/([^/]+)/([^/]+)/issues/([0-9]+)/comments$`)
+	reLabels  = regexp.MustCompile(`^/api/v3/repos/([^/]+)/([^/]+)/issues/([0-9]+)/labels$`)
+)
+
+const docs = "https://docs.github.com/rest"
+
+func (s *Server) authorized(r *http.Request) bool {
+	if reGit.MatchString(r.URL.Path) {
+		_, pass, ok := r.BasicAuth()
+		return ok && pass == s.Token
+	}
+	h := r.Header.Get("Authorization")
+	return h == "Bearer "+s.Token || h == "token "+s.Token
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		if reGit.MatchString(r.URL.Path) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="GitHub"`)
+		}
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials", "documentation_url": docs})
+		return
+	}
+	if reGit.MatchString(r.URL.Path) {
+		s.git.ServeHTTP(w, r)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	route := r.Method + " " + routeOf(r.URL.Path)
+	s.calls[route]++
+	if now := time.Now(); now.After(s.reset) {
+		s.used, s.reset = 0, now.Add(time.Hour)
+	}
+	if len(s.secondary) > 0 {
+		status := s.secondary[0]
+		s.secondary = s.secondary[1:]
+		s.rateHeaders(w)
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, status, map[string]string{
+			"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+			"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"})
+		return
+	}
+	if s.used >= s.RateLimit {
+		s.rateHeaders(w)
+		writeJSON(w, http.StatusForbidden, map[string]string{
+			"message":           "API rate limit exceeded for user ID 1.",
+			"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit"})
+		return
+	}
+	s.used++
+	s.rateHeaders(w)
+	var m []string
+	switch {
+	case r.URL.Path == "/api/graphql" && r.Method == http.MethodPost:
+		s.graphql(w, r)
+	case match(rePulls, r.URL.Path, &m) && r.Method == http.MethodGet:
+		s.listPulls(w, r, m[1]+"/"+m[2])
+	case match(rePulls, r.URL.Path, &m) && r.Method == http.MethodPost:
+		s.createPull(w, r, m[1], m[2])
+	case match(rePull, r.URL.Path, &m) && r.Method == http.MethodPatch:
+		s.editPull(w, r, m[1]+"/"+m[2], m[3])
+	case match(reComment, r.URL.Path, &m) && r.Method == http.MethodPost:
+		s.comment(w, r, m[1]+"/"+m[2], m[3])
+	case match(reLabels, r.URL.Path, &m) && r.Method == http.MethodPost:
+		s.addLabels(w, r, m[1]+"/"+m[2], m[3])
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found", "documentation_url": docs})
+	}
+}
+
+func routeOf(p string) string {
+	for _, re := range []*regexp.Regexp{rePulls, rePull, reComment, reLabels} {
+		if re.MatchString(p) {
+			return re.String()
+		}
+	}
+	return p
+}
+
+func match(re *regexp.Regexp, p string, m *[]string) bool {
+	*m = re.FindStringSubmatch(p)
+	return *m != nil
+}
+
+func (s *Server) rateHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(s.RateLimit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, s.RateLimit-s.used)))
+	h.Set("X-RateLimit-Used", strconv.Itoa(s.used))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(s.reset.Unix(), 10))
+	h.Set("X-RateLimit-Resource", "core")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func validation(w http.ResponseWriter, msg string) {
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "Validation Failed",
+		"errors": []map[string]string{{"resource": "PullRequest", "code": "custom", "message": msg}}, "documentation_url": docs})
+}
+
+func (s *Server) repo(w http.ResponseWriter, full string) *repo {
+	r := s.repos[full]
+	if r == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found", "documentation_url": docs})
+	}
+	return r
+}
+
+func (s *Server) pull(w http.ResponseWriter, full, num string) (*repo, *PullRequest) {
+	r := s.repo(w, full)
+	if r == nil {
+		return nil, nil
+	}
+	n, _ := strconv.Atoi(num)
+	for _, p := range r.pulls {
+		if p.Number == n {
+			return r, p
+		}
+	}
+	writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found", "documentation_url": docs})
+	return nil, nil
+}
+
+// listPulls is GET /repos/{owner}/{repo}/pulls: state (open, closed, all; open by
+// default), head (user:ref), per_page (30 by default, at most 100) and page, with a
+// Link header to the next page.
+func (s *Server) listPulls(w http.ResponseWriter, req *http.Request, full string) {
+	r := s.repo(w, full)
+	if r == nil {
+		return
+	}
+	q := req.URL.Query()
+	state := q.Get("state")
+	if state == "" {
+		state = "open"
+	}
+	var out []*PullRequest
+	for _, p := range r.pulls {
+		if state != "all" && p.State != state {
+			continue
+		}
+		if h := q.Get("head"); h != "" && h != strings.Split(full, "/")[0]+":"+p.Head.Ref {
+			continue
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number > out[j].Number })
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per <= 0 {
+		per = 30
+	}
+	per = min(per, 100)
+	page, _ := strconv.Atoi(q.Get("page"))
+	page = max(page, 1)
+	from := min((page-1)*per, len(out))
+	to := min(from+per, len(out))
+	if to < len(out) {
+		next := *req.URL
+		q.Set("page", strconv.Itoa(page+1))
+		next.RawQuery = q.Encode()
+		w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, s.URL, next.RequestURI()))
+	}
+	writeJSON(w, http.StatusOK, out[from:to])
+}
+
+func (s *Server) headSHA(full, branch string) string {
+	out, err := exec.Command("git", "--git-dir", filepath.Join(s.root, full+".git"), "rev-parse", "--verify", "-q", "refs/heads/"+branch).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// createPull is POST /repos/{owner}/{repo}/pulls.
+func (s *Server) createPull(w http.ResponseWriter, req *http.Request, owner, name string) {
+	full := owner + "/" + name
+	r := s.repo(w, full)
+	if r == nil {
+		return
+	}
+	var in struct{ Title, Body, Head, Base string }
+	if err := json.NewDecoder(req.Body).Decode(&in); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON", "documentation_url": docs})
+		return
+	}
+	head := strings.TrimPrefix(in.Head, owner+":")
+	if in.Title == "" || in.Base == "" || head == "" {
+		validation(w, "title, head and base are required")
+		return
+	}
+	hs, bs := s.headSHA(full, head), s.headSHA(full, in.Base)
+	if hs == "" || bs == "" {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "Validation Failed",
+			"errors": []map[string]string{{"resource": "PullRequest", "field": "head", "code": "invalid"}}, "documentation_url": docs})
+		return
+	}
+	for _, p := range r.pulls {
+		if p.State == "open" && p.Head.Ref == head && p.Base.Ref == in.Base {
+			validation(w, "A pull request already exists for "+owner+":"+head+".")
+			return
+		}
+	}
+	r.nextID++
+	n := r.nextID
+	now := time.Now().UTC()
+	p := &PullRequest{ID: int64(1000 + n), NodeID: fmt.Sprintf("PR_sim_%s_%d", strings.ReplaceAll(full, "/", "_"), n), Number: n, State: "open",
+		Title: in.Title, Body: in.Body, User: User{Login: s.Login, ID: 1},
+		HTMLURL: fmt.Sprintf("%s/%s/pull/%d", s.URL, full, n), URL: fmt.Sprintf("%s/api/v3/repos/%s/pulls/%d", s.URL, full, n),
+		Head: Branch{Ref: head, SHA: hs, Label: owner + ":" + head}, Base: Branch{Ref: in.Base, SHA: bs, Label: owner + ":" + in.Base},
+		Labels: []Label{}, CreatedAt: now, UpdatedAt: now}
+	r.pulls = append(r.pulls, p)
+	w.Header().Set("Location", p.URL)
+	writeJSON(w, http.StatusCreated, p)
+}
+
+// editPull is PATCH /repos/{owner}/{repo}/pulls/{n}: title, body, state.
+func (s *Server) editPull(w http.ResponseWriter, req *http.Request, full, num string) {
+	_, p := s.pull(w, full, num)
+	if p == nil {
+		return
+	}
+	var in struct{ Title, Body, State *string }
+	if err := json.NewDecoder(req.Body).Decode(&in); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON", "documentation_url": docs})
+		return
+	}
+	if in.State != nil && *in.State != "open" && *in.State != "closed" {
+		validation(w, "state must be open or closed")
+		return
+	}
+	if in.Title != nil {
+		p.Title = *in.Title
+	}
+	if in.Body != nil {
+		p.Body = *in.Body
+	}
+	if in.State != nil {
+		p.State = *in.State
+	}
+	if hs := s.headSHA(full, p.Head.Ref); hs != "" {
+		p.Head.SHA = hs
+	}
+	p.UpdatedAt = time.Now().UTC()
+	writeJSON(w, http.StatusOK, p)
+}
+
+// comment is POST /repos/{owner}/{repo}/issues/{n}/comments.
+func (s *Server) comment(w http.ResponseWriter, req *http.Request, full, num string) {
+	_, p := s.pull(w, full, num)
+	if p == nil {
+		return
+	}
+	var in struct{ Body string }
+	if err := json.NewDecoder(req.Body).Decode(&in); err != nil || in.Body == "" {
+		validation(w, "body is required")
+		return
+	}
+	c := Comment{ID: int64(len(p.Comments) + 1), Body: in.Body, User: User{Login: s.Login, ID: 1}}
+	p.Comments = append(p.Comments, c)
+	writeJSON(w, http.StatusCreated, c)
+}
+
+// addLabels is POST /repos/{owner}/{repo}/issues/{n}/labels: a JSON array of names or
+// {"labels": [...]}; labels the repo does not have yet are created.
+func (s *Server) addLabels(w http.ResponseWriter, req *http.Request, full, num string) {
+	r, p := s.pull(w, full, num)
+	if p == nil {
+		return
+	}
+	data, _ := io.ReadAll(req.Body)
+	var names []string
+	if err := json.Unmarshal(data, &names); err != nil {
+		var obj struct{ Labels []string }
+		if err := json.Unmarshal(data, &obj); err != nil {
+			validation(w, "labels must be an array of names")
+			return
+		}
+		names = obj.Labels
+	}
+	for _, n := range names {
+		r.labels[n] = true
+		have := false
+		for _, l := range p.Labels {
+			have = have || l.Name == n
+		}
+		if !have {
+			p.Labels = append(p.Labels, Label{Name: n, Color: "ededed"})
+		}
+	}
+	writeJSON(w, http.StatusOK, p.Labels)
+}
+
+var reAutoMerge = regexp.MustCompile(`enablePullRequestAutoMerge\s*\(`)
+
+// graphql answers the one mutation the bot sends, enablePullRequestAutoMerge, as GitHub
+// does: HTTP 200 with data, or with errors for an unknown pull request.
+func (s *Server) graphql(w http.ResponseWriter, req *http.Request) {
+	var in struct {
+		Query     string         `json:"query"`
+		Variables map[string]any `json:"variables"`
+	}
+	if err := json.NewDecoder(req.Body).Decode(&in); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON"})
+		return
+	}
+	if !reAutoMerge.MatchString(in.Query) {
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []map[string]string{{"message": "githubsim: only enablePullRequestAutoMerge is simulated"}}})
+		return
+	}
+	id, _ := in.Variables["id"].(string)
+	for _, r := range s.repos {
+		for _, p := range r.pulls {
+			if p.NodeID == id && p.State == "open" {
+				p.AutoMerge = &AutoMerge{EnabledBy: User{Login: s.Login, ID: 1}, MergeMethod: "merge"}
+				writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"enablePullRequestAutoMerge": map[string]any{
+					"pullRequest": map[string]any{"autoMergeRequest": map[string]any{"enabledAt": time.Now().UTC()}}}}})
+				return
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": nil, "errors": []map[string]any{{"type": "NOT_FOUND",
+		"message": fmt.Sprintf("Could not resolve to a node with the global id of '%s'", id)}}})
+}

@@ -1,0 +1,87 @@
+package update
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nassella/nassella/catalog"
+	"github.com/nassella/nassella/internal/giteatest"
+	"github.com/nassella/nassella/pipelines/fleet"
+)
+
+// BenchmarkFanOut200 measures one release fanned out to 200 site repos on a real Gitea
+// (NASSELLA_BENCH_SITES changes the count, NASSELLA_BENCH_PARALLEL the concurrency, 8 by
+// default). Run it once: go test ./pipelines/update -run '^$' -bench FanOut200 -benchtime 1x
+// The first iteration opens every pull request; later ones are re-runs (one list each).
+func BenchmarkFanOut200(b *testing.B) {
+	n, par := 200, 8
+	if v, err := strconv.Atoi(os.Getenv("NASSELLA_BENCH_SITES")); err == nil && v > 0 {
+		n = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("NASSELLA_BENCH_PARALLEL")); err == nil && v > 0 {
+		par = v
+	}
+	g := giteatest.Start(b)
+	ctx := context.Background()
+	if err := g.CreateOrg(ctx, "fleet"); err != nil {
+		b.Fatal(err)
+	}
+	// The label exists at the organisation, as the docs advise: no per-repo creation.
+	if err := g.API(ctx, "POST", "/orgs/fleet/labels", map[string]any{"name": Label, "color": "#1d76db"}, nil); err != nil {
+		b.Fatal(err)
+	}
+	cat0 := catalog.Embedded()
+	dir, cat1 := nextCatalog(b, bumpRelease(cat0.Release, 1), "vaultwarden", 1, true)
+	fl := &fleet.Fleet{Bot: fleet.DefaultBot}
+	setup := time.Now()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	var mu sync.Mutex
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("site-%03d", i)
+		fl.Sites = append(fl.Sites, fleet.Site{Name: name, Forge: "gitea", URL: g.URL, Repo: "fleet/" + name, Channel: "stable", TokenEnv: "T"})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := g.CreateRepo(ctx, "fleet", name); err != nil {
+				mu.Lock()
+				defer mu.Unlock()
+				b.Error(err)
+				return
+			}
+			pushSite(b, g.URL+"/fleet/"+name+".git", g.Token, siteYAML(b, "one-app", "s"+strconv.Itoa(i), false), cat0)
+		}()
+	}
+	wg.Wait()
+	if b.Failed() {
+		b.FailNow()
+	}
+	b.Logf("setup: %d repos created and pushed in %s", n, time.Since(setup).Round(time.Millisecond))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		res, err := Run(ctx, Options{Fleet: fl, Catalog: cat1, CatalogDir: dir, Parallel: par, Getenv: func(string) string { return g.Token }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var calls int64
+		outcomes := map[string]int{}
+		for _, r := range res {
+			calls += r.APICalls
+			outcomes[r.Outcome]++
+		}
+		wall := time.Since(start)
+		b.Logf("iteration %d: %d sites in %s with %d at once: %v; %.2f API calls per site", i+1, n, wall.Round(time.Millisecond), par, outcomes, float64(calls)/float64(n))
+		if i == 0 {
+			b.ReportMetric(wall.Seconds(), "s/fanout")
+			b.ReportMetric(float64(calls)/float64(n), "api-calls/site")
+		}
+	}
+}
