@@ -12,7 +12,9 @@ import (
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator"
 	"github.com/nassella/nassella/pipelines/catalogops"
+	"github.com/nassella/nassella/pipelines/fleet"
 	"github.com/nassella/nassella/pipelines/registry"
+	"github.com/nassella/nassella/pipelines/update"
 )
 
 // catalogOps are the maintainers' catalog verbs, dispatched from runCatalog.
@@ -247,9 +249,11 @@ func runCatalogRelease(_ context.Context, s Streams, args []string) error {
 }
 
 func runCatalogPromote(ctx context.Context, s Streams, args []string) error {
-	fs := flags(s, "catalog promote", "RELEASE --to stable [--catalog DIR]")
+	fs := flags(s, "catalog promote", "RELEASE --to stable [--catalog DIR] [--fleet FILE]")
 	dir := fs.String("catalog", "", catalogDirHelp)
 	to := fs.String("to", "", "the channel to promote to: `stable`")
+	fleetFile := fs.String("fleet", "", "after promoting, run the update bot over the site repos in this fleet.yaml")
+	parallel := fs.Int("parallel", 4, "with --fleet: how many site repos the update bot handles at once")
 	id := addIdentityFlags(fs)
 	pos, err := parse(fs, args, 1)
 	if err != nil {
@@ -268,9 +272,17 @@ func runCatalogPromote(ctx context.Context, s Streams, args []string) error {
 		return err
 	}
 	var bot strings.Builder // printed after the promotion itself
+	var updater catalogops.UpdateBot = catalogops.PrintingUpdateBot{W: &bot}
+	if *fleetFile != "" {
+		fl, err := fleet.Read(*fleetFile)
+		if err != nil {
+			return err
+		}
+		updater = update.Bot{Fleet: fl, CatalogDir: d, Parallel: *parallel, Out: &bot}
+	}
 	res, err := catalogops.Promote(ctx, catalogops.PromoteOptions{
 		Dir: d, Release: pos[0], Channel: *to, Author: who,
-		Bot: catalogops.PrintingUpdateBot{W: &bot},
+		Bot: updater,
 	})
 	if res.Tag != "" {
 		fmt.Fprintf(s.Out, "promoted %s to %s on %s (%s): tag %s on commit %s, recorded in commit %s\n",

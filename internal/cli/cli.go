@@ -48,6 +48,7 @@ func commands() []command {
 		{"update", "open catalog update pull requests in the fleet's site repos: update --fleet F --release R", runUpdate},
 		{"catalog", "the catalog: list | show APP; for maintainers: check-updates | lock | release | promote", runCatalog},
 		{"schema", "print the JSON Schema of site.yaml", runSchema},
+		{"vmtest", "boot a catalog release in throwaway VMs and test it: vmtest --image PATH|URL", runVMTest},
 		{"version", "print nassella's version", runVersion},
 	}
 }

@@ -136,19 +136,19 @@ type Promotion struct {
 }
 
 // UpdateBot is told about every promotion, to open update pull requests in the site
-// repos that follow the channel. The update bot is not built yet; PrintingUpdateBot
-// stands in for it.
+// repos that follow the channel (pipelines/update.Bot does; PrintingUpdateBot only says
+// what to run when no fleet is given).
 type UpdateBot interface {
 	Promoted(ctx context.Context, p Promotion) error
 }
 
-// PrintingUpdateBot is the stand-in for the update bot: it only says what the bot would
-// do.
+// PrintingUpdateBot says how to open the update pull requests when the promotion was not
+// given a fleet.
 type PrintingUpdateBot struct{ W io.Writer }
 
 // Promoted prints what the update bot would do.
 func (b PrintingUpdateBot) Promoted(_ context.Context, p Promotion) error {
-	_, err := fmt.Fprintf(b.W, "update bot (not built yet; nothing sent): site repos following %s would now get pull requests to catalog %s (%s)\n", p.Channel, p.Release, p.Tag)
+	_, err := fmt.Fprintf(b.W, "no fleet given, so no pull requests were opened: run nassella update --fleet FLEET.yaml --release %s to open them in the site repos following %s (%s)\n", p.Release, p.Channel, p.Tag)
 	return err
 }
 

@@ -174,7 +174,7 @@ func prBody(in bodyInput) string {
 	}
 	b.WriteString("; the Files tab shows every line.\n\n")
 	b.WriteString("### What happens when you merge\n\n")
-	fmt.Fprintf(&b, "The site's pipeline backs the data up, then rebuilds the server with the new versions in the maintenance window (%s, %s). "+
+	fmt.Fprintf(&b, "Merging applies it right away: the site's pipeline backs the data up, then rebuilds the server with the new versions; the apps are offline for a few minutes, so merge when that suits you (your maintenance window is %s, %s). "+
 		"Your data stays on its own volume and is kept; addresses and certificates stay the same. "+
 		"If an app does not come back healthy, the site is rolled back to the previous version and you are told.\n", in.Site.Updates.Window, in.Site.Updates.Timezone)
 	if in.Site.Updates.Automerge {

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every tool the tests run for real and prints the environment pointing at them:
+#   eval "$(.ci/tools-all.sh)"
+# Go-built tools (OpenTofu, the hcloud provider, versitygw, Gitea) are cached under
+# ${XDG_CACHE_HOME:-$HOME/.cache}/nassella by version; Debian packages (restic, sshd, QEMU,
+# busybox) are installed when missing, beside the Go builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if [ "$(id -u)" -eq 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+  # Packages must not start services on this machine (openssh-server would start sshd).
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+fi
+(
+  bash .ci/tools-backup.sh > "$tmp/backup.env"
+  bash .ci/tools-vm.sh > "$tmp/vm.env"
+) 2> "$tmp/apt.log" &
+apt=$!
+bash .ci/tools.sh > "$tmp/go.env"
+bash .ci/tools-gitea.sh > "$tmp/gitea.env"
+if ! wait "$apt"; then
+  cat "$tmp/apt.log" >&2
+  echo "tools-all: installing the Debian packages failed" >&2
+  exit 1
+fi
+cat "$tmp/apt.log" >&2
+cat "$tmp/go.env" "$tmp/gitea.env" "$tmp/backup.env" "$tmp/vm.env"
