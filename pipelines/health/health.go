@@ -74,7 +74,12 @@ func Check(ctx context.Context, targets []Target, opt Options) []Result {
 			r := Result{Target: t}
 			for {
 				r.Attempts++
-				r.Last = probe(ctx, client, t)
+				last := probe(ctx, client, t)
+				if last != "" && ctx.Err() != nil && r.Last != "" {
+					// Cut short by the deadline: the previous answer says more.
+					break
+				}
+				r.Last = last
 				if r.Last == "" {
 					r.OK = true
 					break
