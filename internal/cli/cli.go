@@ -37,6 +37,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"init", "make a new site repo: init DIR", runInit},
+		{"bootstrap", "prepare a new site's Hetzner project, buckets, forge repo and secrets: bootstrap [DIR]", runBootstrap},
 		{"generate", "write the site repo's files from site.yaml", runGenerate},
 		{"validate", "check a site repo with the real tools", runValidate},
 		{"plan", "plan a site repo's change and say what it does: plan [DIR]", runPlan},

@@ -24,6 +24,22 @@ type ServerInfo struct {
 	VolumeIDs        []int64
 	Labels           map[string]string
 	DeleteProtection bool
+	RescueEnabled    bool     // the next boot starts the rescue system
+	InRescue         bool     // running the rescue system
+	RescueSSHKeys    []string // public keys the rescue system lets in
+}
+
+// ImageInfo describes a simulated image.
+type ImageInfo struct {
+	ID            int64
+	Name          string
+	Description   string
+	Type          string
+	Status        string
+	Architecture  string
+	DiskSize      float64
+	Labels        map[string]string
+	CreatedFromID int64 // the server a snapshot was taken of, 0 when none
 }
 
 // VolumeInfo describes a simulated volume.
@@ -121,12 +137,44 @@ func (s *Server) Servers() []ServerInfo {
 			VolumeIDs:        s.serverVolumes(srv.id),
 			Labels:           copyLabels(srv.labels),
 			DeleteProtection: srv.deleteProtection,
+			RescueEnabled:    srv.rescueEnabled,
+			InRescue:         srv.inRescue,
+		}
+		for _, k := range srv.rescueSSHKeys {
+			if key, ok := s.sshKeys[k]; ok {
+				info.RescueSSHKeys = append(info.RescueSSHKeys, key.publicKey)
+			}
 		}
 		if p := s.serverPrimaryIP(srv.id, "ipv4"); p != nil {
 			info.IPv4ID = p.id
 		}
 		if p := s.serverPrimaryIP(srv.id, "ipv6"); p != nil {
 			info.IPv6ID = p.id
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// Images returns the images, system images included.
+func (s *Server) Images() []ImageInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle(s.now())
+	var out []ImageInfo
+	for _, im := range sortedValues(s.images, func(im *image) int64 { return im.id }) {
+		info := ImageInfo{
+			ID:           im.id,
+			Name:         im.Name,
+			Description:  im.Description,
+			Type:         im.Type,
+			Status:       im.status,
+			Architecture: im.Architecture,
+			DiskSize:     im.DiskSize,
+			Labels:       copyLabels(im.Labels),
+		}
+		if im.createdFrom != nil {
+			info.CreatedFromID = im.createdFrom.ID
 		}
 		out = append(out, info)
 	}

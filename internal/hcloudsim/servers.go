@@ -26,6 +26,8 @@ type server struct {
 	rebuildProtection bool
 	backupWindow      string
 	rescueEnabled     bool
+	rescueSSHKeys     []int64 // the keys the rescue system lets in
+	inRescue          bool    // booted into the rescue system
 }
 
 type serverJSON struct {
@@ -594,6 +596,25 @@ func (s *Server) setStatus(id int64, status string) func() *actionFailure {
 			return &actionFailure{"server_not_found", fmt.Sprintf("server %d no longer exists", id)}
 		}
 		srv.status = status
+		if status == "off" {
+			srv.inRescue = false
+		}
+		return nil
+	}
+}
+
+// boot returns an effect that (re)starts the server: into the rescue system when it
+// is enabled, which the API then disables again ("automatically disabled when you first
+// boot into it"), else from its disk.
+func (s *Server) boot(id int64) func() *actionFailure {
+	return func() *actionFailure {
+		srv, ok := s.servers[id]
+		if !ok {
+			return &actionFailure{"server_not_found", fmt.Sprintf("server %d no longer exists", id)}
+		}
+		srv.status = "running"
+		srv.inRescue = srv.rescueEnabled
+		srv.rescueEnabled = false
 		return nil
 	}
 }
@@ -604,6 +625,7 @@ func (s *Server) serverAction(srv *server, name string, r *http.Request) (int, a
 	known := []string{
 		"poweron", "poweroff", "shutdown", "reboot", "reset", "rebuild", "change_type",
 		"change_protection", "enable_backup", "disable_backup", "enable_rescue", "disable_rescue",
+		"create_image",
 	}
 	if !slices.Contains(known, name) {
 		return 0, nil, errCode(http.StatusNotFound, "not_found", fmt.Sprintf("server action %q not found", name))
@@ -627,7 +649,7 @@ func (s *Server) serverAction(srv *server, name string, r *http.Request) (int, a
 		if srv.status == "off" {
 			srv.status = "starting"
 		}
-		return created(s.startAction("start_server", s.setStatus(id, "running"), target))
+		return created(s.startAction("start_server", s.boot(id), target))
 	case "poweroff":
 		if srv.status == "running" {
 			srv.status = "stopping"
@@ -639,9 +661,9 @@ func (s *Server) serverAction(srv *server, name string, r *http.Request) (int, a
 		}
 		return created(s.startAction("shutdown_server", s.setStatus(id, "off"), target))
 	case "reboot":
-		return created(s.startAction("reboot_server", s.setStatus(id, "running"), target))
+		return created(s.startAction("reboot_server", s.boot(id), target))
 	case "reset":
-		return created(s.startAction("reset_server", s.setStatus(id, "running"), target))
+		return created(s.startAction("reset_server", s.boot(id), target))
 
 	case "rebuild":
 		var req struct {
@@ -766,17 +788,24 @@ func (s *Server) serverAction(srv *server, name string, r *http.Request) (int, a
 				return 0, nil, invalidInput("ssh_keys", "SSH key %d not found", k)
 			}
 		}
+		keys := slices.Clone(req.SSHKeys)
 		a := s.startAction("enable_rescue", func() *actionFailure {
 			if srv, ok := s.servers[id]; ok {
 				srv.rescueEnabled = true
+				srv.rescueSSHKeys = keys
 			}
 			return nil
 		}, target)
 		return created(a, "root_password", fmt.Sprintf("hcloudsim-rescue-%d", a.id))
+
+	case "create_image":
+		return s.createImage(srv, r)
+
 	default: // disable_rescue
 		return created(s.startAction("disable_rescue", func() *actionFailure {
 			if srv, ok := s.servers[id]; ok {
 				srv.rescueEnabled = false
+				srv.rescueSSHKeys = nil
 			}
 			return nil
 		}, target))

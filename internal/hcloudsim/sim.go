@@ -23,6 +23,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"time"
 )
@@ -39,6 +40,7 @@ type Server struct {
 	mu sync.Mutex
 
 	token       string
+	readOnly    map[string]bool // tokens with read-only permission
 	actionDelay time.Duration
 	now         func() time.Time
 
@@ -95,6 +97,7 @@ var idBase = map[string]int64{
 func New() *Server {
 	s := &Server{
 		token:       DefaultToken,
+		readOnly:    map[string]bool{},
 		now:         func() time.Time { return time.Now().UTC() },
 		rateLimit:   DefaultRateLimit,
 		ids:         map[string]int64{},
@@ -148,6 +151,15 @@ func (s *Server) SetToken(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.token = token
+}
+
+// AddReadOnlyToken makes the simulator also accept token with read-only permission,
+// as a project's token created with "Read" access: it may read everything, and every
+// request that is not a GET or HEAD answers 403 forbidden.
+func (s *Server) AddReadOnlyToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.readOnly[token] = true
 }
 
 // SetActionDelay sets how long actions run before they succeed. With the default
@@ -207,8 +219,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, &apiError{Status: http.StatusTooManyRequests, Code: "rate_limit_exceeded", Message: "limit of requests per hour reached"})
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+s.token {
+	auth := r.Header.Get("Authorization")
+	readOnly := strings.HasPrefix(auth, "Bearer ") && s.readOnly[strings.TrimPrefix(auth, "Bearer ")]
+	if auth != "Bearer "+s.token && !readOnly {
 		writeError(rec, &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "unable to authenticate"})
+		return
+	}
+	if readOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeError(rec, &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "insufficient permissions for this request: the token is read-only"})
 		return
 	}
 	s.settle(now)
