@@ -11,20 +11,13 @@ import (
 	"github.com/nassella/nassella/generator/examples"
 	"github.com/nassella/nassella/generator/validate"
 	"github.com/nassella/nassella/generator/validate/caddycheck"
+	"github.com/nassella/nassella/internal/testtool"
 )
 
-// tofu returns the OpenTofu binary the tests must use. Outside CI a missing tofu skips the
-// OpenTofu part (README: eval "$(.ci/tools.sh)" builds it); in CI it fails.
+// tofu returns the OpenTofu binary the tests must use (.ci/tools.sh builds it).
 func tofu(t *testing.T) string {
 	t.Helper()
-	p := os.Getenv("NASSELLA_TOFU")
-	if p == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("NASSELLA_TOFU is not set: CI must run OpenTofu (.ci/run sets it through .ci/tools.sh)")
-		}
-		t.Skip(`NASSELLA_TOFU is not set; run eval "$(.ci/tools.sh)" first`)
-	}
-	return p
+	return testtool.Require(t, "NASSELLA_TOFU", ".ci/tools.sh")
 }
 
 // Every golden tree passes every check, OpenTofu with the real hcloud provider included.

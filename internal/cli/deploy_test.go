@@ -13,6 +13,7 @@ import (
 	"github.com/nassella/nassella/internal/cli"
 	"github.com/nassella/nassella/internal/hcloudsim"
 	"github.com/nassella/nassella/internal/testca"
+	"github.com/nassella/nassella/internal/testtool"
 )
 
 func run(t *testing.T, args ...string) (string, string, int) {
@@ -25,19 +26,8 @@ func run(t *testing.T, args ...string) (string, string, int) {
 // The owner's view: init a site, plan it, apply it, then plan a change and read what it
 // does, through the CLI with real OpenTofu against the Hetzner Cloud API simulator.
 func TestPlanAndApplyCLI(t *testing.T) {
-	if os.Getenv("NASSELLA_TOFU") == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("NASSELLA_TOFU is not set: CI must run OpenTofu")
-		}
-		t.Skip(`NASSELLA_TOFU is not set; run eval "$(.ci/tools.sh)" first`)
-	}
-	sim := hcloudsim.New()
-	sim.AddFlatcarSnapshot("stable")
-	sim.SetToken(strings.Repeat("t", 64))
-	sim.Start()
-	defer sim.Close()
-	t.Setenv("TF_VAR_hcloud_endpoint", sim.Endpoint())
-	t.Setenv("TF_VAR_hcloud_token", strings.Repeat("t", 64))
+	testtool.Require(t, "NASSELLA_TOFU", ".ci/tools.sh")
+	hcloudsim.StartForOpenTofu(t)
 	t.Setenv("TF_VAR_state_passphrase", "a passphrase for the test state")
 
 	tmp := t.TempDir()

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/nassella/nassella/internal/testtool"
 	"io"
 	"net/http"
 	"net/url"
@@ -698,14 +699,7 @@ func TestImagesList(t *testing.T) {
 // a server replacement that keeps the volume, the IPs and the DNS records, and
 // destroy.
 func TestOpenTofuEndToEnd(t *testing.T) {
-	tofuBin := os.Getenv("NASSELLA_TOFU")
-	if tofuBin == "" {
-		msg := "NASSELLA_TOFU is not set: build the tools with eval \"$(.ci/tools.sh)\""
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	tofuBin := testtool.Require(t, "NASSELLA_TOFU", ".ci/tools.sh")
 	start := time.Now()
 
 	sim := New()

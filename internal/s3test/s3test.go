@@ -5,6 +5,7 @@ package s3test
 
 import (
 	"fmt"
+	"github.com/nassella/nassella/internal/testtool"
 	"net"
 	"net/http"
 	"os"
@@ -26,13 +27,7 @@ type Server struct {
 // the test is skipped, or fails in CI.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := os.Getenv("NASSELLA_VERSITYGW")
-	if bin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("NASSELLA_VERSITYGW is not set: CI must run the S3 server (.ci/run sets it through .ci/tools.sh)")
-		}
-		t.Skip(`NASSELLA_VERSITYGW is not set; run eval "$(.ci/tools.sh)" first`)
-	}
+	bin := testtool.Require(t, "NASSELLA_VERSITYGW", ".ci/tools.sh")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/nassella/nassella/generator/render/butane"
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/internal/s3test"
+	"github.com/nassella/nassella/internal/testtool"
 	"github.com/nassella/nassella/pipelines/backup"
 )
 
@@ -48,14 +49,7 @@ updates:
 
 func need(t *testing.T, env, how string) string {
 	t.Helper()
-	v := os.Getenv(env)
-	if v == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set: CI must provide it (%s)", env, how)
-		}
-		t.Skipf("%s is not set; run %s first", env, how)
-	}
-	return v
+	return testtool.Require(t, env, how)
 }
 
 // host is a folder laid out like the server: config, data volume, the rendered backup

@@ -42,6 +42,7 @@ import (
 	"github.com/nassella/nassella/internal/giteatest"
 	"github.com/nassella/nassella/internal/hcloudsim"
 	"github.com/nassella/nassella/internal/s3test"
+	"github.com/nassella/nassella/internal/testtool"
 )
 
 // fakeResolver is a test double for DNS: it answers NS lookups from a map, so the
@@ -332,13 +333,7 @@ func TestGitHubSecrets(t *testing.T) {
 // simulator's rescue system was given.
 func startSSHD(t *testing.T) (addr, authorizedKeys, user string, hostKeys ssh.HostKeyCallback) {
 	t.Helper()
-	sshd := os.Getenv("NASSELLA_SSHD")
-	if sshd == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal(`NASSELLA_SSHD is not set: CI runs eval "$(.ci/tools-backup.sh)"`)
-		}
-		t.Skip(`NASSELLA_SSHD is not set; run eval "$(.ci/tools-backup.sh)" first`)
-	}
+	sshd := testtool.Require(t, "NASSELLA_SSHD", ".ci/tools-backup.sh")
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)

@@ -24,20 +24,14 @@ import (
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/internal/hcloudsim"
 	"github.com/nassella/nassella/internal/testca"
+	"github.com/nassella/nassella/internal/testtool"
 	"github.com/nassella/nassella/pipelines/deploy"
 	"github.com/nassella/nassella/pipelines/health"
 )
 
 func tofu(t *testing.T) string {
 	t.Helper()
-	p := os.Getenv("NASSELLA_TOFU")
-	if p == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("NASSELLA_TOFU is not set: CI must run OpenTofu (.ci/run sets it through .ci/tools.sh)")
-		}
-		t.Skip(`NASSELLA_TOFU is not set; run eval "$(.ci/tools.sh)" first`)
-	}
-	return p
+	return testtool.Require(t, "NASSELLA_TOFU", ".ci/tools.sh")
 }
 
 const siteTemplate = `version: 1
@@ -205,13 +199,7 @@ func (b *backupServer) count() int {
 func TestPlanApplyReplaceRollback(t *testing.T) {
 	bin := tofu(t)
 	ctx := context.Background()
-	sim := hcloudsim.New()
-	sim.AddFlatcarSnapshot("stable")
-	sim.SetToken(strings.Repeat("t", 64))
-	sim.Start()
-	defer sim.Close()
-	t.Setenv("TF_VAR_hcloud_endpoint", sim.Endpoint())
-	t.Setenv("TF_VAR_hcloud_token", strings.Repeat("t", 64))
+	sim := hcloudsim.StartForOpenTofu(t)
 	t.Setenv("TF_VAR_state_passphrase", "a passphrase for the test state")
 	t.Setenv("TF_IN_AUTOMATION", "1")
 

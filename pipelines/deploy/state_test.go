@@ -26,13 +26,7 @@ func TestStateInS3IsEncryptedAndLocked(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	sim := hcloudsim.New()
-	sim.AddFlatcarSnapshot("stable")
-	sim.SetToken(strings.Repeat("t", 64))
-	sim.Start()
-	defer sim.Close()
-	t.Setenv("TF_VAR_hcloud_endpoint", sim.Endpoint())
-	t.Setenv("TF_VAR_hcloud_token", strings.Repeat("t", 64))
+	sim := hcloudsim.StartForOpenTofu(t)
 	t.Setenv("TF_VAR_state_passphrase", "a passphrase for the test state")
 
 	dir := t.TempDir()

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/nassella/nassella/internal/testtool"
 	"github.com/nassella/nassella/pipelines/logs"
 )
 
@@ -74,13 +75,7 @@ func TestQueryCommand(t *testing.T) {
 // A real sshd on 127.0.0.1 with its own config, host key and authorized_keys, and a
 // journalctl STUB on the session's PATH that prints the recorded journal.
 func TestLogsOverSSH(t *testing.T) {
-	sshd := os.Getenv("NASSELLA_SSHD")
-	if sshd == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal(`NASSELLA_SSHD is not set: CI runs eval "$(.ci/tools-backup.sh)"`)
-		}
-		t.Skip(`NASSELLA_SSHD is not set; run eval "$(.ci/tools-backup.sh)" first`)
-	}
+	sshd := testtool.Require(t, "NASSELLA_SSHD", ".ci/tools-backup.sh")
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
 	keygen := func(name string) ssh.Signer {

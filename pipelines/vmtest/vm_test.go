@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/nassella/nassella/internal/testtool"
 	"io"
 	"net/http"
 	"os"
@@ -27,13 +28,7 @@ import (
 // fails in CI, which must build it).
 func kitMachine(t *testing.T) Machine {
 	t.Helper()
-	dir := os.Getenv("NASSELLA_VMKIT")
-	if dir == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("NASSELLA_VMKIT is not set: CI must run eval \"$(.ci/tools-vm.sh)\" to build the VM boot kit")
-		}
-		t.Skip("NASSELLA_VMKIT is not set; run eval \"$(.ci/tools-vm.sh)\" to build the VM boot kit")
-	}
+	dir := testtool.Require(t, "NASSELLA_VMKIT", ".ci/tools-vm.sh")
 	qemu, err := FindQEMU()
 	if err != nil {
 		t.Fatal(err)
