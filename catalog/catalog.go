@@ -83,7 +83,8 @@ func (r *Release) Names() []string {
 }
 
 // Unpinned lists every image (and the compose sysext) that has no digest yet, as
-// "app/service image:tag", sorted.
+// "app/service image:tag": the host's pieces first, then the given apps' services in
+// their order, each app's by service name.
 func (r *Release) Unpinned(apps []string) []string {
 	var out []string
 	if r.Compose.SHA512 == "" {
