@@ -9,8 +9,8 @@ package site
 // Site is one customer's server and everything on it.
 type Site struct {
 	Version  int                `yaml:"version" jsonschema:"required,enum=1" jsonschema_description:"Version of this file's format. Always 1."`
-	Name     string             `yaml:"name" jsonschema:"required,pattern=^[a-z0-9-]+$,maxLength=32" jsonschema_description:"Short name of the site (lowercase letters, digits and dashes), used in server and volume names. Example: acme"`
-	Domain   string             `yaml:"domain" jsonschema:"required" jsonschema_description:"The domain your apps live under: each app answers at <subdomain>.<domain>. Example: acme.example"`
+	Name     string             `yaml:"name" jsonschema:"required,pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$,maxLength=32" jsonschema_description:"Short name of the site (lowercase letters, digits and dashes), used in server and volume names. Example: acme"`
+	Domain   string             `yaml:"domain" jsonschema:"required,pattern=^([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z][a-z0-9-]*[a-z0-9]$,maxLength=253" jsonschema_description:"The domain your apps live under: each app answers at <subdomain>.<domain>. Example: acme.example"`
 	Admin    Admin              `yaml:"admin" jsonschema:"required"`
 	Provider Provider           `yaml:"provider" jsonschema:"required"`
 	DNS      DNS                `yaml:"dns" jsonschema:"required"`
@@ -47,7 +47,7 @@ type Provider struct {
 // Hetzner is a Hetzner Cloud server.
 type Hetzner struct {
 	Location   string `yaml:"location" jsonschema:"required,enum=fsn1,enum=nbg1,enum=hel1,enum=ash,enum=hil,enum=sin" jsonschema_description:"Hetzner location. Example: nbg1"`
-	ServerType string `yaml:"server_type" jsonschema:"required" jsonschema_description:"Hetzner server type; its memory must fit the apps. Example: cx32"`
+	ServerType string `yaml:"server_type" jsonschema:"required,enum=cx22,enum=cx32,enum=cx42,enum=cx52,enum=cx23,enum=cx33,enum=cx43,enum=cx53,enum=cpx11,enum=cpx21,enum=cpx31,enum=cpx41,enum=cpx51,enum=ccx13,enum=ccx23,enum=ccx33,enum=ccx43,enum=ccx53,enum=ccx63" jsonschema_description:"Hetzner server type; its memory must fit the apps. Example: cx32"`
 	VolumeGB   int    `yaml:"volume_gb" jsonschema:"required,minimum=10,maximum=10240" jsonschema_description:"Size of the data volume in GB; it holds all app data and can grow later. Example: 50"`
 }
 
@@ -67,7 +67,7 @@ type AppConf struct {
 
 // Backups says when and where the data volume is backed up.
 type Backups struct {
-	Schedule string `yaml:"schedule" jsonschema:"required" jsonschema_description:"When backups run, in the site's timezone: 'daily HH:MM' or 'hourly'. Example: daily 03:00"`
+	Schedule string `yaml:"schedule" jsonschema:"required,pattern=^(hourly|daily ([01][0-9]|2[0-3]):[0-5][0-9])$" jsonschema_description:"When backups run, in the site's timezone: 'daily HH:MM' or 'hourly'. Example: daily 03:00"`
 	Keep     Keep   `yaml:"keep" jsonschema:"required"`
 	Target   Target `yaml:"target" jsonschema:"required"`
 	// HeartbeatURL is fetched after every successful backup, so a missed one is noticed
@@ -77,9 +77,9 @@ type Backups struct {
 
 // Keep is how many snapshots are kept of each age.
 type Keep struct {
-	Daily   int `yaml:"daily" jsonschema:"minimum=0" jsonschema_description:"Daily snapshots to keep. Example: 7"`
-	Weekly  int `yaml:"weekly" jsonschema:"minimum=0" jsonschema_description:"Weekly snapshots to keep. Example: 4"`
-	Monthly int `yaml:"monthly" jsonschema:"minimum=0" jsonschema_description:"Monthly snapshots to keep. Example: 6"`
+	Daily   int `yaml:"daily" jsonschema:"minimum=0,maximum=1000" jsonschema_description:"Daily snapshots to keep. Example: 7"`
+	Weekly  int `yaml:"weekly" jsonschema:"minimum=0,maximum=1000" jsonschema_description:"Weekly snapshots to keep. Example: 4"`
+	Monthly int `yaml:"monthly" jsonschema:"minimum=0,maximum=1000" jsonschema_description:"Monthly snapshots to keep. Example: 6"`
 }
 
 // Target is where backups go. Exactly one is set; its credentials are CI secrets, never here.
@@ -90,14 +90,14 @@ type Target struct {
 // S3 is an S3-compatible bucket.
 type S3 struct {
 	Endpoint string `yaml:"endpoint" jsonschema:"required" jsonschema_description:"HTTPS endpoint of the S3 service. Example: https://fsn1.your-objectstorage.com"`
-	Bucket   string `yaml:"bucket" jsonschema:"required" jsonschema_description:"Bucket name. Example: acme-backups"`
+	Bucket   string `yaml:"bucket" jsonschema:"required,pattern=^[a-z0-9][a-z0-9.-]*[a-z0-9]$,minLength=3,maxLength=63" jsonschema_description:"Bucket name. Example: acme-backups"`
 	Region   string `yaml:"region" jsonschema_description:"Region, where the service needs one. Example: eu-central"`
 }
 
 // Updates says which releases the site gets and when the server may restart for them.
 type Updates struct {
 	Channel   string `yaml:"channel" jsonschema:"required,enum=stable,enum=testing" jsonschema_description:"Which catalog releases this site gets."`
-	Window    string `yaml:"window" jsonschema:"required" jsonschema_description:"Start of the weekly one-hour maintenance window, 'Day HH:MM'. Example: Sun 03:00"`
+	Window    string `yaml:"window" jsonschema:"required,pattern=^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([01][0-9]|2[0-3]):[0-5][0-9]$" jsonschema_description:"Start of the weekly one-hour maintenance window, 'Day HH:MM'. Example: Sun 03:00"`
 	Timezone  string `yaml:"timezone" jsonschema:"required" jsonschema_description:"IANA timezone of the window and the backup schedule. Example: Europe/Berlin"`
 	Automerge bool   `yaml:"automerge" jsonschema_description:"Merge update pull requests by themselves once their checks pass."`
 }
