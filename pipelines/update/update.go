@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -27,10 +28,12 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"gopkg.in/yaml.v3"
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator"
 	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/generator/tree"
 	"github.com/nassella/nassella/pipelines/catalogops"
 	"github.com/nassella/nassella/pipelines/fleet"
 	"github.com/nassella/nassella/pipelines/forge"
@@ -307,6 +310,11 @@ func updateSite(ctx context.Context, opts Options, s fleet.Site, ev string) (res
 		res.Outcome = Unchanged
 		return res
 	}
+	if newLock, _ := t.Get(generator.LockPath); OnlyPinMoves(lock, written, newLock.Data) {
+		// Nothing on the server would change: a pull request would only be noise.
+		res.Outcome, res.Note = Unchanged, "only the catalog pin would move"
+		return res
+	}
 
 	// 3. One bot commit on top of the base.
 	wt, err := repo.Worktree()
@@ -561,3 +569,18 @@ func (b Bot) Promoted(ctx context.Context, p catalogops.Promotion) error {
 }
 
 var _ catalogops.UpdateBot = Bot{}
+
+// OnlyPinMoves reports whether a regeneration changed nothing but the catalog release
+// recorded in nassella.lock: the release did not touch this site's apps or host.
+func OnlyPinMoves(old *generator.Lock, written tree.Result, newLock []byte) bool {
+	if old == nil || len(written.Removed) > 0 || len(written.Written) != 1 || written.Written[0] != generator.LockPath {
+		return false
+	}
+	var next generator.Lock
+	if err := yaml.Unmarshal(newLock, &next); err != nil {
+		return false
+	}
+	prev := *old
+	prev.Catalog = next.Catalog
+	return reflect.DeepEqual(prev, next)
+}
