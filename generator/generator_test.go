@@ -177,3 +177,27 @@ func BenchmarkGenerate1000Sites(b *testing.B) {
 		}
 	}
 }
+
+// Terraform's user_data merges the committed Ignition and adds the apply-time files; under
+// Ignition's merge rules a merged config wins over the wrapper at the same path, so the
+// committed Ignition must never write those paths itself.
+func TestIgnitionLeavesApplyTimeFilesToTerraform(t *testing.T) {
+	for _, name := range examples.Names() {
+		tr, err := generator.Generate(load(t, name), catalog.Embedded())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ign, _ := tr.Get("host/ignition.json")
+		for _, p := range []string{"/etc/nassella/volume.env", "/etc/nassella/outside.env"} {
+			if bytes.Contains(ign.Data, []byte(`"path": "`+p+`"`)) {
+				t.Errorf("%s: the committed Ignition writes %s, which Terraform adds at apply time", name, p)
+			}
+		}
+		tf, _ := tr.Get("terraform/server.tf")
+		for _, p := range []string{"/etc/nassella/volume.env", "/etc/nassella/outside.env"} {
+			if !bytes.Contains(tf.Data, []byte(p)) {
+				t.Errorf("%s: terraform/server.tf no longer writes %s", name, p)
+			}
+		}
+	}
+}
