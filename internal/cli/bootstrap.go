@@ -39,10 +39,7 @@ func runBootstrap(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir := "."
-	if len(pos) == 1 {
-		dir = pos[0]
-	}
+	dir := dirArg(pos)
 	cat, err := loadCatalog(*catDir)
 	if err != nil {
 		return err

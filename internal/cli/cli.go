@@ -129,6 +129,14 @@ func parse(fs *flag.FlagSet, args []string, maxPositional int) ([]string, error)
 	return pos, nil
 }
 
+// dirArg is the site repo a command was given, or the current folder.
+func dirArg(pos []string) string {
+	if len(pos) == 1 {
+		return pos[0]
+	}
+	return "."
+}
+
 // loadCatalog returns the built-in catalog, or the one in dir.
 func loadCatalog(dir string) (*catalog.Release, error) {
 	if dir == "" {

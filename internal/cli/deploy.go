@@ -47,10 +47,7 @@ func runPlan(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir := "."
-	if len(pos) == 1 {
-		dir = pos[0]
-	}
+	dir := dirArg(pos)
 	env, err := deployEnv(s, dir, *catDir, *tofu, backend)
 	if err != nil {
 		return err
@@ -89,10 +86,7 @@ func runApply(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir := "."
-	if len(pos) == 1 {
-		dir = pos[0]
-	}
+	dir := dirArg(pos)
 	env, err := deployEnv(s, dir, *catDir, *tofu, backend)
 	if err != nil {
 		return err

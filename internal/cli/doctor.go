@@ -30,10 +30,7 @@ func runDoctor(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir := "."
-	if len(pos) == 1 {
-		dir = pos[0]
-	}
+	dir := dirArg(pos)
 	l, err := loadSiteDir(dir, *catDir)
 	if err != nil {
 		return err

@@ -263,3 +263,8 @@ func (s *Server) actionRoutes() {
 		return http.StatusOK, map[string]any{"actions": s.renderActions(page), "meta": meta}, nil
 	})
 }
+
+// actionStarted is the 201 answer to a resource action: the action, still running.
+func (s *Server) actionStarted(a *action) (int, any, error) {
+	return http.StatusCreated, map[string]any{"action": s.renderAction(a)}, nil
+}

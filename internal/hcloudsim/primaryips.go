@@ -334,9 +334,7 @@ func (s *Server) primaryIPAction(p *primaryIP, name string, r *http.Request) (in
 		return 0, nil, errLocked("primary IP", p.id)
 	}
 	id := p.id
-	created := func(a *action) (int, any, error) {
-		return http.StatusCreated, map[string]any{"action": s.renderAction(a)}, nil
-	}
+	created := s.actionStarted
 
 	switch name {
 	case "assign":

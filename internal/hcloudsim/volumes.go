@@ -296,9 +296,7 @@ func (s *Server) volumeAction(v *volume, name string, r *http.Request) (int, any
 		return 0, nil, errLocked("volume", v.id)
 	}
 	id := v.id
-	created := func(a *action) (int, any, error) {
-		return http.StatusCreated, map[string]any{"action": s.renderAction(a)}, nil
-	}
+	created := s.actionStarted
 
 	switch name {
 	case "attach":

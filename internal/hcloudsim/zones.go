@@ -606,9 +606,7 @@ func (s *Server) zoneRoutes() {
 
 func (s *Server) zoneAction(z *zone, name string, r *http.Request) (int, any, error) {
 	id := z.id
-	created := func(a *action) (int, any, error) {
-		return http.StatusCreated, map[string]any{"action": s.renderAction(a)}, nil
-	}
+	created := s.actionStarted
 	switch name {
 	case "change_protection":
 		var req struct {
@@ -704,9 +702,7 @@ func (s *Server) rrsetAction(z *zone, rr *rrset, name string, r *http.Request) (
 			return nil
 		}
 	}
-	created := func(a *action) (int, any, error) {
-		return http.StatusCreated, map[string]any{"action": s.renderAction(a)}, nil
-	}
+	created := s.actionStarted
 
 	switch name {
 	case "change_protection":

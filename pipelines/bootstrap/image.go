@@ -19,10 +19,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/nassella/nassella/internal/syncbuf"
 )
 
 // imageSource is a verified image file, ready to stream.
@@ -267,30 +268,13 @@ func runRemote(c *ssh.Client, cmd string, stdin io.Reader) (string, error) {
 	defer sess.Close()
 	// One writer for both streams, locked: the session copies them from two goroutines,
 	// and a bytes.Buffer shared by two io.Copy calls loses what one of them wrote.
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	sess.Stdout, sess.Stderr = out, out
 	if stdin != nil {
 		sess.Stdin = stdin
 	}
 	err = sess.Run(cmd)
 	return out.String(), err
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // dialRetry dials until the rescue system answers or wait has passed.

@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/nassella/nassella/internal/syncbuf"
 )
 
 func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
@@ -74,28 +75,10 @@ func (b SSHBackup) Backup(ctx context.Context, host string) error {
 	}
 	defer sess.Close()
 	// One buffer for both streams, guarded: the session copies them from two goroutines.
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	sess.Stdout, sess.Stderr = &out, &out
 	if err := sess.Run(Command); err != nil {
-		return fmt.Errorf("%s on %s: %w\n%s", Command, host, err, bytes.TrimSpace(out.bytes()))
+		return fmt.Errorf("%s on %s: %w\n%s", Command, host, err, bytes.TrimSpace(out.Bytes()))
 	}
 	return nil
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]byte(nil), b.buf.Bytes()...)
 }
