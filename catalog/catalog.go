@@ -14,8 +14,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nassella/nassella/generator/diag"
-	"github.com/nassella/nassella/generator/strictyaml"
+	"github.com/nassella/nassella/internal/diag"
+	"github.com/nassella/nassella/internal/strictyaml"
 )
 
 //go:embed release.yaml apps/*.yaml

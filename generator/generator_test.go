@@ -2,9 +2,7 @@ package generator_test
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +13,8 @@ import (
 	"github.com/nassella/nassella/generator/examples"
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/generator/tree"
+	"github.com/nassella/nassella/internal/testenv/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden trees under testdata/golden")
 
 // GoldenDir is where each example's whole site repo is kept, site.yaml included, so the
 // validate tests can run the real tools on it.
@@ -43,55 +40,20 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			site, _ := examples.Get(name)
-			dir := filepath.Join(goldenDir, name)
-			if *update {
-				if err := os.RemoveAll(dir); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := tr.Write(dir, nil); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(dir, "site.yaml"), site, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want := readTree(t, dir)
+			siteYAML, _ := examples.Get(name)
+			got := map[string][]byte{}
 			for _, p := range tr.Paths() {
 				f, _ := tr.Get(p)
-				w, ok := want[p]
-				if !ok {
-					t.Errorf("%s: not in the golden tree (run go test ./generator -update and review the diff)", p)
-					continue
-				}
-				if !bytes.Equal(f.Data, w) {
-					t.Errorf("%s differs from the golden file (run go test ./generator -update and review the diff)", p)
-				}
-				delete(want, p)
+				got[p] = f.Data
 			}
-			delete(want, "site.yaml")
-			for p := range want {
-				t.Errorf("%s: in the golden tree but no longer generated", p)
-			}
+			golden.Tree(t, filepath.Join(goldenDir, name), got, func(dir string) error {
+				if _, err := tr.Write(dir, nil); err != nil {
+					return err
+				}
+				return os.WriteFile(filepath.Join(dir, "site.yaml"), siteYAML, 0o644)
+			}, "site.yaml")
 		})
 	}
-}
-
-func readTree(t *testing.T, dir string) map[string][]byte {
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		data, err := os.ReadFile(p)
-		out[filepath.ToSlash(rel)] = data
-		return err
-	})
-	if err != nil {
-		t.Fatalf("%v (run go test ./generator -update to create the golden tree)", err)
-	}
-	return out
 }
 
 // The bot relies on this: same inputs, byte-identical output, whatever the map order.

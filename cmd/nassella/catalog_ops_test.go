@@ -12,8 +12,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/nassella/nassella/catalog"
+	"github.com/nassella/nassella/internal/testenv/registrytest"
 	"github.com/nassella/nassella/pipelines/catalogops"
-	"github.com/nassella/nassella/pipelines/registry/registrytest"
 )
 
 // scriptCmds are the commands the CLI scenarios have besides testscript's own: a test

@@ -13,8 +13,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/nassella/nassella/catalog"
-	"github.com/nassella/nassella/generator/diag"
-	"github.com/nassella/nassella/generator/strictyaml"
+	"github.com/nassella/nassella/internal/diag"
+	"github.com/nassella/nassella/internal/strictyaml"
 )
 
 // App is one app of a site, resolved against the catalog.

@@ -1,7 +1,6 @@
 package site_test
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,9 +9,8 @@ import (
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator/examples"
 	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/internal/testenv/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the expected errors in testdata")
 
 // Every invalid site.yaml under testdata/invalid is paired with the exact errors it must
 // give (NAME.err); run with -update to rewrite them, then review the diff.
@@ -32,20 +30,7 @@ func TestInvalid(t *testing.T) {
 			if err == nil {
 				t.Fatal("loaded without error")
 			}
-			got := err.Error() + "\n"
-			golden := strings.TrimSuffix(f, ".yaml") + ".err"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("errors differ\ngot:\n%s\nwant:\n%s", got, want)
-			}
+			golden.File(t, strings.TrimSuffix(f, ".yaml")+".err", []byte(err.Error()+"\n"))
 		})
 	}
 }
@@ -107,17 +92,6 @@ func TestSchemaMatchesDocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const docs = "../../docs/site.schema.json"
-	if *update {
-		if err := os.WriteFile(docs, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(docs)
-	if err != nil {
-		t.Fatalf("%v (run go test ./generator/site -update)", err)
-	}
-	if string(got) != string(want) {
-		t.Error("docs/site.schema.json is out of date with the Go types: run go test ./generator/site -update")
-	}
+	// docs/site.schema.json is out of date with the Go types when this fails.
+	golden.File(t, "../../docs/site.schema.json", got)
 }

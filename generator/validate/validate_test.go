@@ -11,7 +11,7 @@ import (
 	"github.com/nassella/nassella/generator/examples"
 	"github.com/nassella/nassella/generator/validate"
 	"github.com/nassella/nassella/generator/validate/caddycheck"
-	"github.com/nassella/nassella/internal/testtool"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 )
 
 // tofu returns the OpenTofu binary the tests must use (.ci/tools.sh builds it).

@@ -11,9 +11,9 @@ import (
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator"
+	"github.com/nassella/nassella/internal/fleet"
+	"github.com/nassella/nassella/internal/registry"
 	"github.com/nassella/nassella/pipelines/catalogops"
-	"github.com/nassella/nassella/pipelines/fleet"
-	"github.com/nassella/nassella/pipelines/registry"
 	"github.com/nassella/nassella/pipelines/update"
 )
 

@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/pipelines/deploy"
-	"github.com/nassella/nassella/pipelines/health"
 )
 
 // multi is a flag that may be given many times.

@@ -11,9 +11,9 @@ import (
 	"testing"
 
 	"github.com/nassella/nassella/internal/cli"
-	"github.com/nassella/nassella/internal/hcloudsim"
-	"github.com/nassella/nassella/internal/testca"
-	"github.com/nassella/nassella/internal/testtool"
+	"github.com/nassella/nassella/internal/testenv/hcloudsim"
+	"github.com/nassella/nassella/internal/testenv/testca"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 )
 
 func run(t *testing.T, args ...string) (string, string, int) {

@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/pipelines/doctor"
-	"github.com/nassella/nassella/pipelines/health"
 )
 
 // errProblems makes the exit code 1 after the findings were printed.

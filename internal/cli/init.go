@@ -16,8 +16,8 @@ import (
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator"
-	"github.com/nassella/nassella/generator/diag"
 	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/internal/diag"
 	sitetemplate "github.com/nassella/nassella/site-template"
 )
 

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/nassella/nassella/pipelines/fleet"
+	"github.com/nassella/nassella/internal/fleet"
 	"github.com/nassella/nassella/pipelines/update"
 )
 

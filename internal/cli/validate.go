@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/nassella/nassella/catalog"
-	"github.com/nassella/nassella/generator/diag"
 	"github.com/nassella/nassella/generator/validate"
+	"github.com/nassella/nassella/internal/diag"
 )
 
 func runValidate(ctx context.Context, s Streams, args []string) error {

@@ -16,8 +16,8 @@ import (
 	"github.com/nassella/nassella/generator/render"
 	"github.com/nassella/nassella/generator/render/butane"
 	"github.com/nassella/nassella/generator/site"
-	"github.com/nassella/nassella/internal/s3test"
-	"github.com/nassella/nassella/internal/testtool"
+	"github.com/nassella/nassella/internal/testenv/s3test"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 	"github.com/nassella/nassella/pipelines/backup"
 )
 

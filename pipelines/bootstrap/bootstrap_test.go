@@ -39,10 +39,10 @@ import (
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator/examples"
 	"github.com/nassella/nassella/generator/site"
-	"github.com/nassella/nassella/internal/giteatest"
-	"github.com/nassella/nassella/internal/hcloudsim"
-	"github.com/nassella/nassella/internal/s3test"
-	"github.com/nassella/nassella/internal/testtool"
+	"github.com/nassella/nassella/internal/testenv/giteatest"
+	"github.com/nassella/nassella/internal/testenv/hcloudsim"
+	"github.com/nassella/nassella/internal/testenv/s3test"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 )
 
 // fakeResolver is a test double for DNS: it answers NS lookups from a map, so the

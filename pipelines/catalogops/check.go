@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/nassella/nassella/catalog"
-	"github.com/nassella/nassella/pipelines/registry"
+	"github.com/nassella/nassella/internal/registry"
 )
 
 // Registry is what the catalog pipeline asks of the registries; *registry.Client does it.

@@ -25,9 +25,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/nassella/nassella/catalog"
+	"github.com/nassella/nassella/internal/registry"
+	"github.com/nassella/nassella/internal/testenv/registrytest"
 	"github.com/nassella/nassella/pipelines/catalogops"
-	"github.com/nassella/nassella/pipelines/registry"
-	"github.com/nassella/nassella/pipelines/registry/registrytest"
 )
 
 var maintainer = catalogops.Identity{Name: "Maintainer", Email: "maintainer@example.org"}

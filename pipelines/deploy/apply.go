@@ -19,7 +19,7 @@ import (
 	"github.com/nassella/nassella/generator/render/butane"
 	"github.com/nassella/nassella/generator/render/terraform"
 	"github.com/nassella/nassella/generator/site"
-	"github.com/nassella/nassella/pipelines/health"
+	"github.com/nassella/nassella/internal/health"
 )
 
 // LastGoodTag marks the commit whose configuration last passed its health checks; CI

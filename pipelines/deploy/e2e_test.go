@@ -22,11 +22,11 @@ import (
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator"
 	"github.com/nassella/nassella/generator/site"
-	"github.com/nassella/nassella/internal/hcloudsim"
-	"github.com/nassella/nassella/internal/testca"
-	"github.com/nassella/nassella/internal/testtool"
+	"github.com/nassella/nassella/internal/health"
+	"github.com/nassella/nassella/internal/testenv/hcloudsim"
+	"github.com/nassella/nassella/internal/testenv/testca"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 	"github.com/nassella/nassella/pipelines/deploy"
-	"github.com/nassella/nassella/pipelines/health"
 )
 
 func tofu(t *testing.T) string {

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/nassella/nassella/catalog"
-	"github.com/nassella/nassella/internal/hcloudsim"
-	"github.com/nassella/nassella/internal/s3test"
+	"github.com/nassella/nassella/internal/health"
+	"github.com/nassella/nassella/internal/testenv/hcloudsim"
+	"github.com/nassella/nassella/internal/testenv/s3test"
 	"github.com/nassella/nassella/pipelines/deploy"
-	"github.com/nassella/nassella/pipelines/health"
 )
 
 // The state lives encrypted in a real S3 server (versitygw) and is locked with a lock

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/pipelines/backup"
-	"github.com/nassella/nassella/pipelines/health"
 )
 
 // Resolver looks up a host's addresses (net.DefaultResolver in use, a fake in tests).

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/pipelines/backup"
 	"github.com/nassella/nassella/pipelines/doctor"
-	"github.com/nassella/nassella/pipelines/health"
 )
 
 type fakeDNS map[string][]string

@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
-	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -19,11 +18,10 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/nassella/nassella/internal/testtool"
+	"github.com/nassella/nassella/internal/testenv/golden"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 	"github.com/nassella/nassella/pipelines/logs"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/journal.txt")
 
 func TestFormatRecordedJournal(t *testing.T) {
 	in, err := os.ReadFile("testdata/journal.json")
@@ -34,13 +32,7 @@ func TestFormatRecordedJournal(t *testing.T) {
 	if err := logs.Copy(context.Background(), bytes.NewReader(in), &out, logs.Options{Location: time.UTC}); err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		os.WriteFile("testdata/journal.txt", out.Bytes(), 0o644)
-	}
-	want, _ := os.ReadFile("testdata/journal.txt")
-	if out.String() != string(want) {
-		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
-	}
+	golden.File(t, "testdata/journal.txt", out.Bytes())
 
 	// Colour on a terminal: errors red, warnings yellow.
 	out.Reset()

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/nassella/nassella/catalog"
-	"github.com/nassella/nassella/internal/giteatest"
-	"github.com/nassella/nassella/pipelines/fleet"
+	"github.com/nassella/nassella/internal/fleet"
+	"github.com/nassella/nassella/internal/testenv/giteatest"
 )
 
 // BenchmarkFanOut200 measures one release fanned out to 200 site repos on a real Gitea

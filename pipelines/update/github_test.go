@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/nassella/nassella/catalog"
-	"github.com/nassella/nassella/internal/githubsim"
-	"github.com/nassella/nassella/pipelines/fleet"
-	"github.com/nassella/nassella/pipelines/forge"
+	"github.com/nassella/nassella/internal/fleet"
+	"github.com/nassella/nassella/internal/forge"
+	"github.com/nassella/nassella/internal/testenv/githubsim"
 )
 
 // TestGitHub runs the bot against the GitHub simulator: pull requests opened with the

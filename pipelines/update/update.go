@@ -34,9 +34,9 @@ import (
 	"github.com/nassella/nassella/generator"
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/generator/tree"
+	"github.com/nassella/nassella/internal/fleet"
+	"github.com/nassella/nassella/internal/forge"
 	"github.com/nassella/nassella/pipelines/catalogops"
-	"github.com/nassella/nassella/pipelines/fleet"
-	"github.com/nassella/nassella/pipelines/forge"
 )
 
 // BranchPrefix starts every bot branch; the release follows.

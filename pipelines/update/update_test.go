@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/nassella/nassella/catalog"
-	"github.com/nassella/nassella/internal/giteatest"
-	"github.com/nassella/nassella/pipelines/fleet"
+	"github.com/nassella/nassella/internal/fleet"
+	"github.com/nassella/nassella/internal/testenv/giteatest"
 )
 
 type giteaPR struct {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nassella/nassella/pipelines/health"
+	"github.com/nassella/nassella/internal/health"
 )
 
 // WaitHealthy asks every app's health check over HTTPS, each host's connections sent to

@@ -19,7 +19,7 @@ import (
 	"github.com/nassella/nassella/generator/render/butane"
 	"github.com/nassella/nassella/generator/render/caddy"
 	"github.com/nassella/nassella/generator/site"
-	"github.com/nassella/nassella/pipelines/health"
+	"github.com/nassella/nassella/internal/health"
 )
 
 // TestDomain is the domain test sites answer under; .test never resolves on the internet,

@@ -18,8 +18,8 @@ import (
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator/site"
-	"github.com/nassella/nassella/internal/testca"
-	"github.com/nassella/nassella/pipelines/health"
+	"github.com/nassella/nassella/internal/health"
+	"github.com/nassella/nassella/internal/testenv/testca"
 )
 
 // decodeSource reads an Ignition data URL, gzip-compressed or not.

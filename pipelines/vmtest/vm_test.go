@@ -7,7 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/nassella/nassella/internal/testtool"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 	"io"
 	"net/http"
 	"os"

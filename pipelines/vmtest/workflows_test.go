@@ -28,7 +28,7 @@ func TestCatalogWorkflowsPassActionlint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"../github/catalog-vmtest.yml", "../forgejo/catalog-vmtest.yml"} {
+	for _, f := range []string{"../catalog-workflows/github/catalog-vmtest.yml", "../catalog-workflows/forgejo/catalog-vmtest.yml"} {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nassella/nassella/internal/githubsim"
+	"github.com/nassella/nassella/internal/testenv/githubsim"
 )
 
 // TestPrimaryRateLimit: when the hourly limit is used up, the client does not wait an

@@ -10,8 +10,8 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/nassella/nassella/generator/diag"
-	"github.com/nassella/nassella/generator/strictyaml"
+	"github.com/nassella/nassella/internal/diag"
+	"github.com/nassella/nassella/internal/strictyaml"
 )
 
 // Forge kinds.

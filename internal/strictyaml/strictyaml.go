@@ -13,7 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/nassella/nassella/generator/diag"
+	"github.com/nassella/nassella/internal/diag"
 )
 
 // Pos is a place in the file.

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nassella/nassella/pipelines/registry"
-	"github.com/nassella/nassella/pipelines/registry/registrytest"
+	"github.com/nassella/nassella/internal/registry"
+	"github.com/nassella/nassella/internal/testenv/registrytest"
 )
 
 // waits is a Client.Sleep that records the waits instead of waiting.

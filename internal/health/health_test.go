@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nassella/nassella/internal/testca"
-	"github.com/nassella/nassella/pipelines/health"
+	"github.com/nassella/nassella/internal/health"
+	"github.com/nassella/nassella/internal/testenv/testca"
 )
 
 // A real HTTPS server on 127.0.0.1 with its own CA answers for two app hosts; one becomes

@@ -5,7 +5,7 @@ package s3test
 
 import (
 	"fmt"
-	"github.com/nassella/nassella/internal/testtool"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 	"net"
 	"net/http"
 	"os"

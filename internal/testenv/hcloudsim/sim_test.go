@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/nassella/nassella/internal/testtool"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 	"io"
 	"net/http"
 	"net/url"
