@@ -207,8 +207,31 @@ func checkVersioning(doc *strictyaml.Doc, path string, img Image, errs *diag.Lis
 	}
 }
 
+// appCheck checks one catalog entry, step by step; each step adds what it finds to errs.
+type appCheck struct {
+	a    *App
+	doc  *strictyaml.Doc
+	errs *diag.List
+	// secrets and volumes are the names the app declares.
+	secrets, volumes map[string]bool
+}
+
+func (c *appCheck) add(path, msg, fix string) { c.errs.Add(c.doc.At(path, msg, fix)) }
+
 func (a *App) check(doc *strictyaml.Doc, file string, errs *diag.List) {
-	add := func(path, msg, fix string) { errs.Add(doc.At(path, msg, fix)) }
+	c := &appCheck{a: a, doc: doc, errs: errs, secrets: map[string]bool{}, volumes: map[string]bool{}}
+	c.fields(file)
+	checkPlaceholders(doc, "caddy", a.Caddy, errs)
+	c.declared()
+	c.backup()
+	for _, name := range a.ServiceNames() {
+		c.service(name)
+	}
+}
+
+// fields checks the entry's own fields: names, texts, URLs, version, HTTP and health.
+func (c *appCheck) fields(file string) {
+	a, add := c.a, c.add
 	if a.Name != file {
 		add("name", fmt.Sprintf("name %q does not match the file name %q", a.Name, file+".yaml"), "rename one of them")
 	}
@@ -262,9 +285,11 @@ func (a *App) check(doc *strictyaml.Doc, file string, errs *diag.List) {
 	if a.Health.Status < 100 || a.Health.Status > 599 {
 		add("health.status", "health.status must be an HTTP status code", "")
 	}
-	checkPlaceholders(doc, "caddy", a.Caddy, errs)
+}
 
-	secrets := map[string]bool{}
+// declared checks the secrets and volumes the app declares, and records their names.
+func (c *appCheck) declared() {
+	a, add, secrets, volumes := c.a, c.add, c.secrets, c.volumes
 	for i, s := range a.Secrets {
 		p := "secrets." + strconv.Itoa(i)
 		if !secretRe.MatchString(s.Name) {
@@ -278,7 +303,6 @@ func (a *App) check(doc *strictyaml.Doc, file string, errs *diag.List) {
 			add(p+".length", "length must be 16 to 128", "")
 		}
 	}
-	volumes := map[string]bool{}
 	for i, v := range a.Volumes {
 		p := "volumes." + strconv.Itoa(i)
 		if !nameRe.MatchString(v.Name) || volumes[v.Name] {
@@ -292,6 +316,11 @@ func (a *App) check(doc *strictyaml.Doc, file string, errs *diag.List) {
 			add(p+".mode", fmt.Sprintf("mode %q must be octal like 0750", v.Mode), "")
 		}
 	}
+}
+
+// backup checks the excluded volumes and the hooks that dump data before a backup.
+func (c *appCheck) backup() {
+	a, add, volumes := c.a, c.add, c.volumes
 	for i, e := range a.Backup.Exclude {
 		if !volumes[e] {
 			add("backup.exclude."+strconv.Itoa(i), fmt.Sprintf("%q is not one of the app's volumes", e), "")
@@ -313,82 +342,98 @@ func (a *App) check(doc *strictyaml.Doc, file string, errs *diag.List) {
 		}
 		outputs[h.Output] = true
 	}
-	for _, name := range a.ServiceNames() {
-		s := a.Services[name]
-		p := "services." + name
-		if !nameRe.MatchString(name) {
-			add(p, fmt.Sprintf("service name %q must be lowercase letters, digits and dashes", name), "")
-		}
-		checkImage(doc, p, s.Image, errs)
-		checkVersioning(doc, p, s.Image, errs)
-		if v := s.Versioning; v != nil && v.SameAs != "" {
-			other := a.Services[v.SameAs]
-			switch {
-			case other == nil || v.SameAs == name:
-				add(p+".versioning.same_as", fmt.Sprintf("%q is not another service of the app", v.SameAs), "")
-			case other.Versioning == nil || other.Versioning.SameAs != "":
-				add(p+".versioning.same_as", fmt.Sprintf("service %q has no versioning of its own to follow", v.SameAs), "name the service whose versioning leads")
-			default:
-				mine, _, ok1 := v.Match(s.Tag)
-				theirs, _, ok2 := other.Versioning.Match(other.Tag)
-				if ok1 && ok2 && mine != theirs {
-					add(p+".tag", fmt.Sprintf("version %s differs from %s's %s, which this service moves with", mine, v.SameAs, theirs), "use the same version in both tags")
-				}
-			}
-		}
-		for i, m := range s.Volumes {
-			parts := strings.Split(m, ":")
-			ok := (len(parts) == 2 || len(parts) == 3 && parts[2] == "ro") && volumes[parts[0]] && strings.HasPrefix(parts[1], "/")
-			if !ok {
-				add(fmt.Sprintf("%s.volumes.%d", p, i), fmt.Sprintf("%q must be <volume>:<absolute path>[:ro] with a volume the app declares", m), "")
-			}
-		}
-		for i, dep := range s.DependsOn {
-			if _, ok := a.Services[dep]; !ok || dep == name {
-				add(fmt.Sprintf("%s.depends_on.%d", p, i), fmt.Sprintf("%q is not another service of the app", dep), "")
-			}
-		}
-		if s.ShmSize != "" && !sizeRe.MatchString(s.ShmSize) {
-			add(p+".shm_size", fmt.Sprintf("shm_size %q must be a size like 128mb", s.ShmSize), "")
-		}
-		if h := s.Healthcheck; h != nil {
-			if len(h.Test) < 2 || (h.Test[0] != "CMD" && h.Test[0] != "CMD-SHELL") {
-				add(p+".healthcheck.test", "test must start with CMD or CMD-SHELL and have a command", "")
-			}
-			for _, d := range []struct{ k, v string }{{"interval", h.Interval}, {"timeout", h.Timeout}, {"start_period", h.StartPeriod}} {
-				if d.v != "" && !durationRe.MatchString(d.v) {
-					add(p+".healthcheck."+d.k, fmt.Sprintf("%s %q must be a duration like 30s", d.k, d.v), "")
-				}
-			}
-		}
-		// Compose substitutes ${X} everywhere in the file, not only in the environment, so
-		// every field it reads must name declared secrets.
-		checkRefs := func(path, v string) {
-			for _, ref := range interpolations(v) {
-				if !secrets[ref] {
-					add(path, fmt.Sprintf("${%s} is not one of the app's secrets", ref), "declare it under secrets, or write $$ for a literal dollar sign")
-				}
-			}
-		}
-		for _, k := range sortedKeys(s.Environment) {
-			checkPlaceholders(doc, p+".environment."+k, s.Environment[k], errs)
-			checkRefs(p+".environment."+k, s.Environment[k])
-		}
-		for _, l := range []struct {
-			path string
-			vs   []string
-		}{{"command", s.Command}, {"entrypoint", s.Entrypoint}, {"tmpfs", s.Tmpfs}} {
-			for i, v := range l.vs {
-				checkRefs(fmt.Sprintf("%s.%s.%d", p, l.path, i), v)
-			}
-		}
-		if s.Healthcheck != nil {
-			for i, v := range s.Healthcheck.Test {
-				checkRefs(fmt.Sprintf("%s.healthcheck.test.%d", p, i), v)
-			}
-		}
-		checkRefs(p+".user", s.User)
+}
+
+// service checks one service: its image and versioning, mounts, dependencies, health
+// check, and the secrets it refers to.
+func (c *appCheck) service(name string) {
+	a, add, volumes := c.a, c.add, c.volumes
+	s := a.Services[name]
+	p := "services." + name
+	if !nameRe.MatchString(name) {
+		add(p, fmt.Sprintf("service name %q must be lowercase letters, digits and dashes", name), "")
 	}
+	checkImage(c.doc, p, s.Image, c.errs)
+	checkVersioning(c.doc, p, s.Image, c.errs)
+	if v := s.Versioning; v != nil && v.SameAs != "" {
+		c.sameAs(p, name, s, v)
+	}
+	for i, m := range s.Volumes {
+		parts := strings.Split(m, ":")
+		ok := (len(parts) == 2 || len(parts) == 3 && parts[2] == "ro") && volumes[parts[0]] && strings.HasPrefix(parts[1], "/")
+		if !ok {
+			add(fmt.Sprintf("%s.volumes.%d", p, i), fmt.Sprintf("%q must be <volume>:<absolute path>[:ro] with a volume the app declares", m), "")
+		}
+	}
+	for i, dep := range s.DependsOn {
+		if _, ok := a.Services[dep]; !ok || dep == name {
+			add(fmt.Sprintf("%s.depends_on.%d", p, i), fmt.Sprintf("%q is not another service of the app", dep), "")
+		}
+	}
+	if s.ShmSize != "" && !sizeRe.MatchString(s.ShmSize) {
+		add(p+".shm_size", fmt.Sprintf("shm_size %q must be a size like 128mb", s.ShmSize), "")
+	}
+	if h := s.Healthcheck; h != nil {
+		if len(h.Test) < 2 || (h.Test[0] != "CMD" && h.Test[0] != "CMD-SHELL") {
+			add(p+".healthcheck.test", "test must start with CMD or CMD-SHELL and have a command", "")
+		}
+		for _, d := range []struct{ k, v string }{{"interval", h.Interval}, {"timeout", h.Timeout}, {"start_period", h.StartPeriod}} {
+			if d.v != "" && !durationRe.MatchString(d.v) {
+				add(p+".healthcheck."+d.k, fmt.Sprintf("%s %q must be a duration like 30s", d.k, d.v), "")
+			}
+		}
+	}
+	c.refs(p, s)
+}
+
+// sameAs checks a service whose version moves with another's: that one leads, and both
+// tags hold the same version.
+func (c *appCheck) sameAs(p, name string, s *Service, v *Versioning) {
+	a, add := c.a, c.add
+	other := a.Services[v.SameAs]
+	switch {
+	case other == nil || v.SameAs == name:
+		add(p+".versioning.same_as", fmt.Sprintf("%q is not another service of the app", v.SameAs), "")
+	case other.Versioning == nil || other.Versioning.SameAs != "":
+		add(p+".versioning.same_as", fmt.Sprintf("service %q has no versioning of its own to follow", v.SameAs), "name the service whose versioning leads")
+	default:
+		mine, _, ok1 := v.Match(s.Tag)
+		theirs, _, ok2 := other.Versioning.Match(other.Tag)
+		if ok1 && ok2 && mine != theirs {
+			add(p+".tag", fmt.Sprintf("version %s differs from %s's %s, which this service moves with", mine, v.SameAs, theirs), "use the same version in both tags")
+		}
+	}
+}
+
+// refs checks the ${X} a service refers to: Compose substitutes them everywhere in the
+// file, not only in the environment, so every field it reads must name declared secrets.
+func (c *appCheck) refs(p string, s *Service) {
+	add, secrets := c.add, c.secrets
+	checkRefs := func(path, v string) {
+		for _, ref := range interpolations(v) {
+			if !secrets[ref] {
+				add(path, fmt.Sprintf("${%s} is not one of the app's secrets", ref), "declare it under secrets, or write $$ for a literal dollar sign")
+			}
+		}
+	}
+	for _, k := range sortedKeys(s.Environment) {
+		checkPlaceholders(c.doc, p+".environment."+k, s.Environment[k], c.errs)
+		checkRefs(p+".environment."+k, s.Environment[k])
+	}
+	for _, l := range []struct {
+		path string
+		vs   []string
+	}{{"command", s.Command}, {"entrypoint", s.Entrypoint}, {"tmpfs", s.Tmpfs}} {
+		for i, v := range l.vs {
+			checkRefs(fmt.Sprintf("%s.%s.%d", p, l.path, i), v)
+		}
+	}
+	if s.Healthcheck != nil {
+		for i, v := range s.Healthcheck.Test {
+			checkRefs(fmt.Sprintf("%s.healthcheck.test.%d", p, i), v)
+		}
+	}
+	checkRefs(p+".user", s.User)
 }
 
 func checkPlaceholders(doc *strictyaml.Doc, path, s string, errs *diag.List) {

@@ -17,6 +17,7 @@ import (
 	"github.com/nassella/nassella/generator/render/workflows"
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/generator/tree"
+	"github.com/nassella/nassella/internal/hostcontract"
 )
 
 // Version is the generator's version; it is part of every generated file's header and the
@@ -43,14 +44,14 @@ func Generate(s *site.Loaded, cat *catalog.Release) (*tree.Tree, error) {
 		if err != nil {
 			return nil, err
 		}
-		addBoth(compose.AppPath(app.Name), path.Join(render.AppsConfig, app.Name, render.ComposeYML), data)
+		addBoth(compose.AppPath(app.Name), path.Join(hostcontract.AppsConfig, app.Name, hostcontract.ComposeYML), data)
 	}
 	proxy, err := compose.Proxy(in)
 	if err != nil {
 		return nil, err
 	}
-	addBoth(compose.ProxyPath, path.Join(render.ProxyDir, render.ComposeYML), proxy)
-	addBoth(caddy.Path, path.Join(render.ProxyDir, render.Caddyfile), caddy.Render(in))
+	addBoth(compose.ProxyPath, path.Join(hostcontract.ProxyDir, hostcontract.ComposeYML), proxy)
+	addBoth(caddy.Path, path.Join(hostcontract.ProxyDir, hostcontract.Caddyfile), caddy.Render(in))
 
 	butaneYAML, ign, err := butane.Render(in, butane.Inputs{Files: hostFiles})
 	if err != nil {

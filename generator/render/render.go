@@ -27,28 +27,6 @@ func Header(prefix string, in Input) string {
 		prefix, in.Version, prefix)
 }
 
-// Host paths shared by the renderers: where the Ignition puts files and where data lives.
-const (
-	DataDir    = "/var/lib/nassella"           // the data volume
-	ConfigDir  = "/etc/nassella"               // written by Ignition; replaced with the server
-	SecretsDir = DataDir + "/secrets"          // generated on the host at first boot
-	BinDir     = "/opt/nassella/bin"           // host scripts
-	ProxyNet   = "nassella-proxy"              // the docker network Caddy reaches the apps on
-	DataLabel  = "nassella-data"               // filesystem label of the data volume
-	VolumeEnv  = ConfigDir + "/volume.env"     // written by Terraform at apply: the device path
-	OutsideEnv = ConfigDir + "/outside.env"    // written by Terraform at apply: outside secrets
-	ProxyDir   = ConfigDir + "/proxy"          // Caddy's compose file and Caddyfile
-	CaddyData  = DataDir + "/proxy"            // Caddy's certificates and state
-	AppsConfig = ConfigDir + "/apps"           // per app compose files
-	AppsData   = DataDir + "/apps"             // per app data folders
-	DumpsDir   = "dumps"                       // per app folder for backup hook output
-	EnvSuffix  = ".env"                        // secrets file per app under SecretsDir
-	ComposeYML = "compose.yaml"                // file name of every compose file
-	Caddyfile  = "Caddyfile"                   // file name of the Caddy config
-	UnitPrefix = "nassella-"                   // systemd units nassella writes
-	AppUnit    = UnitPrefix + "app-%s.service" // one per app
-)
-
 // Fill replaces the catalog placeholders ({{host}}, ...) for one app of a site.
 func Fill(s string, in Input, app site.App) string {
 	if !strings.Contains(s, "{{") {

@@ -26,6 +26,7 @@ import (
 
 // Options configure a validation.
 type Options struct {
+	// Catalog is the release the site repo is pinned to, which it loaded against.
 	Catalog *catalog.Release
 	// Tofu is the OpenTofu binary; empty skips the Terraform check (reported as skipped).
 	Tofu string
@@ -73,48 +74,16 @@ func (r *Report) Err() error {
 // UserDataLimit is Hetzner Cloud's user_data limit.
 const UserDataLimit = 32 * 1024
 
-// Dir validates the site repo in dir.
-func Dir(ctx context.Context, dir string, opt Options) *Report {
+// SiteCheck is the name of the first check: site.yaml loads against the catalog.
+const SiteCheck = "site.yaml"
+
+// Site validates the site repo in dir, whose site.yaml the caller loaded as s against
+// opt.Catalog, the release the repo is pinned to (siterepo.Open does both).
+func Site(ctx context.Context, dir string, s *site.Loaded, opt Options) *Report {
 	r := &Report{}
-	record := func(c Check) {
-		r.Checks = append(r.Checks, c)
-		if opt.Log == nil {
-			return
-		}
-		switch {
-		case c.Err != nil:
-			fmt.Fprintf(opt.Log, "FAIL  %s\n%s\n", c.Name, indent(c.Err.Error()))
-		case c.Skipped != "":
-			fmt.Fprintf(opt.Log, "skip  %s: %s\n", c.Name, c.Skipped)
-		default:
-			line := "ok    " + c.Name
-			if c.Detail != "" {
-				line += " (" + c.Detail + ")"
-			}
-			fmt.Fprintln(opt.Log, line)
-		}
-	}
+	record := r.recorder(opt.Log)
+	record(Check{Name: SiteCheck, Detail: fmt.Sprintf("%d apps, catalog %s", len(s.Apps), opt.Catalog.Release)})
 
-	data, err := os.ReadFile(filepath.Join(dir, "site.yaml"))
-	if err != nil {
-		record(Check{Name: "site.yaml", Err: fmt.Errorf("%w (is %s a site repo? nassella init makes one)", err, dir)})
-		return r
-	}
-	s, err := site.Load("site.yaml", data, opt.Catalog)
-	if err != nil {
-		record(Check{Name: "site.yaml", Err: err})
-		return r
-	}
-	record(Check{Name: "site.yaml", Detail: fmt.Sprintf("%d apps, catalog %s", len(s.Apps), opt.Catalog.Release)})
-
-	if lock, err := generator.ReadLock(dir); err != nil || (lock != nil && lock.Catalog != opt.Catalog.Release) {
-		if err == nil {
-			err = fmt.Errorf("the repo is pinned to catalog %s (%s) but this check uses catalog %s; validate with --catalog DIR holding %s, or move the site with nassella generate --update-catalog",
-				lock.Catalog, generator.LockPath, opt.Catalog.Release, lock.Catalog)
-		}
-		record(Check{Name: "generated files", Err: err})
-		return r
-	}
 	t, err := generator.Generate(s, opt.Catalog)
 	if err != nil {
 		record(Check{Name: "generate", Err: err})
@@ -139,6 +108,36 @@ func Dir(ctx context.Context, dir string, opt Options) *Report {
 		record(tofuCheck(ctx, dir, opt.Tofu))
 	}
 	return r
+}
+
+// NotLoaded is the report on a site repo whose site.yaml did not load: its first check
+// failed with err, and the others cannot run.
+func NotLoaded(err error, log io.Writer) *Report {
+	r := &Report{}
+	r.recorder(log)(Check{Name: SiteCheck, Err: err})
+	return r
+}
+
+// recorder returns a function that records a check and, when log is not nil, prints it.
+func (r *Report) recorder(log io.Writer) func(Check) {
+	return func(c Check) {
+		r.Checks = append(r.Checks, c)
+		if log == nil {
+			return
+		}
+		switch {
+		case c.Err != nil:
+			fmt.Fprintf(log, "FAIL  %s\n%s\n", c.Name, indent(c.Err.Error()))
+		case c.Skipped != "":
+			fmt.Fprintf(log, "skip  %s: %s\n", c.Name, c.Skipped)
+		default:
+			line := "ok    " + c.Name
+			if c.Detail != "" {
+				line += " (" + c.Detail + ")"
+			}
+			fmt.Fprintln(log, line)
+		}
+	}
 }
 
 // upToDate compares the repo with a fresh generation: a hand edit of a generated file or a

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator/examples"
 	"github.com/nassella/nassella/generator/validate"
 	"github.com/nassella/nassella/generator/validate/caddycheck"
+	"github.com/nassella/nassella/internal/siterepo"
 	"github.com/nassella/nassella/internal/testenv/testtool"
 )
 
@@ -26,7 +26,7 @@ func TestGoldenTreesAreValid(t *testing.T) {
 	for _, name := range examples.Names() {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("..", "testdata", "golden", name)
-			r := validate.Dir(context.Background(), dir, validate.Options{Catalog: catalog.Embedded(), Tofu: bin})
+			r := siterepo.Validate(context.Background(), dir, siterepo.Options{}, validate.Options{Tofu: bin})
 			if err := r.Err(); err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +116,7 @@ func TestBrokenTrees(t *testing.T) {
 			if err := os.WriteFile(p, []byte(tc.edit(string(data))), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			r := validate.Dir(context.Background(), dir, validate.Options{Catalog: catalog.Embedded(), Tofu: bin})
+			r := siterepo.Validate(context.Background(), dir, siterepo.Options{}, validate.Options{Tofu: bin})
 			msg := failed(r, tc.check)
 			if msg == "" {
 				t.Fatalf("check %q did not fail; report: %v", tc.check, r.Err())
@@ -133,7 +133,7 @@ func TestInvalidSiteStopsEarly(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "site.yaml"), []byte("version: 1\nname: Bad\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := validate.Dir(context.Background(), dir, validate.Options{Catalog: catalog.Embedded()})
+	r := siterepo.Validate(context.Background(), dir, siterepo.Options{}, validate.Options{})
 	if len(r.Checks) != 1 || !strings.Contains(failed(r, "site.yaml"), "site.yaml:2:7") {
 		t.Fatalf("want only a failed site.yaml check naming line 2, got %v", r.Err())
 	}

@@ -2,14 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator"
 	"github.com/nassella/nassella/internal/fleet"
 	"github.com/nassella/nassella/internal/registry"
@@ -56,115 +55,26 @@ func addIdentityFlags(fs interface {
 }
 
 func (f identityFlags) identity(repo *catalogops.Repo) (catalogops.Identity, error) {
-	who, err := catalogops.FindIdentity(*f.author, repo)
-	if err != nil {
-		return who, err
-	}
-	if *f.signKey != "" {
-		if who.SignKey, err = catalogops.ReadSignKey(*f.signKey); err != nil {
-			return who, err
-		}
-	}
-	return who, nil
+	return catalogops.ResolveIdentity(*f.author, *f.signKey, repo)
 }
 
 func runCheckUpdates(ctx context.Context, s Streams, args []string) error {
 	fs := flags(s, "catalog check-updates", "[--catalog DIR] [--app NAME,...] [--dry-run]")
+	opt := catalogops.CheckOptions{Registry: newRegistryClient(), Out: s.Out}
 	dir := fs.String("catalog", "", catalogDirHelp)
-	appsFlag := fs.String("app", "", "check only these apps (or proxy, backup), comma-separated (default: all of them)")
-	dryRun := fs.Bool("dry-run", false, "print the updates without proposing them")
-	base := fs.String("base", "", "start proposal branches from `BRANCH` (default: HEAD)")
+	apps := fs.String("app", "", "check only these apps (or proxy, backup), comma-separated (default: all of them)")
+	fs.BoolVar(&opt.DryRun, "dry-run", false, "print the updates without proposing them")
+	fs.StringVar(&opt.Base, "base", "", "start proposal branches from `BRANCH` (default: HEAD)")
 	id := addIdentityFlags(fs)
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	d := opsDir(*dir)
-	cat, err := catalog.Load(os.DirFS(d))
-	if err != nil {
-		return fmt.Errorf("catalog %s:\n%w", d, err)
+	opt.Dir, opt.Apps, opt.Author, opt.SignKey = opsDir(*dir), commaList(*apps), *id.author, *id.signKey
+	err := catalogops.CheckAndPropose(ctx, opt)
+	if errors.Is(err, catalogops.ErrUnknownApp) {
+		return usageError{strings.TrimPrefix(err.Error(), catalogops.ErrUnknownApp.Error()+": ")}
 	}
-	var apps []string
-	if *appsFlag != "" {
-		known := cat.Names()
-		for _, h := range catalogops.HostImages(cat) {
-			known = append(known, h.Name)
-		}
-		for _, a := range strings.Split(*appsFlag, ",") {
-			a = strings.TrimSpace(a)
-			if !slices.Contains(known, a) {
-				msg := fmt.Sprintf("there is no app %q in catalog %s", a, d)
-				if c := closest(a, known); c != "" {
-					msg += fmt.Sprintf("; did you mean %q?", c)
-				}
-				return usageError{msg}
-			}
-			apps = append(apps, a)
-		}
-	}
-	var proposer catalogops.Proposer
-	if !*dryRun {
-		repo, err := catalogops.OpenRepo(d)
-		if err != nil {
-			return fmt.Errorf("%w\n(or pass --dry-run to only print the updates)", err)
-		}
-		who, err := id.identity(repo)
-		if err != nil {
-			return err
-		}
-		proposer = &catalogops.GitProposer{Repo: repo, Base: *base, Author: who}
-	}
-
-	ups := catalogops.CheckUpdates(ctx, newRegistryClient(), cat, apps)
-	var failed []string
-	found := 0
-	for _, u := range ups {
-		if u.Err != nil {
-			fmt.Fprintf(s.Out, "%s: could not check: %v\n", u.App, u.Err)
-			failed = append(failed, u.App)
-			continue
-		}
-		if len(u.Bumps) == 0 {
-			fmt.Fprintf(s.Out, "%s: up to date\n", u.App)
-		} else {
-			found++
-			if u.ToVersion != "" {
-				fmt.Fprintf(s.Out, "%s %s → %s", u.App, u.FromVersion, u.ToVersion)
-				if u.Changelog != "" {
-					fmt.Fprintf(s.Out, " (release notes: %s)", u.Changelog)
-				}
-				fmt.Fprintln(s.Out)
-			} else {
-				fmt.Fprintf(s.Out, "%s\n", u.App)
-			}
-			for _, b := range u.Bumps {
-				fmt.Fprintf(s.Out, "  %-16s %s:%s → %s@%s\n", b.Service, b.Image, b.FromTag, b.ToTag, b.Digest)
-			}
-		}
-		for _, n := range u.Notes {
-			fmt.Fprintf(s.Out, "  note: %s\n", n)
-		}
-		if proposer != nil && len(u.Bumps) > 0 {
-			res, err := proposer.Propose(ctx, catalogops.ProposalFor(u))
-			if err != nil {
-				fmt.Fprintf(s.Out, "  could not propose: %v\n", err)
-				failed = append(failed, u.App)
-				continue
-			}
-			fmt.Fprintf(s.Out, "  proposed on branch %s (%s, %s)\n", res.Branch, res.State, res.Commit[:12])
-		}
-	}
-	switch {
-	case found == 0:
-		fmt.Fprintln(s.Out, "everything is up to date")
-	case *dryRun:
-		fmt.Fprintf(s.Out, "%s with updates; dry run: nothing proposed\n", plural(found, "app"))
-	default:
-		fmt.Fprintf(s.Out, "%s with updates, each on its branch catalog/bump-<app>: review, merge, then nassella catalog lock\n", plural(found, "app"))
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("could not check or propose %s (see above); run again when the registry answers", strings.Join(failed, ", "))
-	}
-	return nil
+	return err
 }
 
 func runCatalogLock(ctx context.Context, s Streams, args []string) error {
@@ -290,11 +200,4 @@ func runCatalogPromote(ctx context.Context, s Streams, args []string) error {
 		fmt.Fprint(s.Out, bot.String())
 	}
 	return err
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator"
+	"github.com/nassella/nassella/internal/siterepo"
 )
 
 // Streams are where a command reads and writes.
@@ -138,16 +139,7 @@ func dirArg(pos []string) string {
 }
 
 // loadCatalog returns the built-in catalog, or the one in dir.
-func loadCatalog(dir string) (*catalog.Release, error) {
-	if dir == "" {
-		return catalog.Embedded(), nil
-	}
-	r, err := catalog.Load(os.DirFS(dir))
-	if err != nil {
-		return nil, fmt.Errorf("catalog %s:\n%w", dir, err)
-	}
-	return r, nil
-}
+func loadCatalog(dir string) (*catalog.Release, error) { return siterepo.LoadCatalog(dir) }
 
 // findTofu locates OpenTofu: NASSELLA_TOFU, then tofu on PATH.
 func findTofu() string {
@@ -184,44 +176,52 @@ func runCatalog(ctx context.Context, s Streams, args []string) error {
 	}
 	switch {
 	case len(pos) == 1 && pos[0] == "list":
-		fmt.Fprintf(s.Out, "catalog %s (%s)\n", cat.Release, cat.Channel)
-		for _, n := range cat.Names() {
-			a := cat.Apps[n]
-			fmt.Fprintf(s.Out, "  %-15s %-10s %5d MB  %s\n", n, a.Version, a.MemoryMB, a.Summary)
-		}
+		printCatalog(s.Out, cat)
 		return nil
 	case len(pos) == 2 && pos[0] == "show":
-		a, ok := cat.Apps[pos[1]]
-		if !ok {
-			msg := fmt.Sprintf("there is no app %q in catalog %s", pos[1], cat.Release)
-			if c := closest(pos[1], cat.Names()); c != "" {
-				msg += fmt.Sprintf("; did you mean %q?", c)
-			}
-			return errors.New(msg)
-		}
-		fmt.Fprintf(s.Out, "%s %s: %s\n", a.Title, a.Version, a.Summary)
-		fmt.Fprintf(s.Out, "homepage:  %s\nchangelog: %s\nsubdomain: %s\nmemory:    %d MB\nhealth:    GET %s → %d\n",
-			a.Homepage, a.Changelog, a.Subdomain, a.MemoryMB, a.Health.Path, a.Health.Status)
-		fmt.Fprintln(s.Out, "images:")
-		for _, n := range a.ServiceNames() {
-			img := a.Services[n].Image
-			pin := "not pinned by digest yet"
-			if img.Digest != "" {
-				pin = "pinned"
-			}
-			fmt.Fprintf(s.Out, "  %-16s %s (%s)\n", n, img.Image+":"+img.Tag, pin)
-		}
-		if len(a.Secrets) > 0 {
-			var names []string
-			for _, sec := range a.Secrets {
-				names = append(names, sec.Name)
-			}
-			sort.Strings(names)
-			fmt.Fprintf(s.Out, "secrets generated on the server: %s\n", strings.Join(names, ", "))
-		}
-		return nil
+		return printApp(s.Out, cat, pos[1])
 	}
 	return usageError{"use: nassella catalog list, nassella catalog show APP, or (maintainers) catalog check-updates, lock, release, promote"}
+}
+
+func printCatalog(w io.Writer, cat *catalog.Release) {
+	fmt.Fprintf(w, "catalog %s (%s)\n", cat.Release, cat.Channel)
+	for _, n := range cat.Names() {
+		a := cat.Apps[n]
+		fmt.Fprintf(w, "  %-15s %-10s %5d MB  %s\n", n, a.Version, a.MemoryMB, a.Summary)
+	}
+}
+
+func printApp(w io.Writer, cat *catalog.Release, name string) error {
+	a, ok := cat.Apps[name]
+	if !ok {
+		msg := fmt.Sprintf("there is no app %q in catalog %s", name, cat.Release)
+		if c := closest(name, cat.Names()); c != "" {
+			msg += fmt.Sprintf("; did you mean %q?", c)
+		}
+		return errors.New(msg)
+	}
+	fmt.Fprintf(w, "%s %s: %s\n", a.Title, a.Version, a.Summary)
+	fmt.Fprintf(w, "homepage:  %s\nchangelog: %s\nsubdomain: %s\nmemory:    %d MB\nhealth:    GET %s → %d\n",
+		a.Homepage, a.Changelog, a.Subdomain, a.MemoryMB, a.Health.Path, a.Health.Status)
+	fmt.Fprintln(w, "images:")
+	for _, n := range a.ServiceNames() {
+		img := a.Services[n].Image
+		pin := "not pinned by digest yet"
+		if img.Digest != "" {
+			pin = "pinned"
+		}
+		fmt.Fprintf(w, "  %-16s %s (%s)\n", n, img.Image+":"+img.Tag, pin)
+	}
+	if len(a.Secrets) > 0 {
+		var names []string
+		for _, sec := range a.Secrets {
+			names = append(names, sec.Name)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(w, "secrets generated on the server: %s\n", strings.Join(names, ", "))
+	}
+	return nil
 }
 
 func runSchema(_ context.Context, s Streams, args []string) error {

@@ -1,15 +1,12 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator/examples"
+	"github.com/nassella/nassella/pipelines/initsite"
 )
 
 func runDemo(ctx context.Context, s Streams, args []string) error {
@@ -28,19 +25,10 @@ func runDemo(ctx context.Context, s Streams, args []string) error {
 	if !ok {
 		return usageError{fmt.Sprintf("no example %q; choose one of %s", *example, strings.Join(examples.Names(), ", "))}
 	}
-	siteFile := filepath.Join(dir, "site.yaml")
-	if cur, err := os.ReadFile(siteFile); err == nil && !bytes.Equal(cur, data) {
-		return fmt.Errorf("%s already holds another site.yaml; name an empty or new folder", dir)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	r, res, err := initsite.Example(dir, data)
+	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(siteFile, data, 0o644); err != nil {
-		return err
-	}
-	cat := catalog.Embedded()
-	if _, err := generate(s.Out, siteFile, dir, cat, false); err != nil {
-		return err
-	}
-	return validateDir(ctx, s, dir, cat, "", *noTofu, false)
+	printGenerated(s.Out, r, res)
+	return validateDir(ctx, s, validateOptions{dir: dir, noTofu: *noTofu})
 }

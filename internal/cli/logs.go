@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/nassella/nassella/internal/siterepo"
 	"github.com/nassella/nassella/pipelines/logs"
 )
 
@@ -32,11 +33,11 @@ func runLogs(ctx context.Context, s Streams, args []string) error {
 		q.App = pos[0]
 	}
 	if *host == "" {
-		l, err := loadSiteDir(*dir, "")
+		r, err := siterepo.Open(*dir, siterepo.Options{})
 		if err != nil {
 			return err
 		}
-		*host = l.Apps[0].Host
+		*host = r.Site.Apps[0].Host
 	}
 	key, err := os.ReadFile(*keyFile)
 	if err != nil {

@@ -6,64 +6,76 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator/validate"
 	"github.com/nassella/nassella/internal/diag"
+	"github.com/nassella/nassella/internal/siterepo"
 )
+
+// validateOptions are nassella validate's flags.
+type validateOptions struct {
+	dir, catalogDir, tofu string
+	noTofu, annotate      bool
+}
 
 func runValidate(ctx context.Context, s Streams, args []string) error {
 	fs := flags(s, "validate", "[DIR] [--catalog DIR] [--tofu PATH] [--no-tofu]")
-	catDir := fs.String("catalog", "", "use the catalog in `DIR` instead of the built-in one")
-	tofu := fs.String("tofu", "", "OpenTofu binary (default: $NASSELLA_TOFU, then tofu on PATH)")
-	noTofu := fs.Bool("no-tofu", false, "skip the OpenTofu check")
-	annotations := fs.String("annotations", "", "also print site.yaml errors as CI annotations: github (GitHub and Forgejo Actions)")
+	var opt validateOptions
+	fs.StringVar(&opt.catalogDir, "catalog", "", "use the catalog in `DIR` instead of the built-in one")
+	fs.StringVar(&opt.tofu, "tofu", "", "OpenTofu binary (default: $NASSELLA_TOFU, then tofu on PATH)")
+	fs.BoolVar(&opt.noTofu, "no-tofu", false, "skip the OpenTofu check")
+	annotations := fs.String("annotations", "", "also print "+siterepo.SiteFile+" errors as CI annotations: github (GitHub and Forgejo Actions)")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
-	dir := dirArg(pos)
-	cat, err := loadCatalog(*catDir)
-	if err != nil {
-		return err
-	}
+	opt.dir = dirArg(pos)
 	if *annotations != "" && *annotations != "github" {
 		return usageError{fmt.Sprintf("--annotations %q: only github is known", *annotations)}
 	}
-	err = validateDir(ctx, s, dir, cat, *tofu, *noTofu, *annotations == "github")
-	return err
+	opt.annotate = *annotations == "github"
+	return validateDir(ctx, s, opt)
 }
 
 // validateDir runs every check on a site repo and prints one line per check.
-func validateDir(ctx context.Context, s Streams, dir string, cat *catalog.Release, tofu string, noTofu, annotate bool) error {
+func validateDir(ctx context.Context, s Streams, opt validateOptions) error {
+	tofu := opt.tofu
 	if tofu == "" {
 		tofu = findTofu()
 	}
-	if tofu == "" && !noTofu {
+	if tofu == "" && !opt.noTofu {
 		return fmt.Errorf("OpenTofu was not found: install OpenTofu 1.10, set NASSELLA_TOFU to its path, or pass --no-tofu to skip that check")
 	}
-	if noTofu {
+	if opt.noTofu {
 		tofu = ""
 	}
-	fmt.Fprintf(s.Out, "validating %s\n", dir)
-	r := validate.Dir(ctx, dir, validate.Options{Catalog: cat, Tofu: tofu, Log: s.Out})
+	fmt.Fprintf(s.Out, "validating %s\n", opt.dir)
+	r := siterepo.Validate(ctx, opt.dir, siterepo.Options{CatalogDir: opt.catalogDir}, validate.Options{Tofu: tofu, Log: s.Out})
 	if !r.OK() {
 		failed := 0
 		for _, c := range r.Checks {
 			if c.Err != nil {
 				failed++
 			}
-			var diags diag.List
-			if annotate && errors.As(c.Err, &diags) {
-				// Workflow commands: the forge shows each on the line of site.yaml it names.
-				for _, d := range diags {
-					fmt.Fprintf(s.Out, "::error file=%s,line=%d,col=%d::%s\n", d.File, d.Line, d.Column, escapeAnnotation(strings.TrimPrefix(d.Error(), d.File+":")))
-				}
+			if opt.annotate {
+				annotate(s, c.Err)
 			}
 		}
-		return fmt.Errorf("%s is not valid: %d of %d checks failed (see above)", dir, failed, len(r.Checks))
+		return fmt.Errorf("%s is not valid: %d of %d checks failed (see above)", opt.dir, failed, len(r.Checks))
 	}
-	fmt.Fprintf(s.Out, "%s is valid\n", dir)
+	fmt.Fprintf(s.Out, "%s is valid\n", opt.dir)
 	return nil
+}
+
+// annotate prints site.yaml errors as workflow commands: the forge shows each on the line
+// it names.
+func annotate(s Streams, err error) {
+	var diags diag.List
+	if !errors.As(err, &diags) {
+		return
+	}
+	for _, d := range diags {
+		fmt.Fprintf(s.Out, "::error file=%s,line=%d,col=%d::%s\n", d.File, d.Line, d.Column, escapeAnnotation(strings.TrimPrefix(d.Error(), d.File+":")))
+	}
 }
 
 // escapeAnnotation escapes a message for a workflow command.

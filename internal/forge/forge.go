@@ -1,5 +1,6 @@
-// Package forge is the little the update bot asks of a git forge — list, open, edit,
-// close and comment on pull requests, label them, turn on auto-merge — behind one
+// Package forge is the little nassella asks of a git forge — for the update bot: list,
+// open, edit, close and comment on pull requests, label them, turn on auto-merge; for
+// bootstrap: read or create the site repo and store its Actions secrets — behind one
 // interface, with clients for GitHub (go-github) and Gitea/Forgejo (the same library
 // pointed at Gitea's GitHub-shaped API, plus Gitea's own calls where it differs).
 //
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,8 +66,45 @@ type Client interface {
 	AddLabels(ctx context.Context, number int, labels []string) error
 	// EnableAutoMerge asks the forge to merge the pull request once its checks pass.
 	EnableAutoMerge(ctx context.Context, pr PR) (AutoMergeResult, error)
+
+	// Repo describes the repo. When it does not exist (or the token cannot see it) the
+	// error's Status is 404.
+	Repo(ctx context.Context) (Repo, error)
+	// CreateRepo creates the repo, empty, for the token's user or in the organisation
+	// that owns it.
+	CreateRepo(ctx context.Context, n NewRepo) (Repo, error)
+	// User is the login of the token's user.
+	User(ctx context.Context) (string, error)
+	// SecretNames lists the names of the repo's Actions secrets (values are never read).
+	SecretNames(ctx context.Context) ([]string, error)
+	// SetSecret stores an Actions secret; created is false when it replaced one.
+	SetSecret(ctx context.Context, name, value string) (created bool, err error)
+
 	// Calls is the number of HTTP requests sent so far.
 	Calls() int64
+}
+
+// Repo is a repository as the forge describes it.
+type Repo struct {
+	CloneURL      string // where git clones and pushes over HTTPS
+	DefaultBranch string
+	Private       bool
+}
+
+// NewRepo is a repository to create; its owner and name are the client's.
+type NewRepo struct {
+	Description string
+	Private     bool
+}
+
+// Status is the HTTP status of the forge's answer that err reports, or 0 when err is
+// not a forge's answer.
+func Status(err error) int {
+	var er *github.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	return 0
 }
 
 // Options tune a client.
@@ -137,7 +176,7 @@ func New(kind, apiURL, owner, name, token string, opts Options) (Client, error) 
 	}
 	gh.BaseURL = u
 	gh.UserAgent = opts.UserAgent
-	b := base{gh: gh, owner: owner, name: name, opts: opts, counter: counter}
+	b := base{gh: gh, owner: owner, name: name, opts: opts, counter: counter, cache: &cache{}}
 	switch kind {
 	case KindGitHub:
 		return &githubClient{b}, nil
@@ -163,6 +202,14 @@ type base struct {
 	owner, name string
 	opts        Options
 	counter     *countingTransport
+	cache       *cache
+}
+
+// cache holds what a client reads once: the token's user and GitHub's secrets key.
+type cache struct {
+	mu    sync.Mutex
+	login string
+	key   *github.PublicKey
 }
 
 func (b *base) Calls() int64 { return b.counter.calls.Load() }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -99,4 +100,57 @@ func (c *giteaClient) EnableAutoMerge(ctx context.Context, pr PR) (AutoMergeResu
 		return AutoMergeAlready, nil
 	}
 	return "", err
+}
+
+// CreateRepo creates the repo with main as its default branch (go-github's create
+// request has no field for it).
+func (c *giteaClient) CreateRepo(ctx context.Context, n NewRepo) (Repo, error) {
+	org, err := c.org(ctx)
+	if err != nil {
+		return Repo{}, err
+	}
+	path := "user/repos"
+	if org != "" {
+		path = "orgs/" + url.PathEscape(org) + "/repos"
+	}
+	in := map[string]any{"name": c.name, "description": n.Description, "private": n.Private, "auto_init": false, "default_branch": "main"}
+	var r github.Repository
+	if _, err := c.raw(ctx, "creating the repo", "POST", path, in, &r); err != nil {
+		return Repo{}, err
+	}
+	return repoFrom(&r), nil
+}
+
+// giteaPage is the most items Gitea answers with by default (its MAX_RESPONSE_ITEMS).
+const giteaPage = 50
+
+// SecretNames pages through GET /repos/{owner}/{repo}/actions/secrets.
+func (c *giteaClient) SecretNames(ctx context.Context) ([]string, error) {
+	var names []string
+	for page := 1; ; page++ {
+		var got []struct {
+			Name string `json:"name"`
+		}
+		if _, err := c.raw(ctx, "listing the Actions secrets of", "GET",
+			fmt.Sprintf("repos/%s/%s/actions/secrets?limit=%d&page=%d", c.owner, c.name, giteaPage, page), nil, &got); err != nil {
+			return nil, err
+		}
+		for _, s := range got {
+			names = append(names, s.Name)
+		}
+		if len(got) < giteaPage {
+			return names, nil
+		}
+	}
+}
+
+// SetSecret is PUT /repos/{owner}/{repo}/actions/secrets/{name}: Gitea takes the value
+// as it is (over TLS) and answers 201 for a new secret, 204 for a replaced one.
+func (c *giteaClient) SetSecret(ctx context.Context, name, value string) (bool, error) {
+	resp, err := c.raw(ctx, "storing secret "+name+" in", "PUT",
+		fmt.Sprintf("repos/%s/%s/actions/secrets/%s", c.owner, c.name, url.PathEscape(name)), map[string]string{"data": value}, nil)
+	if err != nil {
+		return false, err
+	}
+	return resp.StatusCode == http.StatusCreated, nil
 }

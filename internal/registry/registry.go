@@ -1,9 +1,10 @@
 // Package registry reads public container images from OCI registries over the Registry
 // HTTP API v2 (the OCI distribution spec): the tags of a repository, and the digest a tag
-// points at. It does what the public registries ask of an anonymous client: the Bearer
-// token flow (a 401 names a token service; the token is fetched and reused per
-// repository) and rate limits (429 with Retry-After: wait as told, a few times, then fail
-// saying when to try again).
+// points at. go-containerregistry's remote package speaks the API (the Bearer token flow,
+// Link paging, manifests); this package adds what nassella asks of an anonymous client of
+// public registries: a token per repository reused for every request, rate limits waited
+// out as the registry says (429 with Retry-After: wait as told, a few times, then fail
+// saying when to try again), and errors that say what to do.
 //
 // Only loopback registries (127.0.0.1, localhost, ::1) are spoken to over plain HTTP, as
 // Docker does by default; every other registry over HTTPS.
@@ -11,8 +12,6 @@ package registry
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +24,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Media types of what a tag can point at.
@@ -33,8 +37,6 @@ const (
 	MediaDockerList       = "application/vnd.docker.distribution.manifest.list.v2+json"
 	MediaOCIManifest      = "application/vnd.oci.image.manifest.v1+json"
 	MediaDockerManifest   = "application/vnd.docker.distribution.manifest.v2+json"
-	manifestAcceptHeader  = MediaOCIIndex + ", " + MediaDockerList + ", " + MediaOCIManifest + ", " + MediaDockerManifest
-	maxManifestBytes      = 4 << 20
 	defaultPageSize       = 1000
 	defaultRetries        = 3
 	defaultMaxWait        = 2 * time.Minute
@@ -44,7 +46,8 @@ const (
 // Client talks to registries. The zero value is ready to use; set the fields to change
 // its limits. It is safe for concurrent use.
 type Client struct {
-	// HTTP sends the requests; nil means a client with a 60 s timeout.
+	// HTTP's Transport sends the requests and its Timeout bounds each one; nil means
+	// http.DefaultTransport and 60 s.
 	HTTP *http.Client
 	// UserAgent is sent with every request; registries ask clients to name themselves.
 	UserAgent string
@@ -59,16 +62,11 @@ type Client struct {
 	// Sleep waits d or until ctx ends; nil means a timer. Tests replace it to see the
 	// waits without waiting.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Now is the clock for Retry-After dates and token expiry; nil means time.Now.
+	// Now is the clock for Retry-After dates; nil means time.Now.
 	Now func() time.Time
 
-	mu     sync.Mutex
-	tokens map[string]token // by host and scope
-}
-
-type token struct {
-	value   string
-	expires time.Time
+	mu         sync.Mutex
+	transports map[string]http.RoundTripper // logged in, by repository
 }
 
 // Repository is where an image lives: "docker.io/library/postgres" is the repository
@@ -91,23 +89,14 @@ func ParseRepository(image string) (Repository, error) {
 	return Repository{Name: image, Host: host, Path: path}, nil
 }
 
-func (r Repository) scheme() string {
-	h := r.Host
-	if hh, _, err := net.SplitHostPort(h); err == nil {
-		h = hh
+// loopback reports whether host[:port] is this machine.
+func loopback(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
 	}
-	h = strings.Trim(h, "[]")
-	if h == "localhost" {
-		return "http"
-	}
-	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
-		return "http"
-	}
-	return "https"
-}
-
-func (r Repository) url(rest string) string {
-	return r.scheme() + "://" + r.Host + "/v2/" + r.Path + "/" + rest
+	host = strings.Trim(host, "[]")
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 // Descriptor is what a tag points at.
@@ -123,58 +112,37 @@ func (d Descriptor) IsIndex() bool {
 	return d.MediaType == MediaOCIIndex || d.MediaType == MediaDockerList
 }
 
-var digestRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-
 // Resolve returns the digest tag points at in image's repository: for a multi-platform
 // image, the digest of its index, which is what "image:tag@digest" must name. It asks
 // with HEAD (Docker Hub does not count those against its pull limit) and falls back to
-// GET, hashing the manifest itself, when the registry does not send the digest.
+// GET, hashing the manifest itself, when the registry does not answer HEAD with the
+// digest and media type.
 func (c *Client) Resolve(ctx context.Context, image, tag string) (Descriptor, error) {
-	repo, err := ParseRepository(image)
+	repo, opts, err := c.open(ctx, image)
 	if err != nil {
 		return Descriptor{}, err
 	}
 	what := image + ":" + tag
-	u := repo.url("manifests/" + url.PathEscape(tag))
-	resp, err := c.do(ctx, repo, http.MethodHead, u, manifestAcceptHeader)
+	ref := repo.Tag(tag)
+	head, err := remote.Head(ref, opts...)
+	var te *transport.Error
+	var ue *url.Error
+	switch {
+	case err == nil && head.MediaType != "":
+		return Descriptor{Digest: head.Digest.String(), MediaType: mediaType(string(head.MediaType)), Size: head.Size}, nil
+	case errors.As(err, &ue), errors.As(err, &te) && te.StatusCode != http.StatusMethodNotAllowed:
+		return Descriptor{}, fmt.Errorf("%s: %w", what, describe(repo.RegistryStr(), err))
+	}
+	got, err := remote.Get(ref, opts...)
 	if err != nil {
-		return Descriptor{}, fmt.Errorf("%s: %w", what, err)
+		return Descriptor{}, fmt.Errorf("%s: %w", what, describe(repo.RegistryStr(), err))
 	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
-		d := Descriptor{Digest: resp.Header.Get("Docker-Content-Digest"), MediaType: mediaType(resp.Header.Get("Content-Type")), Size: resp.ContentLength}
-		if digestRe.MatchString(d.Digest) && d.MediaType != "" {
-			return d, nil
-		}
-	} else if resp.StatusCode != http.StatusMethodNotAllowed {
-		return Descriptor{}, fmt.Errorf("%s: %w", what, statusError(resp, nil))
-	}
-
-	resp, err = c.do(ctx, repo, http.MethodGet, u, manifestAcceptHeader)
-	if err != nil {
-		return Descriptor{}, fmt.Errorf("%s: %w", what, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxManifestBytes+1))
-	if err != nil {
-		return Descriptor{}, fmt.Errorf("%s: reading the manifest: %w", what, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return Descriptor{}, fmt.Errorf("%s: %w", what, statusError(resp, body))
-	}
-	if len(body) > maxManifestBytes {
-		return Descriptor{}, fmt.Errorf("%s: the manifest is larger than %d bytes; that is not a manifest", what, maxManifestBytes)
-	}
-	sum := sha256.Sum256(body)
-	d := Descriptor{Digest: "sha256:" + hex.EncodeToString(sum[:]), MediaType: mediaType(resp.Header.Get("Content-Type")), Size: int64(len(body))}
-	if sent := resp.Header.Get("Docker-Content-Digest"); sent != "" && sent != d.Digest {
-		return Descriptor{}, fmt.Errorf("%s: the registry says the manifest is %s but it hashes to %s; try again, and report the registry if it persists", what, sent, d.Digest)
-	}
+	d := Descriptor{Digest: got.Digest.String(), MediaType: mediaType(string(got.MediaType)), Size: got.Size}
 	if d.MediaType == "" || d.MediaType == "application/json" {
 		var m struct {
 			MediaType string `json:"mediaType"`
 		}
-		if json.Unmarshal(body, &m) == nil {
+		if json.Unmarshal(got.Manifest, &m) == nil {
 			d.MediaType = m.MediaType
 		}
 	}
@@ -188,7 +156,7 @@ func mediaType(contentType string) string {
 
 // Tags lists every tag of image's repository, following the registry's pages.
 func (c *Client) Tags(ctx context.Context, image string) ([]string, error) {
-	repo, err := ParseRepository(image)
+	repo, opts, err := c.open(ctx, image)
 	if err != nil {
 		return nil, err
 	}
@@ -196,130 +164,180 @@ func (c *Client) Tags(ctx context.Context, image string) ([]string, error) {
 	if n <= 0 {
 		n = defaultPageSize
 	}
-	next := repo.url("tags/list?n=" + strconv.Itoa(n))
+	p, err := remote.NewPuller(append(opts, remote.WithPageSize(n))...)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) ([]string, error) {
+		return nil, fmt.Errorf("%s: listing tags: %w", image, describe(repo.RegistryStr(), err))
+	}
+	pages, err := p.Lister(ctx, repo)
+	if err != nil {
+		return fail(err)
+	}
 	var tags []string
-	seen := map[string]bool{}
-	visited := map[string]bool{}
-	for next != "" {
-		if visited[next] {
-			return nil, fmt.Errorf("%s: the registry's tag pages loop back to %s", image, next)
-		}
-		visited[next] = true
-		page, link, err := c.tagPage(ctx, repo, next)
+	seen, visited := map[string]bool{}, map[string]bool{}
+	for pages.HasNext() {
+		page, err := pages.Next(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("%s: listing tags: %w", image, err)
+			return fail(err)
 		}
 		added := 0
-		for _, t := range page {
+		for _, t := range page.Tags {
 			if !seen[t] {
 				seen[t] = true
 				tags = append(tags, t)
 				added++
 			}
 		}
-		if added == 0 {
-			break // a registry that repeats its last page instead of ending it
+		if added == 0 || page.Next == "" {
+			break // the end, or a registry that repeats its last page instead of ending it
 		}
-		next = link
+		if u, err := url.Parse(page.Next); err != nil || u.Host != repo.RegistryStr() {
+			return fail(fmt.Errorf("the next page link %q leaves the registry", page.Next))
+		}
+		if visited[page.Next] {
+			return fail(fmt.Errorf("the registry's tag pages loop back to %s", page.Next))
+		}
+		visited[page.Next] = true
 	}
 	return tags, nil
 }
 
-func (c *Client) tagPage(ctx context.Context, repo Repository, u string) ([]string, string, error) {
-	resp, err := c.do(ctx, repo, http.MethodGet, u, "application/json")
+// open parses image and returns the options that reach its repository, logged in:
+// the first request to a repository fetches its token, later ones reuse it.
+func (c *Client) open(ctx context.Context, image string) (name.Repository, []remote.Option, error) {
+	r, err := ParseRepository(image)
 	if err != nil {
-		return nil, "", err
+		return name.Repository{}, nil, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	var nameOpts []name.Option
+	if loopback(r.Host) {
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	repo, err := name.NewRepository(r.Host+"/"+r.Path, nameOpts...)
 	if err != nil {
-		return nil, "", err
+		return name.Repository{}, nil, fmt.Errorf("image %q: %w", image, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, "", statusError(resp, body)
-	}
-	var list struct {
-		Tags []string `json:"tags"`
-	}
-	if err := json.Unmarshal(body, &list); err != nil {
-		return nil, "", fmt.Errorf("the tag list is not JSON: %w", err)
-	}
-	next, err := nextLink(u, resp.Header.Values("Link"))
-	return list.Tags, next, err
-}
-
-var linkRe = regexp.MustCompile(`<([^>]*)>\s*;\s*rel="?next"?`)
-
-// nextLink reads the next page from RFC 8288 Link headers, relative to the request URL.
-func nextLink(base string, links []string) (string, error) {
-	for _, l := range links {
-		m := linkRe.FindStringSubmatch(l)
-		if m == nil {
-			continue
-		}
-		b, err := url.Parse(base)
-		if err != nil {
-			return "", err
-		}
-		n, err := b.Parse(m[1])
-		if err != nil {
-			return "", fmt.Errorf("the next page link %q is not a URL: %w", m[1], err)
-		}
-		if n.Host != b.Host {
-			return "", fmt.Errorf("the next page link %q leaves the registry", m[1])
-		}
-		return n.String(), nil
-	}
-	return "", nil
-}
-
-// do sends one request to repo's registry with whatever the registry asks for on the way:
-// a token on 401, waits on 429.
-func (c *Client) do(ctx context.Context, repo Repository, method, u, accept string) (*http.Response, error) {
-	scope := "repository:" + repo.Path + ":pull"
-	authTried, limited := false, 0
-	for {
-		req, err := http.NewRequestWithContext(ctx, method, u, nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Accept", accept)
+	key := repo.String()
+	c.mu.Lock()
+	t := c.transports[key]
+	c.mu.Unlock()
+	if t == nil {
+		var base http.RoundTripper = &policy{c: c}
 		if c.UserAgent != "" {
-			req.Header.Set("User-Agent", c.UserAgent)
+			base = transport.NewUserAgent(base, c.UserAgent)
 		}
-		if t, ok := c.cachedToken(repo.Host, scope); ok {
-			req.Header.Set("Authorization", "Bearer "+t)
+		t, err = transport.NewWithContext(ctx, repo.Registry, authn.Anonymous, base, []string{repo.Scope(transport.PullScope)})
+		if err != nil {
+			return name.Repository{}, nil, fmt.Errorf("%s: %w", image, describe(r.Host, err))
 		}
-		resp, err := c.client().Do(req)
+		c.mu.Lock()
+		if c.transports == nil {
+			c.transports = map[string]http.RoundTripper{}
+		}
+		c.transports[key] = t
+		c.mu.Unlock()
+	}
+	// A transport.Wrapper is used as it is: no retries or user agent added on top.
+	return repo, []remote.Option{remote.WithContext(ctx), remote.WithTransport(t)}, nil
+}
+
+// policy sends the requests under go-containerregistry's transports (so the token
+// service's too): plain HTTP to loopback registries only, a timeout per request, rate
+// limits waited out, and only the Bearer flow an anonymous client can follow.
+type policy struct{ c *Client }
+
+// refusal is an error of the policy, reported as it is.
+type refusal struct{ msg string }
+
+func (e *refusal) Error() string { return e.msg }
+
+func refuse(format string, args ...any) error { return &refusal{fmt.Sprintf(format, args...)} }
+
+func (p *policy) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	if loopback(req.URL.Host) {
+		req.URL.Scheme = "http"
+	} else if req.URL.Scheme != "https" {
+		return nil, refuse("%s is not on this machine; nassella speaks to registries over HTTPS only", req.URL.Host)
+	}
+	for attempt := 0; ; attempt++ {
+		resp, err := p.send(req)
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case resp.StatusCode == http.StatusUnauthorized && !authTried:
-			ch := resp.Header.Get("WWW-Authenticate")
-			drain(resp)
-			if err := c.authenticate(ctx, repo, scope, ch); err != nil {
+		if resp.StatusCode == http.StatusUnauthorized {
+			if err := checkChallenge(req.URL.Host, resp.Header.Get("WWW-Authenticate")); err != nil {
+				drain(resp)
 				return nil, err
 			}
-			authTried = true
-			continue
-		case resp.StatusCode == http.StatusUnauthorized:
-			drain(resp)
-			return nil, fmt.Errorf("%s refused the token it issued (401 again); the repository may be private or gone", repo.Host)
-		case isRateLimit(resp):
-			wait, err := c.retryWait(resp, limited)
-			drain(resp)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", repo.Host, err)
-			}
-			limited++
-			if err := c.sleep(ctx, wait); err != nil {
-				return nil, err
-			}
-			continue
 		}
-		return resp, nil
+		if !isRateLimit(resp) {
+			return resp, nil
+		}
+		wait, err := p.c.retryWait(resp, attempt)
+		drain(resp)
+		if err != nil {
+			return nil, refuse("%s: %v", req.URL.Host, err)
+		}
+		if err := p.c.sleep(req.Context(), wait); err != nil {
+			return nil, err
+		}
 	}
+}
+
+// send makes one request, bounded by the client's timeout until its body is closed.
+func (p *policy) send(req *http.Request) (*http.Response, error) {
+	next, timeout := http.DefaultTransport, defaultRequestTimeout
+	if h := p.c.HTTP; h != nil {
+		if h.Transport != nil {
+			next = h.Transport
+		}
+		if h.Timeout > 0 {
+			timeout = h.Timeout
+		}
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), timeout)
+	resp, err := next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnClose) Close() error {
+	defer b.cancel()
+	return b.ReadCloser.Close()
+}
+
+var realmRe = regexp.MustCompile(`(?i)\brealm="([^"]*)"`)
+
+// checkChallenge refuses a 401 whose WWW-Authenticate an anonymous client cannot answer.
+func checkChallenge(host, challenge string) error {
+	scheme, _, _ := strings.Cut(strings.TrimSpace(challenge), " ")
+	switch {
+	case scheme == "":
+		return refuse("%s answered 401 without saying how to log in (no WWW-Authenticate header)", host)
+	case !strings.EqualFold(scheme, "bearer"):
+		return refuse("%s asks for %s authentication; nassella reads public images anonymously, so this repository is private or the name is wrong", host, scheme)
+	}
+	var realm string
+	if m := realmRe.FindStringSubmatch(challenge); m != nil {
+		realm = m[1]
+	}
+	u, err := url.Parse(realm)
+	if err != nil || !(u.Scheme == "https" || u.Scheme == "http" && loopback(u.Host)) {
+		return refuse("%s names the token service %q, which is not an https URL", host, realm)
+	}
+	return nil
 }
 
 func isRateLimit(resp *http.Response) bool {
@@ -356,150 +374,29 @@ func (c *Client) retryWait(resp *http.Response, attempt int) (time.Duration, err
 	return wait, nil
 }
 
-func (c *Client) authenticate(ctx context.Context, repo Repository, scope, challenge string) error {
-	scheme, params := parseChallenge(challenge)
-	switch strings.ToLower(scheme) {
-	case "bearer":
-	case "":
-		return fmt.Errorf("%s answered 401 without saying how to log in (no WWW-Authenticate header)", repo.Host)
-	default:
-		return fmt.Errorf("%s asks for %s authentication; nassella reads public images anonymously, so this repository is private or the name is wrong", repo.Host, scheme)
+// describe says what went wrong in the words of this package: a policy's refusal as it
+// is, a registry's error answer as its status with the registry's own code and message.
+func describe(host string, err error) error {
+	var r *refusal
+	if errors.As(err, &r) {
+		return r
 	}
-	realm := params["realm"]
-	ru, err := url.Parse(realm)
-	if err != nil || (ru.Scheme != "https" && !(ru.Scheme == "http" && (Repository{Host: ru.Host}).scheme() == "http")) {
-		return fmt.Errorf("%s names the token service %q, which is not an https URL", repo.Host, realm)
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return err
 	}
-	if s := params["scope"]; s != "" {
-		scope = s
-	}
-	q := ru.Query()
-	if svc := params["service"]; svc != "" {
-		q.Set("service", svc)
-	}
-	q.Set("scope", scope)
-	ru.RawQuery = q.Encode()
-
-	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, ru.String(), nil)
-		if err != nil {
-			return err
-		}
-		if c.UserAgent != "" {
-			req.Header.Set("User-Agent", c.UserAgent)
-		}
-		resp, err := c.client().Do(req)
-		if err != nil {
-			return fmt.Errorf("getting a token from %s: %w", ru.Host, err)
-		}
-		if isRateLimit(resp) {
-			wait, err := c.retryWait(resp, attempt)
-			drain(resp)
-			if err != nil {
-				return fmt.Errorf("token service %s: %w", ru.Host, err)
-			}
-			if err := c.sleep(ctx, wait); err != nil {
-				return err
-			}
-			continue
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if err != nil {
-			return fmt.Errorf("getting a token from %s: %w", ru.Host, err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("token service %s: %w", ru.Host, statusError(resp, body))
-		}
-		var t struct {
-			Token       string `json:"token"`
-			AccessToken string `json:"access_token"`
-			ExpiresIn   int    `json:"expires_in"`
-		}
-		if err := json.Unmarshal(body, &t); err != nil {
-			return fmt.Errorf("token service %s answered something that is not a token: %w", ru.Host, err)
-		}
-		value := t.Token
-		if value == "" {
-			value = t.AccessToken
-		}
-		if value == "" {
-			return fmt.Errorf("token service %s answered without a token", ru.Host)
-		}
-		life := time.Duration(t.ExpiresIn) * time.Second
-		if life <= 0 {
-			life = 60 * time.Second // the spec's default
-		}
-		c.mu.Lock()
-		if c.tokens == nil {
-			c.tokens = map[string]token{}
-		}
-		// Kept under the scope the request needs, whatever scope the challenge named.
-		c.tokens[repo.Host+" repository:"+repo.Path+":pull"] = token{value: value, expires: c.now().Add(life - life/10)}
-		c.mu.Unlock()
-		return nil
-	}
-}
-
-func (c *Client) cachedToken(host, scope string) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.tokens[host+" "+scope]
-	if !ok || c.now().After(t.expires) {
-		return "", false
-	}
-	return t.value, true
-}
-
-// parseChallenge reads `Bearer realm="…",service="…",scope="…"`.
-func parseChallenge(h string) (string, map[string]string) {
-	scheme, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
-	params := map[string]string{}
-	for rest = strings.TrimSpace(rest); rest != ""; {
-		key, after, ok := strings.Cut(rest, "=")
-		if !ok {
-			break
-		}
-		key = strings.ToLower(strings.TrimSpace(key))
-		var val string
-		if strings.HasPrefix(after, `"`) {
-			var b strings.Builder
-			i := 1
-			for ; i < len(after) && after[i] != '"'; i++ {
-				if after[i] == '\\' && i+1 < len(after) {
-					i++
-				}
-				b.WriteByte(after[i])
-			}
-			val, rest = b.String(), after[min(i+1, len(after)):]
-		} else {
-			val, rest, _ = strings.Cut(after, ",")
-			rest = "," + rest
-		}
-		params[key] = strings.TrimSpace(val)
-		rest = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), ","))
-	}
-	return scheme, params
-}
-
-// statusError describes a failed answer, with the registry's own error message when it
-// sent one.
-func statusError(resp *http.Response, body []byte) error {
-	var e struct {
-		Errors []struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"errors"`
-	}
-	msg := resp.Status
-	if json.Unmarshal(body, &e) == nil && len(e.Errors) > 0 {
-		msg += ": " + e.Errors[0].Code
-		if e.Errors[0].Message != "" {
-			msg += " (" + e.Errors[0].Message + ")"
+	msg := strconv.Itoa(te.StatusCode) + " " + http.StatusText(te.StatusCode)
+	if len(te.Errors) > 0 {
+		msg += ": " + string(te.Errors[0].Code)
+		if te.Errors[0].Message != "" {
+			msg += " (" + te.Errors[0].Message + ")"
 		}
 	}
-	if resp.StatusCode == http.StatusNotFound {
+	switch te.StatusCode {
+	case http.StatusNotFound:
 		return &NotFoundError{msg}
+	case http.StatusUnauthorized:
+		return fmt.Errorf("%s refused the token it issued (%s); the repository may be private or gone", host, msg)
 	}
 	return errors.New(msg)
 }
@@ -514,13 +411,6 @@ func (e *NotFoundError) Error() string {
 func drain(resp *http.Response) {
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-}
-
-func (c *Client) client() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
-	}
-	return &http.Client{Timeout: defaultRequestTimeout}
 }
 
 func (c *Client) now() time.Time {

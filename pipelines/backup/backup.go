@@ -1,8 +1,8 @@
 // Package backup drives restic against a site's backup repository from outside the server:
 // it lists snapshots and restores a site's data volume, or one app of it, into a folder
 // (a fresh volume mounted before the apps start, when recovering from a disaster or
-// moving to another provider). The host backs itself up with the same restic invocations,
-// rendered by generator/render/butane.
+// moving to another provider). The host backs itself up with the same restic invocations
+// (internal/hostcontract); the host's record of its backups is hostcontract.Status.
 package backup
 
 import (
@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nassella/nassella/generator/render/butane"
+	"github.com/nassella/nassella/internal/hostcontract"
 )
 
 // SecretEnv are the variables restic needs from the environment: the repository password
@@ -170,7 +170,7 @@ func (r Restic) Restore(ctx context.Context, opt RestoreOptions) (Snapshot, erro
 	if err := os.MkdirAll(target, 0o700); err != nil {
 		return Snapshot{}, fmt.Errorf("creating the target folder: %w", err)
 	}
-	if _, err := r.run(ctx, opt.Progress, butane.RestoreArgs(snap.ID, opt.App, target)...); err != nil {
+	if _, err := r.run(ctx, opt.Progress, hostcontract.RestoreArgs(snap.ID, opt.App, target)...); err != nil {
 		return Snapshot{}, err
 	}
 	if opt.App != "" {
@@ -179,41 +179,4 @@ func (r Restic) Restore(ctx context.Context, opt RestoreOptions) (Snapshot, erro
 		}
 	}
 	return snap, nil
-}
-
-// Status is the host's record of its last backup run (/var/lib/nassella/backup/status.json).
-type Status struct {
-	Time        time.Time `json:"time"`
-	Result      string    `json:"result"` // ok or failed
-	Error       string    `json:"error"`
-	Snapshot    string    `json:"snapshot"`
-	SizeBytes   int64     `json:"size_bytes"`
-	AddedBytes  int64     `json:"added_bytes"`
-	Duration    int64     `json:"duration_seconds"`
-	LastSuccess string    `json:"last_success"` // RFC 3339, empty when none ever worked
-	Schedule    string    `json:"schedule"`
-	Disk        Disk      `json:"disk"`
-}
-
-// Disk is the data volume's use when the record was written.
-type Disk struct {
-	SizeBytes   int64 `json:"size_bytes"`
-	UsedBytes   int64 `json:"used_bytes"`
-	AvailBytes  int64 `json:"avail_bytes"`
-	UsedPercent int   `json:"used_percent"`
-}
-
-// ParseStatus reads a status record.
-func ParseStatus(data []byte) (*Status, error) {
-	var s Status
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("the backup status record is not valid JSON: %w", err)
-	}
-	return &s, nil
-}
-
-// LastSuccessTime is when the last backup that worked finished; zero when none did.
-func (s *Status) LastSuccessTime() time.Time {
-	t, _ := time.Parse(time.RFC3339, s.LastSuccess)
-	return t
 }

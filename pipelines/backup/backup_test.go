@@ -16,9 +16,11 @@ import (
 	"github.com/nassella/nassella/generator/render"
 	"github.com/nassella/nassella/generator/render/butane"
 	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/internal/hostcontract"
 	"github.com/nassella/nassella/internal/testenv/s3test"
 	"github.com/nassella/nassella/internal/testenv/testtool"
 	"github.com/nassella/nassella/pipelines/backup"
+	sitetemplate "github.com/nassella/nassella/site-template"
 )
 
 // The site every test backs up: two apps with a dump hook each and one with an excluded
@@ -102,12 +104,16 @@ func newHost(t *testing.T, fail string) *host {
 	if err != nil {
 		t.Fatal(err)
 	}
+	script, err := fs.ReadFile(sitetemplate.FS, "host/nassella-backup.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
 	stubDir := filepath.Join(root, "stub-bin")
 	for p, body := range map[string]string{
 		filepath.Join(h.config, "backup.env"):                          envFile,
 		filepath.Join(h.config, "backup-hooks.sh"):                     butane.BackupHooksFile(in),
 		filepath.Join(h.config, "outside.env"):                         outside,
-		filepath.Join(root, "nassella-backup"):                         butane.BackupScriptBody,
+		filepath.Join(root, "nassella-backup"):                         string(script),
 		filepath.Join(stubDir, "docker"):                               string(stub),
 		filepath.Join(h.data, "apps/vaultwarden/data/db.sqlite3"):      "vaultwarden's database\x00\x01\x02",
 		filepath.Join(h.data, "apps/vaultwarden/data/attachments/a"):   strings.Repeat("attachment ", 1000),
@@ -143,13 +149,13 @@ func (h *host) script(args ...string) (string, error) {
 	return string(out), err
 }
 
-func (h *host) status() *backup.Status {
+func (h *host) status() *hostcontract.Status {
 	h.t.Helper()
 	data, err := os.ReadFile(filepath.Join(h.data, "backup/status.json"))
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	s, err := backup.ParseStatus(data)
+	s, err := hostcontract.ParseStatus(data)
 	if err != nil {
 		h.t.Fatalf("%v\n%s", err, data)
 	}
@@ -281,7 +287,7 @@ func TestBackupRetentionCheckRestore(t *testing.T) {
 		t.Errorf("host single-app restore: got %v, want %v", keys(restored), keys(wantOne))
 	}
 	log, _ := os.ReadFile(h.stubLog)
-	wantArgs := strings.Join(quoteAll(butane.RestoreArgs("", "vaultwarden", hostOne)), " ")
+	wantArgs := strings.Join(quoteAll(hostcontract.RestoreArgs("", "vaultwarden", hostOne)), " ")
 	if !strings.Contains(string(log), wantArgs) {
 		t.Errorf("the host script ran restic differently from nassella restore:\n%s\nwant … %s", log, wantArgs)
 	}

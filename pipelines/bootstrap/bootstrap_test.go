@@ -42,7 +42,7 @@ import (
 	"github.com/nassella/nassella/internal/testenv/giteatest"
 	"github.com/nassella/nassella/internal/testenv/hcloudsim"
 	"github.com/nassella/nassella/internal/testenv/s3test"
-	"github.com/nassella/nassella/internal/testenv/testtool"
+	"github.com/nassella/nassella/internal/testenv/sshtest"
 )
 
 // fakeResolver is a test double for DNS: it answers NS lookups from a map, so the
@@ -333,74 +333,12 @@ func TestGitHubSecrets(t *testing.T) {
 // simulator's rescue system was given.
 func startSSHD(t *testing.T) (addr, authorizedKeys, user string, hostKeys ssh.HostKeyCallback) {
 	t.Helper()
-	sshd := testtool.Require(t, "NASSELLA_SSHD", ".ci/tools-backup.sh")
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	block, err := ssh.MarshalPrivateKey(priv, "")
+	sshd := sshtest.StartSSHD(t, "")
+	hostKeys, err := knownhosts.New(sshd.KnownHosts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "host_key"), pem.EncodeToMemory(block), 0o600)
-	host, _ := ssh.NewSignerFromKey(priv)
-	authorizedKeys = filepath.Join(dir, "authorized_keys")
-	os.WriteFile(authorizedKeys, nil, 0o600)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr = l.Addr().String()
-	l.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	user = os.Getenv("USER")
-	if user == "" {
-		user = "root"
-	}
-	cfg := fmt.Sprintf(`ListenAddress 127.0.0.1
-Port %s
-HostKey %s/host_key
-AuthorizedKeysFile %s
-PidFile %s/sshd.pid
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-PermitRootLogin prohibit-password
-StrictModes no
-UsePAM no
-AllowUsers %s
-`, port, dir, authorizedKeys, dir, user)
-	os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(cfg), 0o600)
-	os.MkdirAll("/run/sshd", 0o755)
-	cmd := exec.Command(sshd, "-D", "-e", "-f", filepath.Join(dir, "sshd_config"))
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("sshd:\n%s", log.String())
-		}
-	})
-	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if i > 100 {
-			t.Fatalf("sshd did not start:\n%s", log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	kh := filepath.Join(dir, "known_hosts")
-	os.WriteFile(kh, []byte(knownhosts.Line([]string{addr}, host.PublicKey())+"\n"), 0o600)
-	hostKeys, err = knownhosts.New(kh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr, authorizedKeys, user, hostKeys
+	return sshd.Addr, sshd.AuthorizedKeys, sshd.User, hostKeys
 }
 
 // makeImage writes a fake Flatcar image (random bytes of an odd size), bzip2-compressed

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -23,6 +22,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/nassella/nassella/internal/sshx"
 	"github.com/nassella/nassella/internal/syncbuf"
 )
 
@@ -185,27 +185,21 @@ var ddBytes = regexp.MustCompile(`(?m)^(\d+) bytes`)
 // checks that dd wrote every byte and that the device holds them (read back and hashed).
 func (r *runner) writeImage(ctx context.Context, addr string, signer ssh.Signer, src *imageSource) error {
 	im := r.cfg.Image
-	var hostKey ssh.PublicKey
-	cb := im.HostKey
-	if cb == nil {
-		cb = func(_ string, _ net.Addr, key ssh.PublicKey) error { hostKey = key; return nil }
+	hk := sshx.Verified(im.HostKey)
+	if im.HostKey == nil {
+		// The rescue system makes a new host key at every boot, so it cannot be known before.
+		hk = sshx.TrustOnFirstUse(func(fp string) {
+			r.report(Step{Name: "rescue system", Status: Done, Detail: "connected; its host key is " + fp})
+		})
 	}
-	conf := &ssh.ClientConfig{
-		User:            im.RescueUser,
-		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		HostKeyCallback: cb,
-		Timeout:         15 * time.Second,
-	}
-	client, err := dialRetry(ctx, addr, conf, im.SSHWait)
+	client, err := sshx.Dial(ctx, addr, sshx.Config{User: im.RescueUser, Signer: signer, HostKey: hk, Timeout: 15 * time.Second, Wait: im.SSHWait})
 	if err != nil {
+		if ctx.Err() == nil && strings.Contains(err.Error(), "unable to authenticate") {
+			err = fmt.Errorf("%w (the rescue system did not take the run's key)", err)
+		}
 		return fmt.Errorf("reaching the rescue system over SSH at %s: %w", addr, err)
 	}
 	defer client.Close()
-	stop := context.AfterFunc(ctx, func() { client.Close() })
-	defer stop()
-	if hostKey != nil {
-		r.report(Step{Name: "rescue system", Status: Done, Detail: "connected; its host key is " + ssh.FingerprintSHA256(hostKey)})
-	}
 
 	raw, closer, err := src.raw()
 	if err != nil {
@@ -215,7 +209,10 @@ func (r *runner) writeImage(ctx context.Context, addr string, signer ssh.Signer,
 	sum := sha256.New()
 	counted := &countingReader{r: io.TeeReader(raw, sum)}
 	dev := shellQuote(im.Device)
-	out, err := runRemote(client, "dd of="+dev+" bs=4M conv=fsync", counted)
+	// One writer for both streams, locked: the session copies them from two goroutines.
+	var dd syncbuf.Buffer
+	err = client.Stream(ctx, "dd of="+dev+" bs=4M conv=fsync", counted, &dd, &dd)
+	out := dd.String()
 	if ctx.Err() != nil {
 		return fmt.Errorf("writing the image: interrupted: %w", ctx.Err())
 	}
@@ -233,7 +230,8 @@ func (r *runner) writeImage(ctx context.Context, addr string, signer ssh.Signer,
 		return fmt.Errorf("dd wrote %d bytes of the image's %d to %s", n, counted.n, im.Device)
 	}
 	want := hex.EncodeToString(sum.Sum(nil))
-	out, err = runRemote(client, fmt.Sprintf("head -c %d %s | sha256sum", counted.n, dev), nil)
+	res, err := client.Run(ctx, fmt.Sprintf("head -c %d %s | sha256sum", counted.n, dev))
+	out = string(res.Combined)
 	if err != nil {
 		return fmt.Errorf("reading the written image back: %v: %s", err, strings.TrimSpace(out))
 	}
@@ -257,50 +255,4 @@ func (c *countingReader) Read(p []byte) (int, error) {
 		c.err = err
 	}
 	return n, err
-}
-
-// runRemote runs cmd with stdin and returns its combined output.
-func runRemote(c *ssh.Client, cmd string, stdin io.Reader) (string, error) {
-	sess, err := c.NewSession()
-	if err != nil {
-		return "", err
-	}
-	defer sess.Close()
-	// One writer for both streams, locked: the session copies them from two goroutines,
-	// and a bytes.Buffer shared by two io.Copy calls loses what one of them wrote.
-	out := &syncbuf.Buffer{}
-	sess.Stdout, sess.Stderr = out, out
-	if stdin != nil {
-		sess.Stdin = stdin
-	}
-	err = sess.Run(cmd)
-	return out.String(), err
-}
-
-// dialRetry dials until the rescue system answers or wait has passed.
-func dialRetry(ctx context.Context, addr string, conf *ssh.ClientConfig, wait time.Duration) (*ssh.Client, error) {
-	deadline := time.Now().Add(wait)
-	for {
-		d := net.Dialer{Timeout: conf.Timeout}
-		conn, err := d.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			c, chans, reqs, herr := ssh.NewClientConn(conn, addr, conf)
-			if herr == nil {
-				return ssh.NewClient(c, chans, reqs), nil
-			}
-			conn.Close()
-			err = herr
-			if strings.Contains(herr.Error(), "unable to authenticate") && time.Now().After(deadline) {
-				return nil, fmt.Errorf("%w (the rescue system did not take the run's key)", herr)
-			}
-		}
-		if time.Now().After(deadline) {
-			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(2 * time.Second):
-		}
-	}
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/nassella/nassella/internal/gitx"
 )
 
 // Repo is the git repository a catalog folder is in: the catalog's own repo, or a repo
@@ -189,13 +191,12 @@ func (r *Repo) commit(paths []string, msg string, who Identity, now time.Time) (
 			return plumbing.ZeroHash, fmt.Errorf("staging %s: %w", r.Path(p), err)
 		}
 	}
-	sig := who.signature(now)
-	return wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig, SignKey: who.SignKey})
+	return gitx.Commit(wt, msg, who, now)
 }
 
 // tag creates the annotated tag name on commit.
 func (r *Repo) tag(name string, commit plumbing.Hash, msg string, who Identity, now time.Time) error {
-	_, err := r.Git.CreateTag(name, commit, &git.CreateTagOptions{Tagger: who.signature(now), Message: msg, SignKey: who.SignKey})
+	_, err := r.Git.CreateTag(name, commit, &git.CreateTagOptions{Tagger: who.Signature(now), Message: msg, SignKey: who.SignKey})
 	if err != nil {
 		return fmt.Errorf("creating the tag %s: %w", name, err)
 	}
@@ -217,7 +218,7 @@ func (r *Repo) commitFiles(parent *object.Commit, files map[string][]byte, msg s
 	if treeHash == root.Hash {
 		return parent, nil
 	}
-	sig := who.signature(now)
+	sig := who.Signature(now)
 	c := &object.Commit{Author: *sig, Committer: *sig, Message: msg, TreeHash: treeHash, ParentHashes: []plumbing.Hash{parent.Hash}}
 	if who.SignKey != nil {
 		enc := r.Git.Storer.NewEncodedObject()
@@ -344,34 +345,14 @@ func fileAt(c *object.Commit, p string) ([]byte, error) {
 
 // Identity is who cuts, proposes or promotes: the author and committer of the commits and
 // the tagger of the tags, with an optional OpenPGP key that signs them.
-type Identity struct {
-	Name, Email string
-	SignKey     *openpgp.Entity
-}
-
-func (i Identity) signature(now time.Time) *object.Signature {
-	return &object.Signature{Name: i.Name, Email: i.Email, When: now}
-}
-
-func (i Identity) String() string { return i.Name + " <" + i.Email + ">" }
-
-// ParseIdentity reads "Name <email>".
-func ParseIdentity(s string) (Identity, error) {
-	name, rest, ok := strings.Cut(s, "<")
-	email, tail, ok2 := strings.Cut(rest, ">")
-	name, email = strings.TrimSpace(name), strings.TrimSpace(email)
-	if !ok || !ok2 || strings.TrimSpace(tail) != "" || name == "" || !strings.Contains(email, "@") {
-		return Identity{}, fmt.Errorf("%q is not of the form \"Name <email>\"", s)
-	}
-	return Identity{Name: name, Email: email}, nil
-}
+type Identity = gitx.Identity
 
 // FindIdentity returns who is at the keyboard: flag ("Name <email>") when given, else
 // GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL, else user.name and user.email from the
 // repository's and the user's git config.
 func FindIdentity(flag string, repo *Repo) (Identity, error) {
 	if flag != "" {
-		return ParseIdentity(flag)
+		return gitx.ParseIdentity(flag)
 	}
 	if n, e := os.Getenv("GIT_AUTHOR_NAME"), os.Getenv("GIT_AUTHOR_EMAIL"); n != "" && e != "" {
 		return Identity{Name: n, Email: e}, nil

@@ -18,8 +18,8 @@ import (
 
 	"github.com/nassella/nassella/generator/render/butane"
 	"github.com/nassella/nassella/generator/render/terraform"
-	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/internal/health"
+	"github.com/nassella/nassella/internal/siterepo"
 )
 
 // LastGoodTag marks the commit whose configuration last passed its health checks; CI
@@ -41,6 +41,11 @@ type ApplyOptions struct {
 	Backup       Backuper
 	SkipBackup   bool   // replace the server without a backup (first boot or a broken host)
 	LastGood     string // revision to roll back to; default LastGoodTag, then HEAD~1
+	// CAFile, when set, is the only CA the health checks trust (tests, internal CAs).
+	CAFile string
+	// BackupKeyFile, when Backup is nil, is the private SSH key allowed to run the host's
+	// backup command; BackupAddr overrides the server's IP:22 (tests).
+	BackupKeyFile, BackupAddr string
 }
 
 // Outcome is what an apply did.
@@ -55,6 +60,10 @@ type Outcome struct {
 // the last good configuration. The data volume is never part of a rollback: it stays and is
 // re-attached.
 func Apply(ctx context.Context, e Env, opt ApplyOptions) (*Outcome, error) {
+	opt, err := opt.readFiles()
+	if err != nil {
+		return nil, err
+	}
 	p, err := ReadPlan(opt.Plan)
 	if err != nil {
 		return nil, err
@@ -89,7 +98,7 @@ func Apply(ctx context.Context, e Env, opt ApplyOptions) (*Outcome, error) {
 	}
 	out := &Outcome{}
 	e.logf("checking %d apps\n", len(s.Apps))
-	out.Health = health.Check(ctx, targets(s), e.healthOptions(ctx, tf, opt.Health))
+	out.Health = health.Check(ctx, siterepo.Targets(s), e.healthOptions(ctx, tf, opt.Health))
 	failed := health.Failed(out.Health)
 	if len(failed) == 0 {
 		if err := markGood(e.Dir); err != nil {
@@ -164,14 +173,6 @@ func (e Env) healthOptions(ctx context.Context, tf *tfexec.Terraform, opt health
 	return opt
 }
 
-func targets(s *site.Loaded) []health.Target {
-	var ts []health.Target
-	for _, a := range s.Apps {
-		ts = append(ts, health.Target{App: a.Name, Host: a.Host, Path: a.Spec.Health.Path, Status: a.Spec.Health.Status})
-	}
-	return ts
-}
-
 // rollback puts the last good commit's generated files in place, applies them and checks
 // that commit's apps, then restores the working tree as it was.
 func (e Env) rollback(ctx context.Context, opt ApplyOptions, out *Outcome) error {
@@ -209,7 +210,7 @@ func (e Env) rollback(ctx context.Context, opt ApplyOptions, out *Outcome) error
 	if err != nil {
 		return err
 	}
-	out.Rollback = health.Check(ctx, targets(s), e.healthOptions(ctx, tf, opt.Health))
+	out.Rollback = health.Check(ctx, siterepo.Targets(s), e.healthOptions(ctx, tf, opt.Health))
 	if f := health.Failed(out.Rollback); len(f) > 0 {
 		return fmt.Errorf("after the rollback %d apps are still unhealthy, e.g. %s: %s", len(f), f[0].App, f[0].Last)
 	}
@@ -256,7 +257,7 @@ func (s saved) restore() {
 // rolledBack are the paths a rollback takes from the last good commit: what OpenTofu reads,
 // and site.yaml, which names the apps to check.
 func rolledBack(p string) bool {
-	return p == "site.yaml" || p == butane.IgnitionPath ||
+	return p == siterepo.SiteFile || p == butane.IgnitionPath ||
 		(path.Dir(p) == terraform.Dir && (strings.HasSuffix(p, ".tf") || strings.HasSuffix(p, ".tfvars")))
 }
 

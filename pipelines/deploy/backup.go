@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/nassella/nassella/internal/syncbuf"
+	"github.com/nassella/nassella/internal/sshx"
 )
 
 func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
@@ -24,8 +24,9 @@ type SSHBackup struct {
 	Port    string        // default 22
 	Addr    string        // overrides host:port (tests)
 	Timeout time.Duration // default 30 min
-	// HostKey checks the server's key; nil accepts any, as a freshly replaced server's
-	// key is not known in advance (the command only starts a backup; it sends nothing).
+	// HostKey checks the server's key; nil trusts the key on first use, as a freshly
+	// replaced server's key is not known in advance (the command only starts a backup; it
+	// sends nothing). Its fingerprint is then named in a failure.
 	HostKey ssh.HostKeyCallback
 }
 
@@ -44,9 +45,9 @@ func (b SSHBackup) Backup(ctx context.Context, host string) error {
 	if timeout == 0 {
 		timeout = 30 * time.Minute
 	}
-	hk := b.HostKey
-	if hk == nil {
-		hk = ssh.InsecureIgnoreHostKey()
+	hk, unpinned := sshx.Verified(b.HostKey), ""
+	if b.HostKey == nil {
+		hk = sshx.TrustOnFirstUse(func(fp string) { unpinned = " (its host key " + fp + " was not pinned)" })
 	}
 	addr := b.Addr
 	if addr == "" {
@@ -54,31 +55,14 @@ func (b SSHBackup) Backup(ctx context.Context, host string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("ssh %s: %w", addr, err)
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	c, chans, reqs, err := ssh.NewClientConn(conn, addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(b.Signer)}, HostKeyCallback: hk, Timeout: 30 * time.Second})
-	if err != nil {
-		return fmt.Errorf("ssh %s: %w", addr, err)
-	}
-	client := ssh.NewClient(c, chans, reqs)
-	defer client.Close()
-	sess, err := client.NewSession()
+	c, err := sshx.Dial(ctx, addr, sshx.Config{User: user, Signer: b.Signer, HostKey: hk})
 	if err != nil {
 		return err
 	}
-	defer sess.Close()
-	// One buffer for both streams, guarded: the session copies them from two goroutines.
-	var out syncbuf.Buffer
-	sess.Stdout, sess.Stderr = &out, &out
-	if err := sess.Run(Command); err != nil {
-		return fmt.Errorf("%s on %s: %w\n%s", Command, host, err, bytes.TrimSpace(out.Bytes()))
+	defer c.Close()
+	out, err := c.Run(ctx, Command)
+	if err != nil {
+		return fmt.Errorf("%s on %s%s: %w\n%s", Command, host, unpinned, err, bytes.TrimSpace(out.Combined))
 	}
 	return nil
 }

@@ -6,12 +6,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +24,7 @@ import (
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/internal/testenv/hcloudsim"
+	"github.com/nassella/nassella/internal/testenv/sshtest"
 	"github.com/nassella/nassella/internal/testenv/testca"
 	"github.com/nassella/nassella/internal/testenv/testtool"
 	"github.com/nassella/nassella/pipelines/deploy"
@@ -114,84 +115,27 @@ func (f *fakeHost) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// backupServer is a real SSH server on 127.0.0.1 that accepts one key and records the
-// commands it is asked to run, like the host's forced command.
+// backupServer is an SSH server on 127.0.0.1 that accepts one key and answers like the
+// host's forced command.
 type backupServer struct {
-	addr string
-	mu   sync.Mutex
-	runs []string
-	fail bool
+	*sshtest.Server
+	fail atomic.Bool
 }
 
 func startBackupServer(t *testing.T, allowed ssh.PublicKey) *backupServer {
-	_, hostPriv, _ := ed25519.GenerateKey(rand.Reader)
-	hostSigner, _ := ssh.NewSignerFromKey(hostPriv)
-	cfg := &ssh.ServerConfig{PublicKeyCallback: func(_ ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
-		if string(k.Marshal()) == string(allowed.Marshal()) {
-			return &ssh.Permissions{}, nil
+	b := &backupServer{}
+	b.Server = sshtest.Start(t, sshtest.Options{Allow: []ssh.PublicKey{allowed}, Handle: func(e sshtest.Exec) uint32 {
+		if b.fail.Load() {
+			fmt.Fprintln(e.Stderr, "restic: repository is locked")
+			return 1
 		}
-		return nil, errors.New("unknown key")
-	}}
-	cfg.AddHostKey(hostSigner)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	b := &backupServer{addr: ln.Addr().String()}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go b.serve(c, cfg)
-		}
-	}()
+		fmt.Fprintln(e.Stdout, "snapshot 1a2b3c saved")
+		return 0
+	}})
 	return b
 }
 
-func (b *backupServer) serve(c net.Conn, cfg *ssh.ServerConfig) {
-	defer c.Close()
-	_, chans, reqs, err := ssh.NewServerConn(c, cfg)
-	if err != nil {
-		return
-	}
-	go ssh.DiscardRequests(reqs)
-	for nc := range chans {
-		ch, reqs, err := nc.Accept()
-		if err != nil {
-			return
-		}
-		for r := range reqs {
-			if r.Type != "exec" {
-				r.Reply(false, nil)
-				continue
-			}
-			cmd := string(r.Payload[4:])
-			b.mu.Lock()
-			b.runs = append(b.runs, cmd)
-			fail := b.fail
-			b.mu.Unlock()
-			r.Reply(true, nil)
-			status := uint32(0)
-			if fail {
-				fmt.Fprintln(ch.Stderr(), "restic: repository is locked")
-				status = 1
-			} else {
-				fmt.Fprintln(ch, "snapshot 1a2b3c saved")
-			}
-			ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
-			ch.Close()
-		}
-	}
-}
-
-func (b *backupServer) count() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.runs)
-}
+func (b *backupServer) count() int { return len(b.Commands()) }
 
 // The whole path a customer's change takes, for real: OpenTofu 1.10 with the hcloud
 // provider 1.57 against the Hetzner Cloud API simulator, the generated Terraform, health
@@ -228,7 +172,7 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 	opts := func(plan string) deploy.ApplyOptions {
 		return deploy.ApplyOptions{Plan: plan,
 			Health: health.Options{Resolve: resolve, RootCAs: ca.Pool, Timeout: 3 * time.Second, Interval: 100 * time.Millisecond},
-			Backup: deploy.SSHBackup{Signer: ciSigner, Addr: backups.addr}}
+			Backup: deploy.SSHBackup{Signer: ciSigner, Addr: backups.Addr}}
 	}
 	plan := filepath.Join(t.TempDir(), "tfplan")
 
@@ -305,14 +249,14 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	backups.fail = true
+	backups.fail.Store(true)
 	if _, err := deploy.Apply(ctx, env, opts(plan)); err == nil || !strings.Contains(err.Error(), "repository is locked") {
 		t.Fatalf("apply went on after a failed backup: %v", err)
 	}
 	if s := sim.Servers(); len(s) != 1 || s[0].ID != second[0].ID {
 		t.Fatalf("the server changed although the backup failed: %+v", s)
 	}
-	backups.fail = false
+	backups.fail.Store(false)
 
 	// 4. The same change again, but Uptime Kuma never becomes healthy: the apply rolls
 	// back to the last good configuration (nextcloud + vaultwarden), keeping the volume.

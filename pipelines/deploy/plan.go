@@ -24,13 +24,17 @@ import (
 	"github.com/nassella/nassella/generator/render/butane"
 	"github.com/nassella/nassella/generator/render/terraform"
 	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/internal/siterepo"
 )
 
 // Env is a site repo and the tools to deploy it.
 type Env struct {
-	Dir     string // the site repo
-	Tofu    string // OpenTofu binary
-	Catalog *catalog.Release
+	Dir  string // the site repo
+	Tofu string // OpenTofu binary
+	// Catalog or CatalogDir is the release given with --catalog; neither: the built-in one.
+	// Either must be the release the repo's lock pins.
+	Catalog    *catalog.Release
+	CatalogDir string
 	// BackendConfig are -backend-config values for init (files or key=value), e.g. a test's
 	// local S3 endpoint.
 	BackendConfig []string
@@ -91,13 +95,14 @@ func (e Env) tf(ctx context.Context, dir string) (*tfexec.Terraform, error) {
 	return tf, nil
 }
 
-// LoadSite reads the repo's site.yaml.
+// LoadSite opens the site repo: its site.yaml, loaded against the catalog release its lock
+// pins, so the apps checked are the ones that release defines.
 func (e Env) LoadSite() (*site.Loaded, error) {
-	data, err := os.ReadFile(filepath.Join(e.Dir, "site.yaml"))
+	r, err := siterepo.Open(e.Dir, siterepo.Options{Catalog: e.Catalog, CatalogDir: e.CatalogDir})
 	if err != nil {
 		return nil, err
 	}
-	return site.Load("site.yaml", data, e.Catalog)
+	return r.Site, nil
 }
 
 // MakePlan runs init and plan, saves the plan to file and reads back what it does. A plan

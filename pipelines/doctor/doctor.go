@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/nassella/nassella/internal/health"
-	"github.com/nassella/nassella/pipelines/backup"
+	"github.com/nassella/nassella/internal/hostcontract"
 )
 
 // Resolver looks up a host's addresses (net.DefaultResolver in use, a fake in tests).
@@ -33,7 +33,7 @@ type Options struct {
 	Resolve   map[string]string // host → ip:port for HTTPS (tests); DNS otherwise
 	RootCAs   *x509.CertPool    // the system's when nil
 	// Status reads the host's backup status record; an error means it could not be read.
-	Status       func(ctx context.Context) (*backup.Status, error)
+	Status       func(ctx context.Context) (*hostcontract.Status, error)
 	Schedule     string // backups.schedule: "hourly" or "daily HH:MM"
 	Now          func() time.Time
 	Timeout      time.Duration // for each app's HTTPS check; 1 minute when 0

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/nassella/nassella/internal/health"
-	"github.com/nassella/nassella/pipelines/backup"
+	"github.com/nassella/nassella/internal/hostcontract"
 	"github.com/nassella/nassella/pipelines/doctor"
 )
 
@@ -26,9 +26,9 @@ func (f fakeDNS) LookupHost(_ context.Context, host string) ([]string, error) {
 
 var now = time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
 
-func status(lastSuccess time.Time, result string, usedPct int) func(context.Context) (*backup.Status, error) {
-	return func(context.Context) (*backup.Status, error) {
-		s := &backup.Status{Result: result, Snapshot: "abc123", Disk: backup.Disk{SizeBytes: 100 << 30, UsedPercent: usedPct, AvailBytes: int64(100-usedPct) << 30}}
+func status(lastSuccess time.Time, result string, usedPct int) func(context.Context) (*hostcontract.Status, error) {
+	return func(context.Context) (*hostcontract.Status, error) {
+		s := &hostcontract.Status{Result: result, Snapshot: "abc123", Disk: hostcontract.Disk{SizeBytes: 100 << 30, UsedPercent: usedPct, AvailBytes: int64(100-usedPct) << 30}}
 		if !lastSuccess.IsZero() {
 			s.LastSuccess = lastSuccess.Format(time.RFC3339)
 		}
@@ -94,7 +94,7 @@ func TestFindings(t *testing.T) {
 		{"stale backup", func(o *doctor.Options) { o.Status = status(now.Add(-50*time.Hour), "failed", 40) },
 			[]string{"backup: the newest backup is 50 hours old (schedule: daily 03:00); the last try failed: vaultwarden", "nassella logs backup"}},
 		{"no backup ever", func(o *doctor.Options) {
-			o.Status = func(context.Context) (*backup.Status, error) { return nil, doctor.ErrNoStatus }
+			o.Status = func(context.Context) (*hostcontract.Status, error) { return nil, doctor.ErrNoStatus }
 		}, []string{"backup: there is no record of any backup", "no backup has ever finished"}},
 		{"hourly schedule, 4 hours", func(o *doctor.Options) { o.Schedule = "hourly"; o.Status = status(now.Add(-4*time.Hour), "ok", 40) },
 			[]string{"the newest backup is 4 hours old (schedule: hourly)"}},

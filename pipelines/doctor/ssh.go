@@ -1,56 +1,41 @@
 package doctor
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/nassella/nassella/generator/render/butane"
-	"github.com/nassella/nassella/pipelines/backup"
+	"github.com/nassella/nassella/internal/hostcontract"
+	"github.com/nassella/nassella/internal/sshx"
 )
 
 // SSHStatus reads the host's backup status record with the backup key: its forced command
-// prints the record when asked for butane.StatusCommand, and does nothing else.
-func SSHStatus(addr, user string, signer ssh.Signer, hostKey ssh.HostKeyCallback) func(context.Context) (*backup.Status, error) {
-	return func(ctx context.Context) (*backup.Status, error) {
+// prints the record when asked for hostcontract.StatusCommand, and does nothing else. A nil
+// hostKey trusts the server's key on first use: the key reads a status only, and nothing
+// secret is sent.
+func SSHStatus(addr, user string, signer ssh.Signer, hostKey ssh.HostKeyCallback) func(context.Context) (*hostcontract.Status, error) {
+	return func(ctx context.Context) (*hostcontract.Status, error) {
+		hk, unpinned := sshx.Verified(hostKey), ""
 		if hostKey == nil {
-			hostKey = ssh.InsecureIgnoreHostKey() // the key reads a status only; nothing secret is sent
+			hk = sshx.TrustOnFirstUse(func(fp string) { unpinned = " (host key " + fp + ", not pinned)" })
 		}
-		var d net.Dialer
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		conn, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			return nil, fmt.Errorf("ssh %s: %w", addr, err)
-		}
-		defer conn.Close()
-		if dl, ok := ctx.Deadline(); ok {
-			conn.SetDeadline(dl)
-		}
-		c, chans, reqs, err := ssh.NewClientConn(conn, addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: hostKey})
-		if err != nil {
-			return nil, fmt.Errorf("ssh %s: %w", addr, err)
-		}
-		client := ssh.NewClient(c, chans, reqs)
-		defer client.Close()
-		sess, err := client.NewSession()
+		c, err := sshx.Dial(ctx, addr, sshx.Config{User: user, Signer: signer, HostKey: hk})
 		if err != nil {
 			return nil, err
 		}
-		defer sess.Close()
-		var out, errb bytes.Buffer
-		sess.Stdout, sess.Stderr = &out, &errb
-		if err := sess.Run(butane.StatusCommand); err != nil {
-			if strings.Contains(errb.String(), "No such file") {
+		defer c.Close()
+		out, err := c.Run(ctx, hostcontract.StatusCommand)
+		if err != nil {
+			if strings.Contains(string(out.Stderr), "No such file") {
 				return nil, ErrNoStatus
 			}
-			return nil, fmt.Errorf("reading the backup status on %s: %v: %s", addr, err, strings.TrimSpace(errb.String()))
+			return nil, fmt.Errorf("reading the backup status on %s%s: %v: %s", addr, unpinned, err, strings.TrimSpace(string(out.Stderr)))
 		}
-		return backup.ParseStatus(out.Bytes())
+		return hostcontract.ParseStatus(out.Stdout)
 	}
 }

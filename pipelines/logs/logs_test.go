@@ -3,23 +3,17 @@ package logs_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/nassella/nassella/internal/testenv/golden"
-	"github.com/nassella/nassella/internal/testenv/testtool"
+	"github.com/nassella/nassella/internal/testenv/sshtest"
 	"github.com/nassella/nassella/pipelines/logs"
 )
 
@@ -67,74 +61,17 @@ func TestQueryCommand(t *testing.T) {
 // A real sshd on 127.0.0.1 with its own config, host key and authorized_keys, and a
 // journalctl STUB on the session's PATH that prints the recorded journal.
 func TestLogsOverSSH(t *testing.T) {
-	sshd := testtool.Require(t, "NASSELLA_SSHD", ".ci/tools-backup.sh")
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
-	keygen := func(name string) ssh.Signer {
-		_, priv, _ := ed25519.GenerateKey(rand.Reader)
-		block, err := ssh.MarshalPrivateKey(priv, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(block), 0o600)
-		s, _ := ssh.NewSignerFromKey(priv)
-		return s
-	}
-	hostKey := keygen("host_key")
-	client := keygen("client_key")
-	os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(client.PublicKey()), 0o600)
 	bin := filepath.Join(dir, "bin")
 	os.Mkdir(bin, 0o755)
 	journal, _ := filepath.Abs("testdata/journal.json")
 	stub := fmt.Sprintf("#!/bin/sh\n# journalctl STUB: records its arguments, prints a recorded journal.\necho \"$@\" > %s/journalctl.args\ncat %s\n", dir, journal)
 	os.WriteFile(filepath.Join(bin, "journalctl"), []byte(stub), 0o755)
-
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	me := os.Getenv("USER")
-	if me == "" {
-		me = "root"
-	}
-	cfg := fmt.Sprintf(`ListenAddress 127.0.0.1
-Port %s
-HostKey %s/host_key
-AuthorizedKeysFile %s/authorized_keys
-PidFile %s/sshd.pid
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-PermitRootLogin prohibit-password
-StrictModes no
-UsePAM no
-AllowUsers %s
-SetEnv PATH=%s:/usr/bin:/bin
-`, port, dir, dir, dir, me, bin)
-	os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(cfg), 0o600)
-	os.MkdirAll("/run/sshd", 0o755) // sshd's privilege separation folder
-	cmd := exec.Command(sshd, "-D", "-e", "-f", filepath.Join(dir, "sshd_config"))
-	var sshdLog bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &sshdLog, &sshdLog
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if i > 100 {
-			t.Fatalf("sshd did not start:\n%s", sshdLog.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	kh := filepath.Join(dir, "known_hosts")
-	os.WriteFile(kh, []byte(knownhosts.Line([]string{addr}, hostKey.PublicKey())+"\n"), 0o600)
+	sshd := sshtest.StartSSHD(t, fmt.Sprintf("SetEnv PATH=%s:/usr/bin:/bin\n", bin))
+	client := sshtest.NewKey(t)
+	sshd.Authorize(t, client.PublicKey())
+	addr, me, kh := sshd.Addr, sshd.User, sshd.KnownHosts
 	hk, err := knownhosts.New(kh)
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +80,7 @@ SetEnv PATH=%s:/usr/bin:/bin
 	var out bytes.Buffer
 	r := logs.Remote{Addr: addr, User: me, Signer: client, HostKey: hk}
 	if err := r.Stream(context.Background(), logs.Query{App: "vaultwarden", Since: "today"}, &out, logs.Options{Location: time.UTC}); err != nil {
-		t.Fatalf("%v\nsshd: %s", err, sshdLog.String())
+		t.Fatal(err)
 	}
 	want, _ := os.ReadFile("testdata/journal.txt")
 	if out.String() != string(want) {

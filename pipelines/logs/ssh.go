@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/nassella/nassella/internal/sshx"
 )
 
 // Remote is how to reach the server's journal.
@@ -33,49 +33,45 @@ func (r Remote) Stream(ctx context.Context, q Query, w io.Writer, opt Options) e
 	if user == "" {
 		user = "core"
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", r.Addr)
+	c, err := sshx.Dial(ctx, r.Addr, sshx.Config{User: user, Signer: r.Signer, HostKey: sshx.Verified(r.HostKey)})
 	if err != nil {
-		return fmt.Errorf("ssh %s: %w", r.Addr, err)
+		return fmt.Errorf("%w (is your key in admin.ssh_keys?)", err)
 	}
-	defer conn.Close()
-	c, chans, reqs, err := ssh.NewClientConn(conn, r.Addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(r.Signer)}, HostKeyCallback: r.HostKey, Timeout: 30 * time.Second})
-	if err != nil {
-		return fmt.Errorf("ssh %s@%s: %w (is your key in admin.ssh_keys?)", user, r.Addr, err)
-	}
-	client := ssh.NewClient(c, chans, reqs)
-	defer client.Close()
-	sess, err := client.NewSession()
-	if err != nil {
-		return err
-	}
-	defer sess.Close()
-	out, err := sess.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	errOut, err := sess.StderrPipe()
-	if err != nil {
-		return err
-	}
-	stderr := make(chan []byte, 1)
-	go func() { b, _ := io.ReadAll(io.LimitReader(errOut, 64*1024)); stderr <- b }()
-	if err := sess.Start(cmd); err != nil {
-		return err
-	}
-	stop := context.AfterFunc(ctx, func() { client.Close() })
+	defer c.Close()
+	// Copy reads the entries as they come; when it fails (w is closed), the command is
+	// stopped rather than left to fill the connection.
+	run, stop := context.WithCancel(ctx)
 	defer stop()
-	copyErr := Copy(ctx, out, w, opt)
-	waitErr := sess.Wait()
-	msg := <-stderr
+	pr, pw := io.Pipe()
+	copied := make(chan error, 1)
+	go func() {
+		err := Copy(ctx, pr, w, opt)
+		if err != nil {
+			stop()
+		}
+		pr.CloseWithError(err) // the session's writes fail from now on
+		copied <- err
+	}()
+	var stderr limitedBuffer
+	runErr := c.Stream(run, cmd, nil, pw, &stderr)
+	pw.Close()
+	copyErr := <-copied
 	if ctx.Err() != nil {
 		return nil // the reader stopped following
 	}
 	if copyErr != nil {
 		return copyErr
 	}
-	if waitErr != nil {
-		return fmt.Errorf("journalctl on %s: %v: %s", r.Addr, waitErr, msg)
+	if runErr != nil {
+		return fmt.Errorf("journalctl on %s: %v: %s", r.Addr, runErr, stderr.buf)
 	}
 	return nil
+}
+
+// limitedBuffer keeps the first 64 KiB written to it, for an error message.
+type limitedBuffer struct{ buf []byte }
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	b.buf = append(b.buf, p[:min(len(p), 64*1024-len(b.buf))]...)
+	return len(p), nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,8 +68,14 @@ func BenchmarkFanOut200(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		res, err := Run(ctx, Options{Fleet: fl, Catalog: cat1, CatalogDir: dir, Parallel: par, Getenv: func(string) string { return g.Token }})
+		var steps stepTimes
+		res, err := Run(ctx, Options{Fleet: fl, Catalog: cat1, CatalogDir: dir, Parallel: par, Getenv: func(string) string { return g.Token }, Trace: steps.add})
 		if err != nil {
+			for _, r := range res {
+				if r.Err != nil {
+					b.Log(r.line())
+				}
+			}
 			b.Fatal(err)
 		}
 		var calls int64
@@ -79,9 +86,42 @@ func BenchmarkFanOut200(b *testing.B) {
 		}
 		wall := time.Since(start)
 		b.Logf("iteration %d: %d sites in %s with %d at once: %v; %.2f API calls per site", i+1, n, wall.Round(time.Millisecond), par, outcomes, float64(calls)/float64(n))
+		b.Logf("iteration %d, time per step over all sites:\n%s", i+1, steps.String())
 		if i == 0 {
 			b.ReportMetric(wall.Seconds(), "s/fanout")
 			b.ReportMetric(float64(calls)/float64(n), "api-calls/site")
 		}
 	}
+}
+
+// stepTimes sums Options.Trace's reports per step.
+type stepTimes struct {
+	mu    sync.Mutex
+	order []string
+	total map[string]time.Duration
+	max   map[string]time.Duration
+	count map[string]int
+}
+
+func (s *stepTimes) add(_, step string, took time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.total == nil {
+		s.total, s.max, s.count = map[string]time.Duration{}, map[string]time.Duration{}, map[string]int{}
+	}
+	if _, ok := s.total[step]; !ok {
+		s.order = append(s.order, step)
+	}
+	s.total[step] += took
+	s.count[step]++
+	s.max[step] = max(s.max[step], took)
+}
+
+func (s *stepTimes) String() string {
+	var b strings.Builder
+	for _, step := range s.order {
+		fmt.Fprintf(&b, "  %-20s %4d× total %9s  mean %8s  max %8s\n", step, s.count[step], s.total[step].Round(time.Millisecond),
+			(s.total[step] / time.Duration(s.count[step])).Round(time.Millisecond), s.max[step].Round(time.Millisecond))
+	}
+	return b.String()
 }

@@ -26,8 +26,6 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/plumbing/transport"
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"gopkg.in/yaml.v3"
 
 	"github.com/nassella/nassella/catalog"
@@ -36,6 +34,7 @@ import (
 	"github.com/nassella/nassella/generator/tree"
 	"github.com/nassella/nassella/internal/fleet"
 	"github.com/nassella/nassella/internal/forge"
+	"github.com/nassella/nassella/internal/gitx"
 	"github.com/nassella/nassella/pipelines/catalogops"
 )
 
@@ -63,6 +62,9 @@ type Options struct {
 	// empty. Each clone is removed when its site is done.
 	WorkDir string
 	Now     func() time.Time
+	// Trace, when set, is told how long each step of a site took (the benchmark sums
+	// them to show where a run waits). It is called from several goroutines at once.
+	Trace func(site, step string, took time.Duration)
 }
 
 // Outcomes of a site.
@@ -130,34 +132,21 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	}
 	var mu sync.Mutex
 	done := 0
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < opts.Parallel && w < len(todo); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				start := time.Now()
-				r := updateSite(ctx, opts, sites[i], ev)
-				r.Duration = time.Since(start)
-				if r.Err != nil {
-					r.Outcome = Failed
-				}
-				mu.Lock()
-				results[i] = r
-				done++
-				if opts.Progress != nil {
-					fmt.Fprintf(opts.Progress, "[%d/%d] %s\n", done, len(todo), r.line())
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, i := range todo {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
+	fanOut(todo, opts.Parallel, func(i int) {
+		start := time.Now()
+		r := updateSite(ctx, opts, sites[i], ev)
+		r.Duration = time.Since(start)
+		if r.Err != nil {
+			r.Outcome = Failed
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		results[i] = r
+		done++
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "[%d/%d] %s\n", done, len(todo), r.line())
+		}
+	})
 	var failed []string
 	for _, r := range results {
 		if r.Outcome == Failed {
@@ -169,6 +158,26 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 			len(failed), len(todo), strings.Join(failed, ", "))
 	}
 	return results, nil
+}
+
+// fanOut calls do for every item of todo, parallel at once, and returns when all are done.
+func fanOut(todo []int, parallel int, do func(int)) {
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < parallel && w < len(todo); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				do(i)
+			}
+		}()
+	}
+	for _, i := range todo {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
 }
 
 func (r Result) line() string {
@@ -241,268 +250,346 @@ func firstLine(s string) string {
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
-// updateSite does one site. Every error names the site's repo and what to do.
+// updateSite does one site, step by step: clone, regenerate, commit, reconcile the bot's
+// branch, then the pull request. Every error names the site's repo and what to do.
 func updateSite(ctx context.Context, opts Options, s fleet.Site, ev string) (res Result) {
 	res = Result{Site: s.Name, Repo: s.Repo}
-	release := opts.Catalog.Release
-	branch := BranchPrefix + release
 	token := opts.Getenv(s.TokenEnv)
 	if token == "" {
 		res.Err = fmt.Errorf("the environment variable %s is empty; set it to the bot's token for %s", s.TokenEnv, s.Repo)
 		return res
 	}
-	auth := &githttp.BasicAuth{Username: "nassella-bot", Password: token}
 	dir, err := os.MkdirTemp(opts.WorkDir, "nassella-update-"+unsafeName.ReplaceAllString(s.Name, "_")+"-")
 	if err != nil {
 		res.Err = err
 		return res
 	}
 	defer os.RemoveAll(dir)
-
-	// 1. A shallow clone of the branch the site deploys from.
-	co := &git.CloneOptions{URL: s.CloneURL(), Auth: auth, Depth: 1, SingleBranch: true, Tags: git.NoTags}
-	if s.Branch != "" {
-		co.ReferenceName = plumbing.NewBranchReferenceName(s.Branch)
-	}
-	repo, err := git.PlainCloneContext(ctx, dir, false, co)
-	if err != nil {
-		res.Err = gitErr("cloning "+s.CloneURL(), err, token)
+	j := &job{opts: opts, site: s, token: token, dir: dir, branch: BranchPrefix + opts.Catalog.Release}
+	if res.Err = j.clone(ctx); res.Err != nil {
 		return res
 	}
-	head, err := repo.Head()
-	if err != nil {
-		res.Err = fmt.Errorf("%s has no commits on its branch: %v; push the generated site first", s.Repo, err)
+	gen, err := j.regenerate(ev)
+	if err != nil || gen.outcome != "" {
+		res.Outcome, res.Note, res.Err = gen.outcome, gen.note, err
 		return res
 	}
-	baseBranch := head.Name().Short()
-
-	// 2. Regenerate with the release, as nassella generate --update-catalog does.
-	data, err := os.ReadFile(filepath.Join(dir, "site.yaml"))
-	if err != nil {
-		res.Err = fmt.Errorf("%s has no site.yaml on %s: %v", s.Repo, baseBranch, err)
-		return res
-	}
-	lock, err := generator.ReadLock(dir)
-	if err != nil {
-		res.Err = fmt.Errorf("%s: %w", s.Repo, err)
-		return res
-	}
-	if lock != nil && newer(lock.Catalog, release) {
-		res.Outcome, res.Note = Skipped, "already on catalog "+lock.Catalog
-		return res
-	}
-	loaded, err := site.Load(s.Repo+":site.yaml", data, opts.Catalog)
-	if err != nil {
-		res.Err = fmt.Errorf("the site.yaml of %s does not load with catalog %s; the owner must fix it (or the catalog must keep what it uses):\n%w", s.Repo, release, err)
-		return res
-	}
-	t, err := generator.Generate(loaded, opts.Catalog)
-	if err != nil {
-		res.Err = fmt.Errorf("generating %s with catalog %s: %w", s.Repo, release, err)
-		return res
-	}
-	written, err := t.Write(dir, lock.Owned())
-	if err != nil {
-		res.Err = fmt.Errorf("regenerating %s: %w", s.Repo, err)
-		return res
-	}
-	if len(written.Written) == 0 && len(written.Removed) == 0 {
-		res.Outcome = Unchanged
-		return res
-	}
-	if newLock, _ := t.Get(generator.LockPath); OnlyPinMoves(lock, written, newLock.Data) {
-		// Nothing on the server would change: a pull request would only be noise.
-		res.Outcome, res.Note = Unchanged, "only the catalog pin would move"
-		return res
-	}
-
-	// 3. One bot commit on top of the base.
-	wt, err := repo.Worktree()
+	ours, err := j.commit(gen)
 	if err != nil {
 		res.Err = err
 		return res
 	}
-	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
-		res.Err = fmt.Errorf("staging the regenerated files of %s: %w", s.Repo, err)
-		return res
-	}
-	ch := changes(lock, loaded, opts.Catalog)
-	oldRelease := ""
-	if lock != nil {
-		oldRelease = lock.Catalog
-	}
-	title := prTitle(release, ch)
-	body := prBody(bodyInput{Site: loaded, OldRelease: oldRelease, Release: release, Changes: ch,
-		Written: len(written.Written), Removed: len(written.Removed), Evidence: ev})
-	bot := opts.Fleet.Bot
-	sig := &object.Signature{Name: bot.Name, Email: bot.Email, When: opts.Now()}
-	commit, err := wt.Commit(title+"\n\nRegenerated by the nassella update bot with catalog "+release+".\n",
-		&git.CommitOptions{Author: sig, Committer: sig})
+	br, err := j.reconcileBranch(ctx, ours)
 	if err != nil {
-		res.Err = fmt.Errorf("committing in %s: %w", s.Repo, err)
+		res.Commit, res.Err = ours.Hash.String(), err
 		return res
 	}
-	ours, err := repo.CommitObject(commit)
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	res.Commit = commit.String()
-
-	// 4. Compare with the bot's branch on the forge, if there is one.
-	remote, err := repo.Remote("origin")
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth})
-	if err != nil {
-		res.Err = gitErr("listing the branches of "+s.CloneURL(), err, token)
-		return res
-	}
-	branchRef := plumbing.NewBranchReferenceName(branch)
-	var remoteHead plumbing.Hash
-	for _, r := range refs {
-		if r.Name() == branchRef {
-			remoteHead = r.Hash()
-		}
-	}
-	human := ""
-	push := true
-	if !remoteHead.IsZero() {
-		theirs, err := fetchCommit(ctx, repo, auth, branchRef, remoteHead)
-		if err != nil {
-			res.Err = gitErr("fetching "+branch+" of "+s.CloneURL(), err, token)
-			return res
-		}
-		switch {
-		case !strings.EqualFold(theirs.Author.Email, bot.Email) || !strings.EqualFold(theirs.Committer.Email, bot.Email):
-			human = remoteHead.String()
-			push = false
-		case theirs.TreeHash == ours.TreeHash && len(theirs.ParentHashes) == 1 && theirs.ParentHashes[0] == head.Hash():
-			push = false
-			res.Commit = remoteHead.String()
-		}
-	}
-	if push {
-		rs := config.RefSpec(commit.String() + ":" + branchRef.String())
-		po := &git.PushOptions{RemoteName: "origin", Auth: auth, RefSpecs: []config.RefSpec{rs}}
-		if !remoteHead.IsZero() {
-			// Replace only the bot's own commit: if someone pushed meanwhile, the lease fails.
-			po.RefSpecs = []config.RefSpec{config.RefSpec("+" + string(rs))}
-			po.ForceWithLease = &git.ForceWithLease{RefName: branchRef, Hash: remoteHead}
-		}
-		if err := repo.PushContext(ctx, po); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-			res.Err = gitErr("pushing "+branch+" to "+s.CloneURL(), err, token)
-			return res
-		}
-		res.Pushed = true
-	}
-
-	// 5. The pull request.
+	res.Commit, res.Pushed = br.commit, br.pushed
 	fc, err := forge.New(s.Forge, s.APIURL(), s.Owner(), s.RepoName(), token, opts.Forge)
 	if err != nil {
 		res.Err = fmt.Errorf("%s: %w", s.Repo, err)
 		return res
 	}
 	defer func() { res.APICalls = fc.Calls() }()
-	prs, err := fc.OpenPRs(ctx)
-	if err != nil {
-		res.Err = err
-		return res
+	j.pullRequest(ctx, fc, gen, br, &res)
+	return res
+}
+
+// job is the work on one site's clone.
+type job struct {
+	opts   Options
+	site   fleet.Site
+	token  string
+	dir    string // the clone
+	branch string // the bot's branch for the release
+
+	repo       *git.Repository
+	base       plumbing.Hash // the tip of the branch the site deploys from
+	baseBranch string
+}
+
+// timed tells Options.Trace how long step took since start: defer j.timed("clone", time.Now()).
+func (j *job) timed(step string, start time.Time) {
+	if j.opts.Trace != nil {
+		j.opts.Trace(j.site.Name, step, time.Since(start))
 	}
-	var mine *forge.PR
-	var older []forge.PR
+}
+
+// clone makes a shallow clone of the branch the site deploys from.
+func (j *job) clone(ctx context.Context) error {
+	defer j.timed("clone", time.Now())
+	repo, err := gitx.Clone(ctx, j.dir, j.site.CloneURL(), j.site.Branch, j.token)
+	if err != nil {
+		return err
+	}
+	head, err := repo.Head()
+	if err != nil {
+		return fmt.Errorf("%s has no commits on its branch: %v; push the generated site first", j.site.Repo, err)
+	}
+	j.repo, j.base, j.baseBranch = repo, head.Hash(), head.Name().Short()
+	return nil
+}
+
+// generated is the clone regenerated with the release, and the pull request that
+// describes it; outcome is set when there is nothing to propose.
+type generated struct {
+	outcome, note string
+	loaded        *site.Loaded
+	title, body   string
+}
+
+// regenerate rewrites the clone with the release, as nassella generate
+// --update-catalog does.
+func (j *job) regenerate(ev string) (generated, error) {
+	defer j.timed("regenerate", time.Now())
+	s, cat := j.site, j.opts.Catalog
+	data, err := os.ReadFile(filepath.Join(j.dir, "site.yaml"))
+	if err != nil {
+		return generated{}, fmt.Errorf("%s has no site.yaml on %s: %v", s.Repo, j.baseBranch, err)
+	}
+	lock, err := generator.ReadLock(j.dir)
+	if err != nil {
+		return generated{}, fmt.Errorf("%s: %w", s.Repo, err)
+	}
+	if lock != nil && newer(lock.Catalog, cat.Release) {
+		return generated{outcome: Skipped, note: "already on catalog " + lock.Catalog}, nil
+	}
+	loaded, err := site.Load(s.Repo+":site.yaml", data, cat)
+	if err != nil {
+		return generated{}, fmt.Errorf("the site.yaml of %s does not load with catalog %s; the owner must fix it (or the catalog must keep what it uses):\n%w", s.Repo, cat.Release, err)
+	}
+	t, err := generator.Generate(loaded, cat)
+	if err != nil {
+		return generated{}, fmt.Errorf("generating %s with catalog %s: %w", s.Repo, cat.Release, err)
+	}
+	written, err := t.Write(j.dir, lock.Owned())
+	if err != nil {
+		return generated{}, fmt.Errorf("regenerating %s: %w", s.Repo, err)
+	}
+	if len(written.Written) == 0 && len(written.Removed) == 0 {
+		return generated{outcome: Unchanged}, nil
+	}
+	if newLock, _ := t.Get(generator.LockPath); OnlyPinMoves(lock, written, newLock.Data) {
+		// Nothing on the server would change: a pull request would only be noise.
+		return generated{outcome: Unchanged, note: "only the catalog pin would move"}, nil
+	}
+	ch := changes(lock, loaded, cat)
+	oldRelease := ""
+	if lock != nil {
+		oldRelease = lock.Catalog
+	}
+	return generated{loaded: loaded, title: prTitle(cat.Release, ch),
+		body: prBody(bodyInput{Site: loaded, OldRelease: oldRelease, Release: cat.Release, Changes: ch,
+			Written: len(written.Written), Removed: len(written.Removed), Evidence: ev})}, nil
+}
+
+// commit makes one bot commit of the regenerated files on top of the base.
+func (j *job) commit(gen generated) (*object.Commit, error) {
+	defer j.timed("commit", time.Now())
+	wt, err := j.repo.Worktree()
+	if err != nil {
+		return nil, err
+	}
+	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		return nil, fmt.Errorf("staging the regenerated files of %s: %w", j.site.Repo, err)
+	}
+	bot := gitx.Identity{Name: j.opts.Fleet.Bot.Name, Email: j.opts.Fleet.Bot.Email}
+	h, err := gitx.Commit(wt, gen.title+"\n\nRegenerated by the nassella update bot with catalog "+j.opts.Catalog.Release+".\n", bot, j.opts.Now())
+	if err != nil {
+		return nil, fmt.Errorf("committing in %s: %w", j.site.Repo, err)
+	}
+	return j.repo.CommitObject(h)
+}
+
+// branchState is the bot's branch on the forge after reconciling it with our commit.
+type branchState struct {
+	commit string // the commit the branch holds for the release
+	pushed bool
+	human  string // a commit someone else made on the branch, which the bot left alone
+}
+
+// reconcileBranch compares our commit with the bot's branch on the forge and pushes it
+// unless the branch already holds the same change or someone else's commit.
+func (j *job) reconcileBranch(ctx context.Context, ours *object.Commit) (branchState, error) {
+	remote, err := j.repo.Remote("origin")
+	if err != nil {
+		return branchState{}, err
+	}
+	listed := time.Now()
+	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: gitx.Auth(j.token)})
+	j.timed("list branches", listed)
+	if err != nil {
+		return branchState{}, gitx.Error("listing the branches of "+j.site.CloneURL(), err, j.token)
+	}
+	ref := plumbing.NewBranchReferenceName(j.branch)
+	var theirs plumbing.Hash
+	for _, r := range refs {
+		if r.Name() == ref {
+			theirs = r.Hash()
+		}
+	}
+	if !theirs.IsZero() {
+		tip, err := j.fetchCommit(ctx, ref, theirs)
+		if err != nil {
+			return branchState{}, gitx.Error("fetching "+j.branch+" of "+j.site.CloneURL(), err, j.token)
+		}
+		bot := j.opts.Fleet.Bot.Email
+		switch {
+		case !strings.EqualFold(tip.Author.Email, bot) || !strings.EqualFold(tip.Committer.Email, bot):
+			return branchState{commit: ours.Hash.String(), human: theirs.String()}, nil
+		case tip.TreeHash == ours.TreeHash && len(tip.ParentHashes) == 1 && tip.ParentHashes[0] == j.base:
+			return branchState{commit: theirs.String()}, nil
+		}
+	}
+	// Replace only the bot's own commit: if someone pushed meanwhile, the lease fails.
+	defer j.timed("push", time.Now())
+	if err := gitx.PushLease(ctx, j.repo, "origin", ref, ours.Hash, theirs, j.token); err != nil {
+		return branchState{}, err
+	}
+	return branchState{commit: ours.Hash.String(), pushed: true}, nil
+}
+
+// fetchCommit fetches the tip of one remote branch (shallow) and returns its commit.
+func (j *job) fetchCommit(ctx context.Context, ref plumbing.ReferenceName, want plumbing.Hash) (*object.Commit, error) {
+	local := plumbing.ReferenceName("refs/remotes/origin/" + ref.Short())
+	err := j.repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", Auth: gitx.Auth(j.token), Depth: 1, Tags: git.NoTags,
+		RefSpecs: []config.RefSpec{config.RefSpec("+" + ref.String() + ":" + local.String())}})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil, err
+	}
+	return j.repo.CommitObject(want)
+}
+
+// openPRs sorts the repo's open bot pull requests: the one for this release, older
+// ones it supersedes, and the first one for a newer release.
+type openPRs struct {
+	mine  *forge.PR
+	older []forge.PR
+	newer *forge.PR
+}
+
+func botPRs(prs []forge.PR, release string) openPRs {
+	var o openPRs
 	for i, p := range prs {
 		if !strings.HasPrefix(p.Head, BranchPrefix) {
 			continue
 		}
-		r := strings.TrimPrefix(p.Head, BranchPrefix)
-		switch {
+		switch r := strings.TrimPrefix(p.Head, BranchPrefix); {
 		case r == release:
-			mine = &prs[i]
+			o.mine = &prs[i]
 		case newer(r, release):
-			res.Outcome, res.PR, res.PRURL = AlreadyNew, p.Number, p.URL
-			res.Note = "a pull request for the newer catalog " + r + " is open; nothing done"
-			return res
+			o.newer = &prs[i]
+			return o
 		default:
-			older = append(older, p)
+			o.older = append(o.older, p)
 		}
 	}
-	if human != "" {
+	return o
+}
+
+// pullRequest brings the forge's pull requests in line with the branch: opens or
+// refreshes the bot's, labels it, closes the ones it supersedes and asks for
+// auto-merge; or, on a branch someone else holds, says so once.
+func (j *job) pullRequest(ctx context.Context, fc forge.Client, gen generated, br branchState, res *Result) {
+	release := j.opts.Catalog.Release
+	listed := time.Now()
+	prs, err := fc.OpenPRs(ctx)
+	j.timed("list pull requests", listed)
+	if err != nil {
+		res.Err = err
+		return
+	}
+	o := botPRs(prs, release)
+	if o.newer != nil {
+		res.Outcome, res.PR, res.PRURL = AlreadyNew, o.newer.Number, o.newer.URL
+		res.Note = "a pull request for the newer catalog " + strings.TrimPrefix(o.newer.Head, BranchPrefix) + " is open; nothing done"
+		return
+	}
+	if br.human != "" {
 		res.Outcome = HumanHeld
-		res.Note = fmt.Sprintf("%s holds commit %s by someone else; the bot left it alone", branch, human[:12])
-		if mine == nil {
+		res.Note = fmt.Sprintf("%s holds commit %s by someone else; the bot left it alone", j.branch, br.human[:12])
+		if o.mine == nil {
 			res.Note += " (its pull request is closed)"
-			return res
+			return
 		}
-		res.PR, res.PRURL = mine.Number, mine.URL
-		note := fmt.Sprintf("<!-- nassella-human-commit %s -->", human)
-		if strings.Contains(mine.Body, note) {
-			return res
-		}
-		msg := fmt.Sprintf("The nassella update bot did not update this branch: its newest commit (%s) was not made by the bot, and the bot never overwrites someone's work.\n\n"+
-			"To let the bot take over again, delete the branch `%s` (or close this pull request); the next run opens a fresh one. To keep your change instead, put it into `site.yaml` on `%s` — the generated files are rewritten for every release.",
-			human[:12], branch, mine.Base)
-		if err := fc.Comment(ctx, mine.Number, msg); err != nil {
-			res.Err = err
-			return res
-		}
-		if err := fc.EditPR(ctx, mine.Number, mine.Title, mine.Body+"\n"+note+"\n"); err != nil {
-			res.Err = err
-		}
-		return res
+		res.PR, res.PRURL = o.mine.Number, o.mine.URL
+		res.Err = j.noteHumanCommit(ctx, fc, *o.mine, br.human)
+		return
 	}
-	switch {
-	case mine == nil:
-		pr, err := fc.CreatePR(ctx, forge.NewPR{Title: title, Body: body, Head: branch, Base: baseBranch})
-		if err != nil {
-			res.Err = err
-			return res
-		}
-		mine = &pr
-		res.Outcome = Opened
-	default:
-		res.Outcome = UpToDate
-		if res.Pushed {
-			res.Outcome = Refreshed
-		}
-		if mine.Title != title || strings.TrimSpace(mine.Body) != strings.TrimSpace(body) {
-			if err := fc.EditPR(ctx, mine.Number, title, body); err != nil {
-				res.Err = err
-				return res
-			}
-			res.Outcome = Refreshed
-		}
+	upserted := time.Now()
+	mine, outcome, err := j.upsertPR(ctx, fc, o.mine, gen, br.pushed)
+	j.timed("upsert pull request", upserted)
+	if err != nil {
+		res.Err = err
+		return
 	}
-	res.PR, res.PRURL = mine.Number, mine.URL
+	res.Outcome, res.PR, res.PRURL = outcome, mine.Number, mine.URL
 	if !contains(mine.Labels, Label) {
-		if err := fc.AddLabels(ctx, mine.Number, []string{Label}); err != nil {
-			res.Err = err
-			return res
+		labelled := time.Now()
+		res.Err = fc.AddLabels(ctx, mine.Number, []string{Label})
+		j.timed("label", labelled)
+		if res.Err != nil {
+			return
 		}
 	}
+	if res.Closed, res.Err = closeSuperseded(ctx, fc, o.older, mine.Number, release); res.Err != nil {
+		return
+	}
+	if gen.loaded.Updates.Automerge && !mine.AutoMerge {
+		res.AutoMerge, res.Err = fc.EnableAutoMerge(ctx, mine)
+	}
+}
+
+// noteHumanCommit tells the pull request's readers, once per commit, why the bot left
+// its branch alone.
+func (j *job) noteHumanCommit(ctx context.Context, fc forge.Client, pr forge.PR, human string) error {
+	note := fmt.Sprintf("<!-- nassella-human-commit %s -->", human)
+	if strings.Contains(pr.Body, note) {
+		return nil
+	}
+	msg := fmt.Sprintf("The nassella update bot did not update this branch: its newest commit (%s) was not made by the bot, and the bot never overwrites someone's work.\n\n"+
+		"To let the bot take over again, delete the branch `%s` (or close this pull request); the next run opens a fresh one. To keep your change instead, put it into `site.yaml` on `%s` — the generated files are rewritten for every release.",
+		human[:12], j.branch, pr.Base)
+	if err := fc.Comment(ctx, pr.Number, msg); err != nil {
+		return err
+	}
+	return fc.EditPR(ctx, pr.Number, pr.Title, pr.Body+"\n"+note+"\n")
+}
+
+// upsertPR opens the bot's pull request, or refreshes its title and text.
+func (j *job) upsertPR(ctx context.Context, fc forge.Client, mine *forge.PR, gen generated, pushed bool) (forge.PR, string, error) {
+	if mine == nil {
+		pr, err := fc.CreatePR(ctx, forge.NewPR{Title: gen.title, Body: gen.body, Head: j.branch, Base: j.baseBranch})
+		return pr, Opened, err
+	}
+	outcome := UpToDate
+	if pushed {
+		outcome = Refreshed
+	}
+	if mine.Title != gen.title || strings.TrimSpace(mine.Body) != strings.TrimSpace(gen.body) {
+		if err := fc.EditPR(ctx, mine.Number, gen.title, gen.body); err != nil {
+			return *mine, "", err
+		}
+		outcome = Refreshed
+	}
+	return *mine, outcome, nil
+}
+
+// closeSuperseded closes the older bot pull requests in favour of number, with a word
+// why, and returns the ones it closed.
+func closeSuperseded(ctx context.Context, fc forge.Client, older []forge.PR, number int, release string) ([]int, error) {
+	var closed []int
 	for _, p := range older {
-		msg := fmt.Sprintf("Superseded by #%d, which moves this site to catalog %s. The nassella update bot closed this one; merging the new pull request brings everything this one had.", mine.Number, release)
+		msg := fmt.Sprintf("Superseded by #%d, which moves this site to catalog %s. The nassella update bot closed this one; merging the new pull request brings everything this one had.", number, release)
 		if err := fc.Comment(ctx, p.Number, msg); err != nil {
-			res.Err = err
-			return res
+			return closed, err
 		}
 		if err := fc.ClosePR(ctx, p.Number); err != nil {
-			res.Err = err
-			return res
+			return closed, err
 		}
-		res.Closed = append(res.Closed, p.Number)
+		closed = append(closed, p.Number)
 	}
-	if loaded.Updates.Automerge && !mine.AutoMerge {
-		am, err := fc.EnableAutoMerge(ctx, *mine)
-		if err != nil {
-			res.Err = err
-			return res
-		}
-		res.AutoMerge = am
-	}
-	return res
+	return closed, nil
 }
 
 func contains(list []string, s string) bool {
@@ -512,35 +599,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// fetchCommit fetches the tip of one remote branch (shallow) and returns its commit.
-func fetchCommit(ctx context.Context, repo *git.Repository, auth transport.AuthMethod, ref plumbing.ReferenceName, want plumbing.Hash) (*object.Commit, error) {
-	local := plumbing.ReferenceName("refs/remotes/origin/" + strings.TrimPrefix(ref.String(), "refs/heads/"))
-	err := repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", Auth: auth, Depth: 1, Tags: git.NoTags,
-		RefSpecs: []config.RefSpec{config.RefSpec("+" + ref.String() + ":" + local.String())}})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil, err
-	}
-	return repo.CommitObject(want)
-}
-
-// gitErr words a git failure, with the token cut out should a library ever echo it.
-func gitErr(what string, err error, token string) error {
-	msg := err.Error()
-	if token != "" {
-		msg = strings.ReplaceAll(msg, token, "[token]")
-	}
-	hint := ""
-	switch {
-	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
-		hint = "; check that the token is valid and may push to the repo"
-	case errors.Is(err, transport.ErrRepositoryNotFound):
-		hint = "; check the repo and url in fleet.yaml, and that the token can see the repo"
-	case errors.Is(err, transport.ErrEmptyRemoteRepository):
-		hint = "; push the generated site to it first"
-	}
-	return fmt.Errorf("%s: %s%s", what, msg, hint)
 }
 
 // Bot is the update bot as the catalog promotion wants it (catalogops.UpdateBot): told

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nassella/nassella/catalog"
+	"github.com/nassella/nassella/internal/siterepo"
 )
 
 // qemuBooter boots Flatcar VMs from the image.
@@ -195,7 +196,7 @@ func (h *flatcarHost) collectFiles(dir string) func(name, body string) {
 	write := func(name, body string) { os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644) }
 	write("serial.log", h.vm.Serial())
 	write("ignition.json", string(h.site.Ignition))
-	write("site.yaml", string(h.site.SiteYAML))
+	write(siterepo.SiteFile, string(h.site.SiteYAML))
 	return write
 }
 

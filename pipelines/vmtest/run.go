@@ -21,7 +21,7 @@ import (
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator"
-	"github.com/nassella/nassella/generator/render/butane"
+	"github.com/nassella/nassella/internal/hostcontract"
 )
 
 // Scenario names, in the order they run.
@@ -38,8 +38,8 @@ var AllScenarios = []string{ScenarioInstall, ScenarioUpgrade, ScenarioBackupRest
 // restore. A release whose host lacks them has the scenario skipped ("not available in
 // this release"), never passed.
 const (
-	BackupCommand  = butane.BackupNowScript
-	RestoreCommand = butane.BackupScript + " restore"
+	BackupCommand  = hostcontract.BackupNowScript
+	RestoreCommand = hostcontract.BackupScript + " restore"
 )
 
 // Options configure a run.
@@ -492,15 +492,15 @@ func (r *scenarioRun) checkData(ctx context.Context, h host, apps []string, befo
 
 // seedCommand writes token into every app's data folder on the volume.
 func seedCommand(token string, apps []string) string {
-	return fmt.Sprintf(`sudo sh -ec 'for a in %s; do echo %s >"/var/lib/nassella/apps/$a/.vmtest-seed"; done; sync'`,
-		strings.Join(apps, " "), token)
+	return fmt.Sprintf(`sudo sh -ec 'for a in %s; do echo %s >"%s/$a/.vmtest-seed"; done; sync'`,
+		strings.Join(apps, " "), token, hostcontract.AppsData)
 }
 
 // fingerprintCommand prints what must survive an upgrade or a restore: each app's seed,
 // a hash of every secret (one line each, so added secrets do not count as a change) and
 // Caddy's CA root.
 func fingerprintCommand(apps []string) string {
-	return fmt.Sprintf(`sudo sh -c 'cd /var/lib/nassella || exit 1
+	return fmt.Sprintf(`sudo sh -c 'cd %s || exit 1
 for a in %s; do echo "seed $a: $(cat "apps/$a/.vmtest-seed" 2>/dev/null || echo missing)"; done
 for f in secrets/*.env; do
   [ -f "$f" ] || { echo "secrets: missing"; continue; }
@@ -508,7 +508,7 @@ for f in secrets/*.env; do
 done
 f=%s
 if [ -f "$f" ]; then echo "caddy root: $(sha256sum <"$f" | cut -c1-16)"; else echo "caddy root: missing"; fi'`,
-		strings.Join(apps, " "), strings.TrimPrefix(CaddyRoot, "/var/lib/nassella/"))
+		hostcontract.DataDir, strings.Join(apps, " "), strings.TrimPrefix(CaddyRoot, hostcontract.DataDir+"/"))
 }
 
 func contains(list []string, s string) bool {

@@ -15,11 +15,12 @@ import (
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator"
-	"github.com/nassella/nassella/generator/render"
 	"github.com/nassella/nassella/generator/render/butane"
 	"github.com/nassella/nassella/generator/render/caddy"
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/internal/health"
+	"github.com/nassella/nassella/internal/hostcontract"
+	"github.com/nassella/nassella/internal/siterepo"
 )
 
 // TestDomain is the domain test sites answer under; .test never resolves on the internet,
@@ -27,7 +28,7 @@ import (
 const TestDomain = "vmtest.test"
 
 // CaddyRoot is where Caddy keeps its internal CA's root certificate on the host.
-const CaddyRoot = render.CaddyData + "/data/caddy/pki/authorities/local/root.crt"
+const CaddyRoot = hostcontract.CaddyData + "/data/caddy/pki/authorities/local/root.crt"
 
 // Keys are the throwaway SSH keys of one vmtest run: the harness logs in as core with
 // Client, and checks the server is the VM it booted by its host key, both injected through
@@ -80,10 +81,7 @@ type TestSite struct {
 
 // Targets are the apps' health checks: host, path and expected status, sorted by app.
 func (t *TestSite) Targets() []health.Target {
-	var ts []health.Target
-	for _, a := range t.Site.Apps {
-		ts = append(ts, health.Target{App: a.Name, Host: a.Host, Path: a.Spec.Health.Path, Status: a.Spec.Health.Status})
-	}
+	ts := siterepo.Targets(t.Site)
 	sort.Slice(ts, func(i, j int) bool { return ts[i].App < ts[j].App })
 	return ts
 }
@@ -156,7 +154,7 @@ updates:
 // generate would, and builds the VM's Ignition around it.
 func RenderSite(cat *catalog.Release, apps []string, keys *Keys, so SiteOptions) (*TestSite, error) {
 	y := SiteYAML(apps, keys.AuthorizedKey(), so)
-	l, err := site.Load("site.yaml", y, cat)
+	l, err := siterepo.FromBytes(siterepo.SiteFile, y, cat)
 	if err != nil {
 		return nil, fmt.Errorf("the test site for %s does not load against catalog %s:\n%w", strings.Join(apps, ", "), cat.Release, err)
 	}
@@ -250,13 +248,13 @@ func Overlay(generated, caddyfile []byte, keys *Keys, backup *BackupTarget) ([]b
 	add := func(p string, mode int, body string) {
 		test.Storage.Files = append(test.Storage.Files, butaneFile{Path: p, Mode: mode, Overwrite: true, Contents: butaneInline{body}})
 	}
-	add(render.VolumeEnv, 0o644, "NASSELLA_DATA_DEVICE="+DataDevice+"\n")
+	add(hostcontract.VolumeEnv, 0o644, "NASSELLA_DATA_DEVICE="+DataDevice+"\n")
 	t := BackupTarget{Password: "nassella-vmtest", AccessKeyID: "nassella-vmtest", SecretAccessKey: "nassella-vmtest"}
 	if backup != nil {
 		t = *backup
 	}
-	add(render.OutsideEnv, 0o600, fmt.Sprintf("RESTIC_PASSWORD=%s\nAWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", t.Password, t.AccessKeyID, t.SecretAccessKey))
-	add(path.Join(render.ProxyDir, render.Caddyfile), 0o644, string(caddyfile))
+	add(hostcontract.OutsideEnv, 0o600, fmt.Sprintf("RESTIC_PASSWORD=%s\nAWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", t.Password, t.AccessKeyID, t.SecretAccessKey))
+	add(path.Join(hostcontract.ProxyDir, hostcontract.Caddyfile), 0o644, string(caddyfile))
 	add("/etc/ssh/ssh_host_ed25519_key", 0o600, string(keys.hostPEM))
 	add("/etc/ssh/ssh_host_ed25519_key.pub", 0o644, string(ssh.MarshalAuthorizedKey(keys.Host.PublicKey())))
 	testIgn, err := translate(test)

@@ -2,83 +2,33 @@ package vmtest
 
 import (
 	"context"
-	"encoding/binary"
-	"net"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/nassella/nassella/internal/testenv/sshtest"
 )
 
 // sshServer is an SSH server on 127.0.0.1 standing in for the VM's sshd: it knows only
 // the run's client key, shows hostKey, and answers "echo WORDS", "fail" and "sleep".
 func sshServer(t *testing.T, keys *Keys, hostKey ssh.Signer) string {
 	t.Helper()
-	cfg := &ssh.ServerConfig{
-		PublicKeyCallback: func(c ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
-			if c.User() == "core" && string(k.Marshal()) == string(keys.Client.PublicKey().Marshal()) {
-				return nil, nil
-			}
-			return nil, ssh.ErrNoAuth
-		},
-	}
-	cfg.AddHostKey(hostKey)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go serveSSH(c, cfg)
+	s := sshtest.Start(t, sshtest.Options{HostKey: hostKey, User: "core", Allow: []ssh.PublicKey{keys.Client.PublicKey()}, Handle: func(e sshtest.Exec) uint32 {
+		switch {
+		case strings.HasPrefix(e.Command, "echo "):
+			fmt.Fprintln(e.Stdout, strings.TrimPrefix(e.Command, "echo "))
+		case e.Command == "fail":
+			fmt.Fprintln(e.Stderr, "it went wrong")
+			return 3
+		case e.Command == "sleep":
+			time.Sleep(10 * time.Second)
 		}
-	}()
-	return l.Addr().String()
-}
-
-func serveSSH(c net.Conn, cfg *ssh.ServerConfig) {
-	defer c.Close()
-	_, chans, reqs, err := ssh.NewServerConn(c, cfg)
-	if err != nil {
-		return
-	}
-	go ssh.DiscardRequests(reqs)
-	for nc := range chans {
-		ch, creqs, err := nc.Accept()
-		if err != nil {
-			continue
-		}
-		go func() {
-			defer ch.Close()
-			for r := range creqs {
-				if r.Type != "exec" {
-					r.Reply(false, nil)
-					continue
-				}
-				r.Reply(true, nil)
-				cmd := string(r.Payload[4:])
-				status := uint32(0)
-				switch {
-				case strings.HasPrefix(cmd, "echo "):
-					ch.Write([]byte(strings.TrimPrefix(cmd, "echo ") + "\n"))
-				case cmd == "fail":
-					ch.Stderr().Write([]byte("it went wrong\n"))
-					status = 3
-				case cmd == "sleep":
-					time.Sleep(10 * time.Second)
-				}
-				b := make([]byte, 4)
-				binary.BigEndian.PutUint32(b, status)
-				ch.SendRequest("exit-status", false, b)
-				return
-			}
-		}()
-	}
+		return 0
+	}})
+	return s.Addr
 }
 
 func TestSSHToTheVM(t *testing.T) {

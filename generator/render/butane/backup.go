@@ -6,53 +6,8 @@ import (
 	"strings"
 
 	"github.com/nassella/nassella/generator/render"
-	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/internal/hostcontract"
 )
-
-// Backup on the host: restic, run from the catalog's pinned image, backs the data volume up
-// to the site's S3 target on a timer. Everything it needs besides the outside secrets
-// (RESTIC_PASSWORD and the S3 keys in outside.env) is rendered here.
-const (
-	BackupScript     = render.BinDir + "/nassella-backup"     // run | check | restore | snapshots
-	BackupNowScript  = render.BinDir + "/nassella-backup-now" // the forced command of admin.backup_key
-	BackupEnv        = render.ConfigDir + "/backup.env"       // repository, retention, image
-	BackupHooks      = render.ConfigDir + "/backup-hooks.sh"  // each app's dump commands
-	BackupStateDir   = render.DataDir + "/backup"             // status.json, on the volume
-	BackupStatusFile = BackupStateDir + "/status.json"
-	BackupCacheDir   = "/var/cache/nassella/restic" // restic's cache; not backed up
-	BackupUnit       = "nassella-backup.service"
-	BackupCheckUnit  = "nassella-backup-check.service"
-	// StatusCommand is what the backup key may ask for instead of a backup: the status
-	// record, so `nassella doctor` can read it from CI.
-	StatusCommand = "nassella-backup-status"
-)
-
-// Repository is the restic repository of a site: a folder named after the site in the
-// backup bucket.
-func Repository(s *site.Site) string {
-	t := s.Backups.Target.S3
-	return "s3:" + strings.TrimSuffix(t.Endpoint, "/") + "/" + t.Bucket + "/" + s.Name
-}
-
-// RestoreArgs are restic's arguments to restore a snapshot ("latest" when empty) into
-// target, the whole data volume or only one app's folder and secrets. The host script and
-// `nassella restore` both run exactly these (the host's in the pinned restic image).
-func RestoreArgs(snapshot, app, target string) []string {
-	if snapshot == "" {
-		snapshot = "latest"
-	}
-	args := []string{"restore", snapshot, "--target", target, "--verify"}
-	if app != "" {
-		args = append(args, "--include", "/apps/"+app, "--include", "/secrets/"+app+render.EnvSuffix)
-	}
-	return args
-}
-
-// AuthorizedBackupKey is the authorized_keys line of admin.backup_key: it may run the
-// backup command and nothing else.
-func AuthorizedBackupKey(key string) string {
-	return `command="` + BackupNowScript + `",restrict ` + strings.TrimSpace(key)
-}
 
 // Quote quotes s for bash.
 func Quote(s string) string {
@@ -62,12 +17,16 @@ func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// backupFiles are the host's backup: restic, run from the catalog's pinned image, backs the
+// data volume up to the site's S3 target on a timer. Everything it needs besides the
+// outside secrets (RESTIC_PASSWORD and the S3 keys in outside.env) is written here: the
+// scripts from site-template/host, the site's settings and hooks rendered.
 func backupFiles(in render.Input) []File {
 	return []File{
-		{Path: BackupEnv, Contents: BackupEnvFile(in), Mode: 0o644},
-		{Path: BackupHooks, Contents: BackupHooksFile(in), Mode: 0o644},
-		{Path: BackupScript, Contents: BackupScriptBody, Mode: 0o755},
-		{Path: BackupNowScript, Contents: backupNowScript, Mode: 0o755},
+		{Path: hostcontract.BackupEnv, Contents: BackupEnvFile(in), Mode: 0o644},
+		{Path: hostcontract.BackupHooks, Contents: BackupHooksFile(in), Mode: 0o644},
+		{Path: hostcontract.BackupScript, Contents: backupScript, Mode: 0o755},
+		{Path: hostcontract.BackupNowScript, Contents: backupNowScript, Mode: 0o755},
 	}
 }
 
@@ -84,11 +43,12 @@ func BackupEnvFile(in render.Input) string {
 	sort.Strings(excludes)
 	var b strings.Builder
 	b.WriteString(render.Header("#", in))
-	b.WriteString("# Read by " + BackupScript + "; the secrets are in " + render.OutsideEnv + ".\n")
+	b.WriteString("# Read by " + hostcontract.BackupScript + "; the secrets are in " + hostcontract.OutsideEnv + ".\n")
 	kv := func(k, v string) { fmt.Fprintf(&b, "%s=%s\n", k, Quote(v)) }
 	kv("NASSELLA_SITE", s.Name)
-	kv("RESTIC_REPOSITORY", Repository(s.Site))
-	kv("NASSELLA_S3_REGION", s.Backups.Target.S3.Region)
+	t := s.Backups.Target.S3
+	kv("RESTIC_REPOSITORY", hostcontract.Repository(t.Endpoint, t.Bucket, s.Name))
+	kv("NASSELLA_S3_REGION", t.Region)
 	kv("NASSELLA_RESTIC_IMAGE", in.Catalog.Backup.Ref())
 	kv("NASSELLA_KEEP_DAILY", fmt.Sprint(s.Backups.Keep.Daily))
 	kv("NASSELLA_KEEP_WEEKLY", fmt.Sprint(s.Backups.Keep.Weekly))
@@ -111,7 +71,7 @@ func BackupEnvFile(in render.Input) string {
 func BackupHooksFile(in render.Input) string {
 	var b strings.Builder
 	b.WriteString(render.Header("#", in))
-	b.WriteString("# Sourced by " + BackupScript + ": hook APP SERVICE OUTPUT COMMAND... runs the command in the\n# app's service and keeps what it prints as apps/APP/dumps/OUTPUT.\n")
+	b.WriteString("# Sourced by " + hostcontract.BackupScript + ": hook APP SERVICE OUTPUT COMMAND... runs the command in the\n# app's service and keeps what it prints as apps/APP/dumps/OUTPUT.\n")
 	for _, app := range in.Site.Apps {
 		for _, h := range app.Spec.Backup.Hooks {
 			words := []string{"hook", Quote(app.Name), Quote(h.Service), Quote(h.Output)}
@@ -130,7 +90,7 @@ func backupUnits(in render.Input) []unit {
 		delay = "5min"
 	}
 	return []unit{
-		{Name: BackupUnit, Contents: `[Unit]
+		{Name: hostcontract.BackupUnit, Contents: `[Unit]
 Description=Back up the nassella data volume with restic
 Requires=docker.service var-lib-nassella.mount
 After=docker.service var-lib-nassella.mount network-online.target
@@ -140,9 +100,9 @@ Type=oneshot
 TimeoutStartSec=6h
 Nice=10
 IOSchedulingClass=idle
-ExecStart=` + BackupScript + ` run
+ExecStart=` + hostcontract.BackupScript + ` run
 `},
-		{Name: "nassella-backup.timer", Enabled: enabled(), Contents: `[Unit]
+		{Name: hostcontract.BackupTimer, Enabled: enabled(), Contents: `[Unit]
 Description=Back up the nassella data volume (` + in.Site.Backups.Schedule + `)
 [Timer]
 OnCalendar=` + in.Site.BackupOnCalendar() + `
@@ -151,7 +111,7 @@ RandomizedDelaySec=` + delay + `
 [Install]
 WantedBy=timers.target
 `},
-		{Name: BackupCheckUnit, Contents: `[Unit]
+		{Name: hostcontract.BackupCheckUnit, Contents: `[Unit]
 Description=Check the nassella backup repository with restic
 Requires=docker.service var-lib-nassella.mount
 After=docker.service var-lib-nassella.mount network-online.target
@@ -161,9 +121,9 @@ Type=oneshot
 TimeoutStartSec=12h
 Nice=10
 IOSchedulingClass=idle
-ExecStart=` + BackupScript + ` check
+ExecStart=` + hostcontract.BackupScript + ` check
 `},
-		{Name: "nassella-backup-check.timer", Enabled: enabled(), Contents: `[Unit]
+		{Name: hostcontract.BackupCheckTimer, Enabled: enabled(), Contents: `[Unit]
 Description=Check the nassella backup repository every week
 [Timer]
 OnCalendar=Sun *-*-* 05:30:00
@@ -174,195 +134,3 @@ WantedBy=timers.target
 `},
 	}
 }
-
-// backupNowScript is the forced command of admin.backup_key: it starts the backup unit and
-// waits for it (joining one that is already running), or prints the status record.
-const backupNowScript = `#!/bin/bash
-# The only command admin.backup_key may run (forced in authorized_keys): start a backup and
-# wait for it, or, asked for ` + StatusCommand + `, print the last backup's status record.
-set -euo pipefail
-if [ "${SSH_ORIGINAL_COMMAND:-}" = ` + StatusCommand + ` ]; then
-  exec sudo -n cat ` + BackupStatusFile + `
-fi
-if sudo -n systemctl start ` + BackupUnit + `; then
-  sudo -n cat ` + BackupStatusFile + `
-else
-  sudo -n cat ` + BackupStatusFile + ` >&2 || true
-  echo "the backup failed; see journalctl -u ` + BackupUnit + ` on the server (nassella logs)" >&2
-  exit 1
-fi
-`
-
-// BackupScriptBody is ` + BackupScript + `. Paths and the way restic runs can be changed
-// through NASSELLA_* variables, so tests run the same script on a folder of their own.
-var BackupScriptBody = `#!/bin/bash
-# nassella-backup run | check | restore [--snapshot ID] [--app NAME] [--target DIR] | snapshots
-# Backs the nassella data volume up with restic to the site's S3 target: app dumps first
-# (` + BackupHooks + `), then the whole volume but the excluded caches, then retention.
-# Writes ` + BackupStatusFile + ` after every run. Secrets come from ` + render.OutsideEnv + `.
-set -Eeuo pipefail
-umask 077
-mode=${1:-}
-data=${NASSELLA_DATA:-` + render.DataDir + `}
-config=${NASSELLA_CONFIG:-` + render.ConfigDir + `}
-cache=${NASSELLA_RESTIC_CACHE:-` + BackupCacheDir + `}
-state="$data/backup"
-status="$state/status.json"
-outside="$config/outside.env"
-# shellcheck source=/dev/null
-. "$config/backup.env"
-export RESTIC_REPOSITORY
-
-log() { echo "nassella-backup: $*" >&2; }
-
-# restic runs in the catalog's pinned image with the volume at the same path, so paths in
-# snapshots are the host's.
-restic() {
-  docker run --rm --network host --hostname "$NASSELLA_SITE" \
-    --env-file "$outside" -e RESTIC_REPOSITORY \
-    -v "$data:$data" -v "$cache:$cache" -w "$data" \
-    "$NASSELLA_RESTIC_IMAGE" --cache-dir "$cache" $region_opt "$@"
-}
-
-json_string() {
-  local s=${1//\\/\\\\}
-  s=${s//\"/\\\"}
-  s=${s//$'\n'/ }
-  s=${s//$'\r'/ }
-  s=${s//$'\t'/ }
-  printf '"%s"' "$(printf '%s' "$s" | tr -d '\000-\037')"
-}
-
-# write_status RESULT ERROR: the status record, atomically.
-write_status() {
-  local result=$1 err=$2 now last size used avail pct
-  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-  last=""
-  if [ "$result" = ok ]; then
-    last=$now
-  elif [ -f "$status" ]; then
-    last=$(sed -n 's/.*"last_success": *"\([^"]*\)".*/\1/p' "$status")
-  fi
-  read -r size used avail < <(df -B1 --output=size,used,avail "$data" | tail -n 1) || true
-  pct=0
-  if [ "${size:-0}" -gt 0 ]; then pct=$(( (used * 100 + size - 1) / size )); fi
-  mkdir -p "$state"
-  cat >"$status.tmp" <<JSON
-{
-  "time": "$now",
-  "result": "$result",
-  "error": $(json_string "$err"),
-  "snapshot": "${snapshot:-}",
-  "size_bytes": ${total_bytes:-0},
-  "added_bytes": ${added_bytes:-0},
-  "duration_seconds": $(( $(date +%s) - started )),
-  "last_success": "$last",
-  "schedule": "$NASSELLA_SCHEDULE",
-  "disk": {"size_bytes": ${size:-0}, "used_bytes": ${used:-0}, "avail_bytes": ${avail:-0}, "used_percent": $pct}
-}
-JSON
-  mv -f "$status.tmp" "$status"
-}
-
-failed() {
-  local msg=$1
-  log "FAILED: $msg"
-  if [ "$mode" = run ]; then write_status failed "$msg" || true; fi
-  exit 1
-}
-trap 'failed "line $LINENO: $BASH_COMMAND exited with $?"' ERR
-
-# hook APP SERVICE OUTPUT COMMAND...: a dump of the app, kept only when the command works.
-hook() {
-  local app=$1 svc=$2 out=$3
-  shift 3
-  local dir="$data/apps/$app/dumps"
-  mkdir -p "$dir"
-  local tmp="$dir/.$out.tmp"
-  log "$app: dumping service $svc into dumps/$out"
-  if ! docker compose --project-name "$app" --env-file "$data/secrets/$app.env" \
-    --file "$config/apps/$app/compose.yaml" exec -T "$svc" "$@" >"$tmp" 2>"$tmp.err"; then
-    local why
-    why=$(tail -c 400 "$tmp.err")
-    rm -f "$tmp" "$tmp.err"
-    failed "$app: the backup hook in service $svc failed ($why); no backup was made. Is the app running? See nassella logs $app"
-  fi
-  rm -f "$tmp.err"
-  if [ ! -s "$tmp" ]; then
-    rm -f "$tmp"
-    failed "$app: the backup hook in service $svc printed nothing; no backup was made. See nassella logs $app"
-  fi
-  mv -f "$tmp" "$dir/$out"
-}
-
-ensure_repo() {
-  if ! restic cat config >/dev/null 2>&1; then
-    log "no repository at $RESTIC_REPOSITORY yet: creating it"
-    restic init >&2 || failed "cannot reach or create the repository $RESTIC_REPOSITORY; check backups.target in site.yaml and the BACKUP_* secrets"
-  fi
-}
-
-run_backup() {
-  # shellcheck source=/dev/null
-  . "$config/backup-hooks.sh"
-  ensure_repo
-  local args=(backup . --json --host "$NASSELLA_SITE" --tag nassella --exclude "$data/lost+found" --exclude "$state/.lock" --exclude "$state/*.tmp")
-  local e
-  for e in "${NASSELLA_EXCLUDE[@]}"; do args+=(--exclude "$data/$e"); done
-  local out
-  out=$(restic "${args[@]}") || failed "restic backup failed; see the lines above"
-  local summary
-  summary=$(printf '%s\n' "$out" | grep '"message_type":"summary"' | tail -n 1)
-  snapshot=$(printf '%s' "$summary" | sed -n 's/.*"snapshot_id":"\([0-9a-f]*\)".*/\1/p')
-  total_bytes=$(printf '%s' "$summary" | sed -n 's/.*"total_bytes_processed":\([0-9]*\).*/\1/p')
-  added_bytes=$(printf '%s' "$summary" | sed -n 's/.*"data_added":\([0-9]*\).*/\1/p')
-  [ -n "$snapshot" ] || failed "restic backup gave no snapshot id"
-  log "snapshot $snapshot: ${total_bytes:-0} bytes, ${added_bytes:-0} new"
-  restic forget --prune --host "$NASSELLA_SITE" --tag nassella \
-    --keep-daily "$NASSELLA_KEEP_DAILY" --keep-weekly "$NASSELLA_KEEP_WEEKLY" --keep-monthly "$NASSELLA_KEEP_MONTHLY" >&2 ||
-    failed "restic forget --prune failed (the snapshot $snapshot was made)"
-  write_status ok ""
-  if [ -n "${NASSELLA_HEARTBEAT_URL:-}" ]; then
-    curl -fsS -m 30 --retry 3 -o /dev/null "$NASSELLA_HEARTBEAT_URL" || log "warning: the heartbeat URL did not answer"
-  fi
-  log "backup done"
-}
-
-run_restore() {
-  local snapshot=latest app="" target=$data
-  while [ $# -gt 0 ]; do
-    case $1 in
-      --snapshot) snapshot=$2; shift 2 ;;
-      --app) app=$2; shift 2 ;;
-      --target) target=$2; shift 2 ;;
-      *) log "unknown option $1; use restore [--snapshot ID] [--app NAME] [--target DIR]"; exit 2 ;;
-    esac
-  done
-  local args=(restore "$snapshot" --target "$target" --verify)
-  if [ -n "$app" ]; then args+=(--include "/apps/$app" --include "/secrets/$app.env"); fi
-  local units=()
-  if [ "$target" = "$data" ]; then
-    if [ -n "$app" ]; then units=("nassella-app-$app.service"); else mapfile -t units < <(systemctl list-units --plain --no-legend 'nassella-app-*.service' | cut -d' ' -f1); fi
-    [ ${#units[@]} -eq 0 ] || systemctl stop "${units[@]}"
-  fi
-  mkdir -p "$target"
-  log "restoring ${app:-every app} from snapshot $snapshot into $target"
-  restic "${args[@]}" || failed "restic restore failed"
-  [ ${#units[@]} -eq 0 ] || systemctl start "${units[@]}"
-}
-
-started=$(date +%s)
-region_opt=""
-if [ -n "${NASSELLA_S3_REGION:-}" ]; then region_opt="--option=s3.region=$NASSELLA_S3_REGION"; fi
-[ -r "$outside" ] || { log "$outside is missing: Terraform writes it at apply (the BACKUP_* secrets)"; exit 1; }
-mkdir -p "$cache" "$state"
-exec 9>"$state/.lock"
-flock 9
-case $mode in
-  run) shift; run_backup "$@" ;;
-  check) shift; restic check --read-data-subset=5% >&2 || failed "restic check found a problem in $RESTIC_REPOSITORY" ;;
-  restore) shift; run_restore "$@" ;;
-  snapshots) shift; restic snapshots --host "$NASSELLA_SITE" "$@" ;;
-  *) log "use: nassella-backup run | check | restore [--snapshot ID] [--app NAME] [--target DIR] | snapshots"; exit 2 ;;
-esac
-`

@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/nassella/nassella/generator/render"
+	"github.com/nassella/nassella/internal/hostcontract"
 )
 
 // Paths in the site repo.
@@ -111,7 +112,7 @@ func Render(in render.Input, extra Inputs) (butaneYAML, ignition []byte, err err
 	cfg := config{Variant: "flatcar", Version: "1.0.0"}
 	keys := append([]string{}, s.Admin.SSHKeys...)
 	if s.Admin.BackupKey != "" {
-		keys = append(keys, AuthorizedBackupKey(s.Admin.BackupKey))
+		keys = append(keys, hostcontract.AuthorizedBackupKey(s.Admin.BackupKey))
 	}
 	cfg.Passwd.Users = []user{{Name: "core", SSHAuthorizedKeys: keys}}
 
@@ -121,11 +122,11 @@ func Render(in render.Input, extra Inputs) (butaneYAML, ignition []byte, err err
 	add("/etc/hostname", s.Name+"\n", 0o644)
 	add("/etc/flatcar/update.conf", updateConf(in), 0o644)
 	add("/etc/systemd/journald.conf.d/10-nassella.conf", journaldConf, 0o644)
-	add(path.Join(render.BinDir, "nassella-data-volume"), dataVolumeScript, 0o755)
-	add(path.Join(render.BinDir, "nassella-secrets"), secretsScript(in), 0o755)
-	add(path.Join(render.ProxyDir, "tmpfiles.conf"), proxyTmpfiles(), 0o644)
+	add(hostcontract.DataVolumeScript, dataVolumeScript, 0o755)
+	add(hostcontract.SecretsScript, secretsScript(in), 0o755)
+	add(path.Join(hostcontract.ProxyDir, "tmpfiles.conf"), proxyTmpfiles(), 0o644)
 	for _, app := range s.Apps {
-		add(path.Join(render.AppsConfig, app.Name, "tmpfiles.conf"), appTmpfiles(app.Name, in), 0o644)
+		add(path.Join(hostcontract.AppsConfig, app.Name, "tmpfiles.conf"), appTmpfiles(app.Name, in), 0o644)
 	}
 	for _, f := range backupFiles(in) {
 		add(f.Path, f.Contents, f.Mode)
@@ -160,7 +161,11 @@ func Render(in render.Input, extra Inputs) (butaneYAML, ignition []byte, err err
 		return nil, nil, fmt.Errorf("butane: %w", err)
 	}
 	enc.Close()
-	ign, err := Translate(b.Bytes())
+	inline := make(map[string]string, len(cfg.Storage.Files))
+	for _, f := range cfg.Storage.Files {
+		inline[f.Path] = f.Contents.Inline
+	}
+	ign, err := translate(b.Bytes(), inline)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -198,13 +203,13 @@ MaxRetentionSec=3month
 
 func proxyTmpfiles() string {
 	return fmt.Sprintf("d %s 0700 root root -\nd %s/data 0700 root root -\nd %s/config 0700 root root -\n",
-		render.CaddyData, render.CaddyData, render.CaddyData)
+		hostcontract.CaddyData, hostcontract.CaddyData, hostcontract.CaddyData)
 }
 
 func appTmpfiles(name string, in render.Input) string {
 	var b strings.Builder
-	base := path.Join(render.AppsData, name)
-	fmt.Fprintf(&b, "d %s 0755 root root -\nd %s 0700 root root -\n", base, path.Join(base, render.DumpsDir))
+	base := path.Join(hostcontract.AppsData, name)
+	fmt.Fprintf(&b, "d %s 0755 root root -\nd %s 0700 root root -\n", base, path.Join(base, hostcontract.DumpsDir))
 	for _, a := range in.Site.Apps {
 		if a.Name != name {
 			continue
@@ -223,65 +228,6 @@ func appTmpfiles(name string, in render.Input) string {
 	return b.String()
 }
 
-// dataVolumeScript formats the data volume only when it is blank and refuses a disk that
-// holds anything else: app data is never wiped, whatever the state of the server.
-const dataVolumeScript = `#!/bin/bash
-# Prepares the data volume named in ` + render.VolumeEnv + ` (written by Terraform).
-set -euo pipefail
-dev=${NASSELLA_DATA_DEVICE:?missing: Terraform writes it to ` + render.VolumeEnv + `}
-for _ in $(seq 1 300); do
-  [ -b "$dev" ] && break
-  sleep 1
-done
-if [ ! -b "$dev" ]; then
-  echo "data volume $dev did not appear within 5 minutes; is it attached?" >&2
-  exit 1
-fi
-fstype=$(blkid -p -o value -s TYPE "$dev" || true)
-label=$(blkid -p -o value -s LABEL "$dev" || true)
-if [ -z "$fstype" ]; then
-  echo "formatting the blank data volume $dev"
-  mkfs.ext4 -q -L ` + render.DataLabel + ` "$dev"
-  udevadm settle
-elif [ "$label" != ` + render.DataLabel + ` ]; then
-  echo "$dev holds a $fstype filesystem labelled '$label', not ` + render.DataLabel + `: refusing to use or format it" >&2
-  exit 1
-fi
-`
-
-// secretsScript creates each app's secrets once, on the volume; an existing secret is
-// never changed, a secret a new catalog release adds is appended.
-func secretsScript(in render.Input) string {
-	var b strings.Builder
-	b.WriteString(`#!/bin/bash
-# Generates app secrets on the data volume at first boot; never prints or changes them.
-set -euo pipefail
-umask 077
-dir=` + render.SecretsDir + `
-mkdir -p "$dir"
-gen() {
-  local s=""
-  while [ ${#s} -lt "$1" ]; do
-    s+=$(head -c 512 /dev/urandom | tr -dc 'A-Za-z0-9')
-  done
-  printf '%s' "${s:0:$1}"
-}
-# ensure APP NAME LENGTH
-ensure() {
-  local f="$dir/$1` + render.EnvSuffix + `"
-  touch "$f"
-  grep -q "^$2=" "$f" || printf '%s=%s\n' "$2" "$(gen "$3")" >>"$f"
-}
-`)
-	for _, app := range in.Site.Apps {
-		fmt.Fprintf(&b, "touch \"$dir/%s%s\"\n", app.Name, render.EnvSuffix)
-		for _, s := range app.Spec.Secrets {
-			fmt.Fprintf(&b, "ensure %s %s %d\n", app.Name, s.Name, s.Length)
-		}
-	}
-	return b.String()
-}
-
 func enabled() *bool { t := true; return &t }
 
 func units(in render.Input) []unit {
@@ -290,42 +236,42 @@ func units(in render.Input) []unit {
 		if envFile != "" {
 			cmd += " --env-file " + envFile
 		}
-		return cmd + " --file " + path.Join(dir, render.ComposeYML)
+		return cmd + " --file " + path.Join(dir, hostcontract.ComposeYML)
 	}
 	us := []unit{
-		{Name: "nassella-data-volume.service", Enabled: enabled(), Contents: `[Unit]
+		{Name: hostcontract.DataVolumeUnit, Enabled: enabled(), Contents: `[Unit]
 Description=Prepare the nassella data volume (format only when blank)
 Before=var-lib-nassella.mount
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-EnvironmentFile=` + render.VolumeEnv + `
-ExecStart=` + path.Join(render.BinDir, "nassella-data-volume") + `
+EnvironmentFile=` + hostcontract.VolumeEnv + `
+ExecStart=` + hostcontract.DataVolumeScript + `
 [Install]
 RequiredBy=var-lib-nassella.mount
 `},
 		// nofail: without it the mount is ordered before local-fs.target, and the volume
 		// service it requires (after sysinit.target) would make an ordering cycle.
-		{Name: "var-lib-nassella.mount", Enabled: enabled(), Contents: `[Unit]
+		{Name: hostcontract.DataMount, Enabled: enabled(), Contents: `[Unit]
 Description=nassella data volume
 Requires=nassella-data-volume.service
 After=nassella-data-volume.service
 [Mount]
-What=/dev/disk/by-label/` + render.DataLabel + `
-Where=` + render.DataDir + `
+What=/dev/disk/by-label/` + hostcontract.DataLabel + `
+Where=` + hostcontract.DataDir + `
 Type=ext4
 Options=defaults,noatime,nofail
 [Install]
 WantedBy=multi-user.target
 `},
-		{Name: "nassella-secrets.service", Enabled: enabled(), Contents: `[Unit]
+		{Name: hostcontract.SecretsUnit, Enabled: enabled(), Contents: `[Unit]
 Description=Generate app secrets on the data volume
 Requires=var-lib-nassella.mount
 After=var-lib-nassella.mount
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=` + path.Join(render.BinDir, "nassella-secrets") + `
+ExecStart=` + hostcontract.SecretsScript + `
 [Install]
 WantedBy=multi-user.target
 `},
@@ -336,7 +282,7 @@ After=var-lib-nassella.mount
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-EnvironmentFile=` + render.VolumeEnv + `
+EnvironmentFile=` + hostcontract.VolumeEnv + `
 ExecStart=/usr/sbin/resize2fs ${NASSELLA_DATA_DEVICE}
 [Install]
 WantedBy=multi-user.target
@@ -354,7 +300,7 @@ ExecStart=/bin/sh -c '/usr/sbin/iptables -C DOCKER-USER -d 169.254.169.254/32 -j
 [Install]
 WantedBy=multi-user.target
 `},
-		{Name: "nassella-proxy.service", Enabled: enabled(), Contents: `[Unit]
+		{Name: hostcontract.ProxyUnit, Enabled: enabled(), Contents: `[Unit]
 Description=Caddy, HTTPS in front of every app
 Requires=docker.service var-lib-nassella.mount nassella-metadata-guard.service
 After=docker.service var-lib-nassella.mount nassella-metadata-guard.service network-online.target
@@ -363,17 +309,17 @@ Wants=network-online.target
 Type=oneshot
 RemainAfterExit=yes
 TimeoutStartSec=15min
-ExecStartPre=/usr/bin/systemd-tmpfiles --create ` + path.Join(render.ProxyDir, "tmpfiles.conf") + `
-ExecStart=` + compose("proxy", render.ProxyDir, "") + ` up --detach --remove-orphans
-ExecStop=` + compose("proxy", render.ProxyDir, "") + ` down
+ExecStartPre=/usr/bin/systemd-tmpfiles --create ` + path.Join(hostcontract.ProxyDir, "tmpfiles.conf") + `
+ExecStart=` + compose("proxy", hostcontract.ProxyDir, "") + ` up --detach --remove-orphans
+ExecStop=` + compose("proxy", hostcontract.ProxyDir, "") + ` down
 [Install]
 WantedBy=multi-user.target
 `},
 	}
 	for _, app := range in.Site.Apps {
-		dir := path.Join(render.AppsConfig, app.Name)
-		env := path.Join(render.SecretsDir, app.Name+render.EnvSuffix)
-		us = append(us, unit{Name: fmt.Sprintf(render.AppUnit, app.Name), Enabled: enabled(), Contents: `[Unit]
+		dir := path.Join(hostcontract.AppsConfig, app.Name)
+		env := path.Join(hostcontract.SecretsDir, app.Name+hostcontract.EnvSuffix)
+		us = append(us, unit{Name: hostcontract.AppUnitName(app.Name), Enabled: enabled(), Contents: `[Unit]
 Description=` + app.Spec.Title + ` (nassella app ` + app.Name + `)
 Requires=nassella-proxy.service nassella-secrets.service
 After=nassella-proxy.service nassella-secrets.service

@@ -14,6 +14,7 @@ import (
 	"github.com/nassella/nassella/generator/render"
 	"github.com/nassella/nassella/generator/render/butane"
 	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/internal/hostcontract"
 )
 
 // The rendered units and scripts pass systemd-analyze verify, written into a folder laid
@@ -80,7 +81,7 @@ func TestUnitsVerify(t *testing.T) {
 	}
 	for _, f := range cfg.Storage.Files {
 		mode := os.FileMode(0o644)
-		if strings.HasPrefix(f.Path, render.BinDir) {
+		if strings.HasPrefix(f.Path, hostcontract.BinDir) {
 			mode = 0o755
 		}
 		write(f.Path, f.Contents.Inline, mode)
@@ -104,7 +105,7 @@ func TestUnitsVerify(t *testing.T) {
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
-	for _, s := range []string{butane.BackupScript, butane.BackupNowScript, "/opt/nassella/bin/nassella-secrets", "/opt/nassella/bin/nassella-data-volume"} {
+	for _, s := range []string{hostcontract.BackupScript, hostcontract.BackupNowScript, hostcontract.SecretsScript, hostcontract.DataVolumeScript} {
 		if out, err := exec.Command("bash", "-n", filepath.Join(root, s)).CombinedOutput(); err != nil {
 			t.Errorf("bash -n %s: %v\n%s", s, err, out)
 		}

@@ -8,10 +8,11 @@ import (
 	"strings"
 
 	"github.com/nassella/nassella/generator/render"
+	"github.com/nassella/nassella/internal/hostcontract"
 )
 
 // Path is where the Caddyfile lives in the site repo.
-const Path = "proxy/" + render.Caddyfile
+const Path = "proxy/" + hostcontract.Caddyfile
 
 // Render returns the Caddyfile.
 func Render(in render.Input) []byte {
@@ -33,7 +34,7 @@ func Render(in render.Input) []byte {
 		-Server
 	}
 }
-`, in.Site.Admin.Email, render.CaddyData)
+`, in.Site.Admin.Email, hostcontract.CaddyData)
 	for _, app := range in.Site.Apps {
 		a := app.Spec
 		fmt.Fprintf(&b, "\n# %s\n%s {\n\timport security_headers\n", a.Title, app.Host)

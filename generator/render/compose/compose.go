@@ -15,6 +15,7 @@ import (
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator/render"
 	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/internal/hostcontract"
 )
 
 // The subset of the Compose specification nassella writes, in the order a reader expects.
@@ -94,10 +95,10 @@ type network struct {
 }
 
 // AppPath is where an app's compose file lives in the site repo.
-func AppPath(app string) string { return path.Join("apps", app, render.ComposeYML) }
+func AppPath(app string) string { return path.Join("apps", app, hostcontract.ComposeYML) }
 
 // ProxyPath is where the proxy's compose file lives in the site repo.
-const ProxyPath = "proxy/" + render.ComposeYML
+const ProxyPath = "proxy/" + hostcontract.ComposeYML
 
 // journald tags each container's lines with its app, so `nassella logs APP` can filter.
 func journald(tag string) logging {
@@ -112,10 +113,10 @@ func App(in render.Input, app site.App) ([]byte, error) {
 		Services: map[string]service{},
 		Networks: map[string]network{
 			"default": {Name: app.Name},
-			"proxy":   {Name: render.ProxyNet, External: true},
+			"proxy":   {Name: hostcontract.ProxyNet, External: true},
 		},
 	}
-	dataDir := path.Join(render.AppsData, app.Name)
+	dataDir := path.Join(hostcontract.AppsData, app.Name)
 	for _, name := range a.ServiceNames() {
 		s := a.Services[name]
 		svc := service{
@@ -172,9 +173,9 @@ func Proxy(in render.Input) ([]byte, error) {
 				Restart: "unless-stopped",
 				Ports:   []string{"80:80", "443:443", "443:443/udp"},
 				Volumes: []string{
-					path.Join(render.ProxyDir, render.Caddyfile) + ":/etc/caddy/Caddyfile:ro",
-					path.Join(render.CaddyData, "data") + ":/data",
-					path.Join(render.CaddyData, "config") + ":/config",
+					path.Join(hostcontract.ProxyDir, hostcontract.Caddyfile) + ":/etc/caddy/Caddyfile:ro",
+					path.Join(hostcontract.CaddyData, "data") + ":/data",
+					path.Join(hostcontract.CaddyData, "config") + ":/config",
 				},
 				Networks:    networks{"proxy": nil},
 				Logging:     journald("proxy"),
@@ -182,7 +183,7 @@ func Proxy(in render.Input) ([]byte, error) {
 			},
 		},
 		// Created here; every app joins it as external.
-		Networks: map[string]network{"proxy": {Name: render.ProxyNet}},
+		Networks: map[string]network{"proxy": {Name: hostcontract.ProxyNet}},
 	}
 	return encode(in, "# Caddy: HTTPS for every app, certificates kept on the data volume.\n", f)
 }

@@ -3,15 +3,20 @@
 // without the network: pull requests (list, create, update), issue comments and labels,
 // GraphQL's enablePullRequestAutoMerge, token auth, and the rate-limit headers and
 // answers of the REST API (X-RateLimit-*, the primary limit's 403, the secondary
-// limits' 403/429 with Retry-After). Git goes to bare repos served by git http-backend
+// limits' 403/429 with Retry-After); for bootstrap, the token's user, creating a repo for
+// it or an organisation, and the repo's Actions secrets (sealed boxes to the repo's
+// public key, opened here so tests see the values). Git goes to bare repos served by git http-backend
 // under the same address, as https://github.com/OWNER/REPO.git would.
 //
 // It is a simulator: it keeps state in memory, knows one user (the token's) and answers
 // only what the bot asks. Endpoints follow https://docs.github.com/rest (pulls, issues
-// comments and labels, rate limits) and https://docs.github.com/graphql.
+// comments and labels, rate limits, users, repos, Actions secrets) and
+// https://docs.github.com/graphql.
 package githubsim
 
 import (
+	crand "crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,6 +32,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/crypto/nacl/box"
 )
 
 // Server is a running simulator.
@@ -48,12 +55,22 @@ type Server struct {
 	reset     time.Time
 	secondary []int // statuses (403 or 429) for the next API requests: secondary limits
 	calls     map[string]int
+
+	// The key pair every repo's Actions secrets are sealed to.
+	secretsPub, secretsPriv *[32]byte
 }
 
 type repo struct {
-	pulls  []*PullRequest
-	labels map[string]bool
-	nextID int
+	pulls   []*PullRequest
+	labels  map[string]bool
+	nextID  int
+	private bool
+	secrets map[string]secret
+}
+
+type secret struct {
+	value              string
+	created, updatedAt time.Time
 }
 
 // PullRequest is a simulated pull request, also the JSON the API answers with.
@@ -130,6 +147,9 @@ func Start(token string) (*Server, error) {
 		Env: []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1",
 			"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.receivepack", "GIT_CONFIG_VALUE_0=true"},
 	}
+	if s.secretsPub, s.secretsPriv, err = box.GenerateKey(crand.Reader); err != nil {
+		return nil, err
+	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	s.reset = time.Now().Add(time.Hour)
@@ -196,6 +216,11 @@ var (
 	rePull    = regexp.MustCompile(`^/api/v3/repos/([^/]+)/([^/]+)/pulls/([0-9]+)$`)
 	reComment = regexp.MustCompile(`^/api/v3/repos/([^/]+)/([^/]+)/issues/([0-9]+)/comments$`)
 	reLabels  = regexp.MustCompile(`^/api/v3/repos/([^/]+)/([^/]+)/issues/([0-9]+)/labels$`)
+	reRepo    = regexp.MustCompile(`^/api/v3/repos/([^/]+)/([^/]+)$`)
+	reNewRepo = regexp.MustCompile(`^/api/v3/(?:user|orgs/([^/]+))/repos$`)
+	reSecrets = regexp.MustCompile(`^/api/v3/repos/([^/]+)/([^/]+)/actions/secrets$`)
+	reKey     = regexp.MustCompile(`^/api/v3/repos/([^/]+)/([^/]+)/actions/secrets/public-key$`)
+	reSecret  = regexp.MustCompile(`^/api/v3/repos/([^/]+)/([^/]+)/actions/secrets/([A-Za-z0-9_]+)$`)
 )
 
 const docs = "https://docs.github.com/rest"
@@ -261,13 +286,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.comment(w, r, m[1]+"/"+m[2], m[3])
 	case match(reLabels, r.URL.Path, &m) && r.Method == http.MethodPost:
 		s.addLabels(w, r, m[1]+"/"+m[2], m[3])
+	case r.URL.Path == "/api/v3/user" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, User{Login: s.Login, ID: 1})
+	case match(reNewRepo, r.URL.Path, &m) && r.Method == http.MethodPost:
+		s.createRepo(w, r, m[1])
+	case match(reRepo, r.URL.Path, &m) && r.Method == http.MethodGet:
+		s.getRepo(w, m[1], m[2], http.StatusOK)
+	case match(reSecrets, r.URL.Path, &m) && r.Method == http.MethodGet:
+		s.listSecrets(w, r, m[1]+"/"+m[2])
+	case match(reKey, r.URL.Path, &m) && r.Method == http.MethodGet:
+		s.publicKey(w, m[1]+"/"+m[2])
+	case match(reSecret, r.URL.Path, &m) && r.Method == http.MethodPut:
+		s.putSecret(w, r, m[1]+"/"+m[2], m[3])
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found", "documentation_url": docs})
 	}
 }
 
 func routeOf(p string) string {
-	for _, re := range []*regexp.Regexp{rePulls, rePull, reComment, reLabels} {
+	for _, re := range []*regexp.Regexp{rePulls, rePull, reComment, reLabels, reRepo, reSecrets, reKey, reSecret} {
 		if re.MatchString(p) {
 			return re.String()
 		}
@@ -347,6 +384,14 @@ func (s *Server) listPulls(w http.ResponseWriter, req *http.Request, full string
 		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Number > out[j].Number })
+	from, to := s.page(w, req, len(out))
+	writeJSON(w, http.StatusOK, out[from:to])
+}
+
+// page picks the page a list request asks for out of n items: per_page (30 by default,
+// at most 100) and page, with a Link header to the next page.
+func (s *Server) page(w http.ResponseWriter, req *http.Request, n int) (from, to int) {
+	q := req.URL.Query()
 	per, _ := strconv.Atoi(q.Get("per_page"))
 	if per <= 0 {
 		per = 30
@@ -354,15 +399,15 @@ func (s *Server) listPulls(w http.ResponseWriter, req *http.Request, full string
 	per = min(per, 100)
 	page, _ := strconv.Atoi(q.Get("page"))
 	page = max(page, 1)
-	from := min((page-1)*per, len(out))
-	to := min(from+per, len(out))
-	if to < len(out) {
+	from = min((page-1)*per, n)
+	to = min(from+per, n)
+	if to < n {
 		next := *req.URL
 		q.Set("page", strconv.Itoa(page+1))
 		next.RawQuery = q.Encode()
 		w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, s.URL, next.RequestURI()))
 	}
-	writeJSON(w, http.StatusOK, out[from:to])
+	return from, to
 }
 
 func (s *Server) headSHA(full, branch string) string {
@@ -522,4 +567,132 @@ func (s *Server) graphql(w http.ResponseWriter, req *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": nil, "errors": []map[string]any{{"type": "NOT_FOUND",
 		"message": fmt.Sprintf("Could not resolve to a node with the global id of '%s'", id)}}})
+}
+
+// Secrets returns the repo's Actions secrets as the sealed boxes open, by name.
+func (s *Server) Secrets(owner, name string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	if r := s.repos[owner+"/"+name]; r != nil {
+		for n, v := range r.secrets {
+			out[n] = v.value
+		}
+	}
+	return out
+}
+
+// createRepo is POST /user/repos (org "") or POST /orgs/{org}/repos: an empty repo with
+// default branch main; 422 when the name is taken.
+func (s *Server) createRepo(w http.ResponseWriter, req *http.Request, org string) {
+	var in struct {
+		Name    string `json:"name"`
+		Private bool   `json:"private"`
+	}
+	if err := json.NewDecoder(req.Body).Decode(&in); err != nil || in.Name == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON", "documentation_url": docs})
+		return
+	}
+	owner := org
+	if owner == "" {
+		owner = s.Login
+	}
+	if s.repos[owner+"/"+in.Name] != nil {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "Repository creation failed.",
+			"errors": []map[string]string{{"resource": "Repository", "code": "custom", "field": "name", "message": "name already exists on this account"}}, "documentation_url": docs})
+		return
+	}
+	dir := filepath.Join(s.root, owner, in.Name+".git")
+	if out, err := exec.Command("git", "init", "--bare", "-q", "-b", "main", dir).CombinedOutput(); err != nil {
+		http.Error(w, fmt.Sprintf("git init: %v: %s", err, out), http.StatusInternalServerError)
+		return
+	}
+	s.repos[owner+"/"+in.Name] = &repo{labels: map[string]bool{}, private: in.Private}
+	s.getRepo(w, owner, in.Name, http.StatusCreated)
+}
+
+// getRepo answers GET /repos/{owner}/{repo} with the fields clients read.
+func (s *Server) getRepo(w http.ResponseWriter, owner, name string, status int) {
+	r := s.repo(w, owner+"/"+name)
+	if r == nil {
+		return
+	}
+	writeJSON(w, status, map[string]any{
+		"id": 1, "name": name, "full_name": owner + "/" + name, "private": r.private,
+		"owner":          User{Login: owner, ID: 1},
+		"html_url":       s.URL + "/" + owner + "/" + name,
+		"clone_url":      s.URL + "/" + owner + "/" + name + ".git",
+		"default_branch": "main",
+	})
+}
+
+// listSecrets is GET /repos/{owner}/{repo}/actions/secrets: names and dates, never
+// values, paged like every list.
+func (s *Server) listSecrets(w http.ResponseWriter, req *http.Request, full string) {
+	r := s.repo(w, full)
+	if r == nil {
+		return
+	}
+	type item struct {
+		Name      string    `json:"name"`
+		CreatedAt time.Time `json:"created_at"`
+		UpdatedAt time.Time `json:"updated_at"`
+	}
+	var all []item
+	for n, v := range r.secrets {
+		all = append(all, item{n, v.created, v.updatedAt})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	from, to := s.page(w, req, len(all))
+	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(all), "secrets": append([]item{}, all[from:to]...)})
+}
+
+// secretsKeyID names the simulator's one key pair.
+const secretsKeyID = "568250167242549743"
+
+// publicKey is GET /repos/{owner}/{repo}/actions/secrets/public-key.
+func (s *Server) publicKey(w http.ResponseWriter, full string) {
+	if s.repo(w, full) == nil {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"key_id": secretsKeyID, "key": base64.StdEncoding.EncodeToString(s.secretsPub[:])})
+}
+
+// putSecret is PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}: the value a
+// sealed box to the repo's public key, base64; 201 for a new secret, 204 for a replaced
+// one. Names are kept upper case, as GitHub does.
+func (s *Server) putSecret(w http.ResponseWriter, req *http.Request, full, name string) {
+	r := s.repo(w, full)
+	if r == nil {
+		return
+	}
+	var in struct {
+		EncryptedValue string `json:"encrypted_value"`
+		KeyID          string `json:"key_id"`
+	}
+	if err := json.NewDecoder(req.Body).Decode(&in); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON", "documentation_url": docs})
+		return
+	}
+	sealed, err := base64.StdEncoding.DecodeString(in.EncryptedValue)
+	plain, ok := box.OpenAnonymous(nil, sealed, s.secretsPub, s.secretsPriv)
+	if in.KeyID != secretsKeyID || err != nil || !ok {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "Bad request: the value is not a sealed box to the repository's public key " + secretsKeyID, "documentation_url": docs})
+		return
+	}
+	if r.secrets == nil {
+		r.secrets = map[string]secret{}
+	}
+	name = strings.ToUpper(name)
+	old, existed := r.secrets[name]
+	now := time.Now().UTC().Truncate(time.Second)
+	if !existed {
+		old.created = now
+	}
+	r.secrets[name] = secret{value: string(plain), created: old.created, updatedAt: now}
+	if existed {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
 }

@@ -140,41 +140,34 @@ func (s *Server) renderActions(actions []*action) []actionJSON {
 	return out
 }
 
-// resourceActionRoutes serves the actions of one resource, such as
+// actionListRoutes serves the actions of one resource, such as
 // GET /v1/servers/{id}/actions and GET /v1/servers/{id}/actions/{action_id}.
-func (s *Server) resourceActionRoutes(collection, kind string, resolve func(idOrName string) (int64, bool)) {
+func (st *store[T]) actionListRoutes() {
+	s := st.sim
 	lookup := func(r *http.Request) (int64, error) {
-		id, ok := resolve(r.PathValue("id"))
+		v, ok := st.resolve(r.PathValue("id"))
 		if !ok {
-			return 0, errNotFound(kind, r.PathValue("id"))
+			return 0, errNotFound(st.kind, r.PathValue("id"))
 		}
-		return id, nil
+		return v.base().id, nil
 	}
-	concerns := func(a *action, id int64) bool { return slices.Contains(a.resources, ref(kind, id)) }
+	concerns := func(a *action, id int64) bool { return slices.Contains(a.resources, st.ref(id)) }
 
-	s.handle("GET /v1/"+collection+"/{id}/actions", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	s.handle("GET /v1/"+st.collection+"/{id}/actions", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		id, err := lookup(r)
 		if err != nil {
 			return 0, nil, err
 		}
-		q := r.URL.Query()
 		var list []*action
 		for _, a := range s.actions {
-			if concerns(a, id) && (len(q["status"]) == 0 || slices.Contains(q["status"], a.status)) {
+			if concerns(a, id) {
 				list = append(list, a)
 			}
 		}
-		if err := sortList(q, list, s.actionSortKeys()); err != nil {
-			return 0, nil, err
-		}
-		page, meta, err := paginate(w, r, list)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"actions": s.renderActions(page), "meta": meta}, nil
+		return s.answerActions(w, r, list)
 	})
 
-	s.handle("GET /v1/"+collection+"/{id}/actions/{action_id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	s.handle("GET /v1/"+st.collection+"/{id}/actions/{action_id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		id, err := lookup(r)
 		if err != nil {
 			return 0, nil, err
@@ -188,36 +181,27 @@ func (s *Server) resourceActionRoutes(collection, kind string, resolve func(idOr
 	})
 }
 
-func (s *Server) actionSortKeys() sortKeys[*action] {
-	return sortKeys[*action]{
+// answerActions answers a list of actions, filtered by the status query parameter.
+func (s *Server) answerActions(w http.ResponseWriter, r *http.Request, list []*action) (int, any, error) {
+	q := r.URL.Query()
+	list = slices.DeleteFunc(list, func(a *action) bool {
+		return len(q["status"]) > 0 && !slices.Contains(q["status"], a.status)
+	})
+	body, err := answerList(w, r, "actions", list, sortKeys[*action]{
 		"id":       byID(func(a *action) int64 { return a.id }),
 		"command":  byString(func(a *action) string { return a.command }),
 		"status":   byString(func(a *action) string { return a.status }),
 		"started":  func(a, b *action) int { return a.started.Compare(b.started) },
 		"finished": func(a, b *action) int { return a.finished.Compare(b.finished) },
 		"progress": func(a, b *action) int { return cmp.Compare(s.renderAction(a).Progress, s.renderAction(b).Progress) },
+	}, func(a *action) any { return s.renderAction(a) })
+	if err != nil {
+		return 0, nil, err
 	}
+	return http.StatusOK, body, nil
 }
 
 func (s *Server) actionRoutes() {
-	known := func(has func(int64) bool) func(string) (int64, bool) {
-		return func(v string) (int64, bool) {
-			id, err := strconv.ParseInt(v, 10, 64)
-			return id, err == nil && has(id)
-		}
-	}
-	s.resourceActionRoutes("servers", "server", known(func(id int64) bool { return s.servers[id] != nil }))
-	s.resourceActionRoutes("volumes", "volume", known(func(id int64) bool { return s.volumes[id] != nil }))
-	s.resourceActionRoutes("primary_ips", "primary_ip", known(func(id int64) bool { return s.primaryIPs[id] != nil }))
-	s.resourceActionRoutes("firewalls", "firewall", known(func(id int64) bool { return s.firewalls[id] != nil }))
-	s.resourceActionRoutes("images", "image", known(func(id int64) bool { return s.images[id] != nil }))
-	s.resourceActionRoutes("zones", "zone", func(v string) (int64, bool) {
-		if z := s.lookupZone(v); z != nil {
-			return z.id, true
-		}
-		return 0, false
-	})
-
 	s.handle("GET /v1/actions/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		id, err := pathID(r, "action")
 		if err != nil {
@@ -233,34 +217,20 @@ func (s *Server) actionRoutes() {
 	// Listing all actions of a project was removed from the API; actions are listed
 	// by ID, which is how clients poll them.
 	s.handle("GET /v1/actions", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		q := r.URL.Query()
-		ids, err := queryIDs(q, "id")
+		ids, err := queryIDs(r.URL.Query(), "id")
 		if err != nil {
 			return 0, nil, err
 		}
 		if len(ids) == 0 {
 			return 0, nil, invalidInput("id", "is required: listing all actions is no longer supported")
 		}
-		statuses := q["status"]
 		var list []*action
 		for _, id := range ids {
-			a, ok := s.actions[id]
-			if !ok || slices.Contains(list, a) {
-				continue
+			if a, ok := s.actions[id]; ok && !slices.Contains(list, a) {
+				list = append(list, a)
 			}
-			if len(statuses) > 0 && !slices.Contains(statuses, a.status) {
-				continue
-			}
-			list = append(list, a)
 		}
-		if err := sortList(q, list, s.actionSortKeys()); err != nil {
-			return 0, nil, err
-		}
-		page, meta, err := paginate(w, r, list)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"actions": s.renderActions(page), "meta": meta}, nil
+		return s.answerActions(w, r, list)
 	})
 }
 

@@ -2,9 +2,7 @@ package hcloudsim
 
 import (
 	"fmt"
-	"net/http"
 	"slices"
-	"strconv"
 )
 
 // Location is a location to seed, such as nbg1.
@@ -42,20 +40,20 @@ type ServerType struct {
 	MonthlyPrice float64
 }
 
+// The catalogue keeps the names of its entries in meta too, for lookups.
 type location struct {
-	id int64
+	meta
 	Location
 }
 
 type datacenter struct {
-	id       int64
-	name     string
+	meta
 	desc     string
 	location *location
 }
 
 type serverType struct {
-	id int64
+	meta
 	ServerType
 }
 
@@ -89,7 +87,7 @@ type datacenterJSON struct {
 func (s *Server) renderDatacenter(d *datacenter) datacenterJSON {
 	out := datacenterJSON{ID: d.id, Name: d.name, Description: d.desc, Location: d.location.json()}
 	types := []int64{}
-	for _, t := range sortedValues(s.serverTypes, func(t *serverType) int64 { return t.id }) {
+	for _, t := range s.serverTypes.sorted() {
 		if t.soldIn(d.location.Name) {
 			types = append(types, t.id)
 		}
@@ -161,7 +159,7 @@ func (s *Server) renderServerType(t *serverType) serverTypeJSON {
 		Prices:       []serverTypePriceJSON{},
 		Locations:    []serverTypeLocationJSON{},
 	}
-	for _, l := range sortedValues(s.locations, func(l *location) int64 { return l.id }) {
+	for _, l := range s.locations.sorted() {
 		if !t.soldIn(l.Name) {
 			continue
 		}
@@ -181,75 +179,56 @@ func (s *Server) renderServerType(t *serverType) serverTypeJSON {
 func (s *Server) AddLocation(l Location) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	loc := &location{id: s.newID("location"), Location: l}
-	s.locations[loc.id] = loc
-	return loc.id
+	return s.addLocation(l)
 }
 
 // AddDatacenter adds a datacenter in an existing location and returns its ID.
 func (s *Server) AddDatacenter(d Datacenter) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	loc := s.locationByName(d.Location)
-	if loc == nil {
-		panic(fmt.Sprintf("hcloudsim: datacenter %s in unknown location %s", d.Name, d.Location))
-	}
-	dc := &datacenter{id: s.newID("datacenter"), name: d.Name, desc: d.Description, location: loc}
-	s.datacenters[dc.id] = dc
-	return dc.id
+	return s.addDatacenter(d)
 }
 
 // AddServerType adds a server type and returns its ID.
 func (s *Server) AddServerType(t ServerType) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := &serverType{id: s.newID("server_type"), ServerType: t}
-	st.Locations = slices.Clone(t.Locations)
-	s.serverTypes[st.id] = st
-	return st.id
+	return s.addServerType(t)
 }
 
-func (s *Server) locationByName(name string) *location {
-	for _, l := range s.locations {
-		if l.Name == name {
-			return l
-		}
+func (s *Server) addLocation(l Location) int64 {
+	return s.locations.put(&location{meta: s.locations.newMeta(l.Name, nil), Location: l}).id
+}
+
+func (s *Server) addDatacenter(d Datacenter) int64 {
+	loc := s.lookupLocation(d.Location)
+	if loc == nil {
+		panic(fmt.Sprintf("hcloudsim: datacenter %s in unknown location %s", d.Name, d.Location))
 	}
-	return nil
+	return s.datacenters.put(&datacenter{meta: s.datacenters.newMeta(d.Name, nil), desc: d.Description, location: loc}).id
+}
+
+func (s *Server) addServerType(t ServerType) int64 {
+	t.Locations = slices.Clone(t.Locations)
+	return s.serverTypes.put(&serverType{meta: s.serverTypes.newMeta(t.Name, nil), ServerType: t}).id
 }
 
 // lookupLocation finds a location by ID or name.
 func (s *Server) lookupLocation(idOrName string) *location {
-	if id, err := strconv.ParseInt(idOrName, 10, 64); err == nil {
-		return s.locations[id]
-	}
-	return s.locationByName(idOrName)
+	l, _ := s.locations.lookup(idOrName)
+	return l
 }
 
 // lookupDatacenter finds a datacenter by ID or name.
 func (s *Server) lookupDatacenter(idOrName string) *datacenter {
-	if id, err := strconv.ParseInt(idOrName, 10, 64); err == nil {
-		return s.datacenters[id]
-	}
-	for _, d := range s.datacenters {
-		if d.name == idOrName {
-			return d
-		}
-	}
-	return nil
+	d, _ := s.datacenters.lookup(idOrName)
+	return d
 }
 
 // lookupServerType finds a server type by ID or name.
 func (s *Server) lookupServerType(ref idOrName) *serverType {
-	if ref.id != 0 {
-		return s.serverTypes[ref.id]
-	}
-	for _, t := range s.serverTypes {
-		if t.Name == ref.name {
-			return t
-		}
-	}
-	return nil
+	t, _ := s.serverTypes.lookup(ref.String())
+	return t
 }
 
 func (s *Server) seedCatalogue() {
@@ -262,8 +241,7 @@ func (s *Server) seedCatalogue() {
 		{"sin", "Singapore", "SG", "Singapore", 1.283333, 103.833333, "ap-southeast"},
 	}
 	for _, l := range locations {
-		loc := &location{id: s.newID("location"), Location: l}
-		s.locations[loc.id] = loc
+		s.addLocation(l)
 	}
 	datacenters := []Datacenter{
 		{"fsn1-dc14", "Falkenstein 1 virtual DC 14", "fsn1"},
@@ -274,8 +252,7 @@ func (s *Server) seedCatalogue() {
 		{"sin-dc1", "Singapore virtual DC 1", "sin"},
 	}
 	for _, d := range datacenters {
-		dc := &datacenter{id: s.newID("datacenter"), name: d.Name, desc: d.Description, location: s.locationByName(d.Location)}
-		s.datacenters[dc.id] = dc
+		s.addDatacenter(d)
 	}
 	eu := []string{"fsn1", "nbg1", "hel1"}
 	types := []ServerType{
@@ -291,8 +268,7 @@ func (s *Server) seedCatalogue() {
 		{"ccx13", "CCX13 Dedicated CPU", "general_purpose", 2, 8, 80, "local", "dedicated", "x86", nil, 12.49},
 	}
 	for _, t := range types {
-		st := &serverType{id: s.newID("server_type"), ServerType: t}
-		s.serverTypes[st.id] = st
+		s.addServerType(t)
 	}
 	for _, img := range []Image{
 		{Name: "ubuntu-24.04", Description: "Ubuntu 24.04", Type: "system", Architecture: "x86", OSFlavor: "ubuntu", OSVersion: "24.04", DiskSize: 5},
@@ -305,129 +281,27 @@ func (s *Server) seedCatalogue() {
 }
 
 func (s *Server) catalogueRoutes() {
-	s.handle("GET /v1/locations", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		q := r.URL.Query()
-		f, err := parseListFilter(q)
-		if err != nil {
-			return 0, nil, err
-		}
-		var list []*location
-		for _, l := range s.locations {
-			if f.name == "" || f.name == l.Name {
-				list = append(list, l)
-			}
-		}
-		if err := sortList(q, list, sortKeys[*location]{
-			"id":   byID(func(l *location) int64 { return l.id }),
-			"name": byString(func(l *location) string { return l.Name }),
-		}); err != nil {
-			return 0, nil, err
-		}
-		page, meta, err := paginate(w, r, list)
-		if err != nil {
-			return 0, nil, err
-		}
-		out := make([]locationJSON, 0, len(page))
-		for _, l := range page {
-			out = append(out, l.json())
-		}
-		return http.StatusOK, map[string]any{"locations": out, "meta": meta}, nil
-	})
-	s.handle("GET /v1/locations/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		id, err := pathID(r, "location")
-		if err != nil {
-			return 0, nil, err
-		}
-		l, ok := s.locations[id]
-		if !ok {
-			return 0, nil, errNotFound("location", id)
-		}
-		return http.StatusOK, map[string]any{"location": l.json()}, nil
-	})
-
-	s.handle("GET /v1/datacenters", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		q := r.URL.Query()
-		f, err := parseListFilter(q)
-		if err != nil {
-			return 0, nil, err
-		}
-		var list []*datacenter
-		for _, d := range s.datacenters {
-			if f.name == "" || f.name == d.name {
-				list = append(list, d)
-			}
-		}
-		if err := sortList(q, list, sortKeys[*datacenter]{
-			"id":   byID(func(d *datacenter) int64 { return d.id }),
-			"name": byString(func(d *datacenter) string { return d.name }),
-		}); err != nil {
-			return 0, nil, err
-		}
-		page, meta, err := paginate(w, r, list)
-		if err != nil {
-			return 0, nil, err
-		}
-		out := make([]datacenterJSON, 0, len(page))
-		for _, d := range page {
-			out = append(out, s.renderDatacenter(d))
-		}
+	s.locations = catalogue(s, "location", "location", "locations", func(l *location) any { return l.json() })
+	s.datacenters = catalogue(s, "datacenter", "datacenter", "datacenters", func(d *datacenter) any { return s.renderDatacenter(d) })
+	s.datacenters.listExtra = func(list []*datacenter, body map[string]any) {
 		var recommendation int64
 		if len(list) > 0 {
 			recommendation = list[0].id
 		}
-		return http.StatusOK, map[string]any{"datacenters": out, "recommendation": recommendation, "meta": meta}, nil
-	})
-	s.handle("GET /v1/datacenters/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		id, err := pathID(r, "datacenter")
-		if err != nil {
-			return 0, nil, err
-		}
-		d, ok := s.datacenters[id]
-		if !ok {
-			return 0, nil, errNotFound("datacenter", id)
-		}
-		return http.StatusOK, map[string]any{"datacenter": s.renderDatacenter(d)}, nil
-	})
+		body["recommendation"] = recommendation
+	}
+	s.serverTypes = catalogue(s, "server_type", "server type", "server_types", func(t *serverType) any { return s.renderServerType(t) })
+}
 
-	s.handle("GET /v1/server_types", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		q := r.URL.Query()
-		f, err := parseListFilter(q)
-		if err != nil {
-			return 0, nil, err
-		}
-		var list []*serverType
-		for _, t := range s.serverTypes {
-			if f.name == "" || f.name == t.Name {
-				list = append(list, t)
-			}
-		}
-		if err := sortList(q, list, sortKeys[*serverType]{
-			"id":   byID(func(t *serverType) int64 { return t.id }),
-			"name": byString(func(t *serverType) string { return t.Name }),
-		}); err != nil {
-			return 0, nil, err
-		}
-		page, meta, err := paginate(w, r, list)
-		if err != nil {
-			return 0, nil, err
-		}
-		out := make([]serverTypeJSON, 0, len(page))
-		for _, t := range page {
-			out = append(out, s.renderServerType(t))
-		}
-		return http.StatusOK, map[string]any{"server_types": out, "meta": meta}, nil
-	})
-	s.handle("GET /v1/server_types/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		id, err := pathID(r, "server type")
-		if err != nil {
-			return 0, nil, err
-		}
-		t, ok := s.serverTypes[id]
-		if !ok {
-			return 0, nil, errNotFound("server type", id)
-		}
-		return http.StatusOK, map[string]any{"server_type": s.renderServerType(t)}, nil
-	})
+// catalogue returns the store of a kind of catalogue entry, which clients can
+// only list and get.
+func catalogue[T resource](s *Server, kind, noun, collection string, render func(T) any) *store[T] {
+	st := &store[T]{
+		sim: s, kind: kind, noun: noun, collection: collection, items: map[int64]T{},
+		render: render, sort: []string{"name"}, unlabelled: true, readOnly: true,
+	}
+	st.routes()
+	return st
 }
 
 // sortedValues returns the values of a map ordered by ID.

@@ -11,10 +11,7 @@ import (
 )
 
 type firewall struct {
-	id        int64
-	name      string
-	labels    map[string]string
-	created   time.Time
+	meta
 	rules     []firewallRule
 	servers   []int64  // applied directly
 	selectors []string // applied through label selectors
@@ -92,7 +89,7 @@ func (s *Server) renderFirewall(fw *firewall) firewallJSON {
 			Selector string `json:"selector"`
 		}{sel}
 		parsed, _ := parseSelector(sel)
-		for _, srv := range sortedValues(s.servers, func(srv *server) int64 { return srv.id }) {
+		for _, srv := range s.servers.sorted() {
 			if parsed.matches(srv.labels) {
 				r.AppliedToResources = append(r.AppliedToResources, serverResource(srv.id))
 			}
@@ -205,7 +202,7 @@ func (s *Server) applyResources(fw *firewall, resources []firewallResource) ([]*
 	for _, res := range resources {
 		switch res.Type {
 		case "server":
-			srv, ok := s.servers[res.Server.ID]
+			srv, ok := s.servers.items[res.Server.ID]
 			if !ok {
 				return nil, errCode(http.StatusNotFound, "firewall_resource_not_found", fmt.Sprintf("server %d not found", res.Server.ID))
 			}
@@ -223,83 +220,45 @@ func (s *Server) applyResources(fw *firewall, resources []firewallResource) ([]*
 	for _, res := range resources {
 		if res.Type == "server" {
 			serverID := res.Server.ID
-			actions = append(actions, s.startAction("apply_firewall", func() *actionFailure {
-				fw, ok := s.firewalls[id]
-				if !ok {
-					return &actionFailure{"firewall_not_found", fmt.Sprintf("firewall %d no longer exists", id)}
-				}
-				if _, ok := s.servers[serverID]; !ok {
+			actions = append(actions, s.startAction("apply_firewall", s.firewalls.must(id, func(fw *firewall) *actionFailure {
+				if _, ok := s.servers.items[serverID]; !ok {
 					return &actionFailure{"firewall_resource_not_found", fmt.Sprintf("server %d no longer exists", serverID)}
 				}
 				if !slices.Contains(fw.servers, serverID) {
 					fw.servers = append(fw.servers, serverID)
 				}
 				return nil
-			}, ref("firewall", id), ref("server", serverID)))
+			}), ref("firewall", id), ref("server", serverID)))
 			continue
 		}
 		sel := res.LabelSelector.Selector
-		actions = append(actions, s.startAction("apply_firewall", func() *actionFailure {
-			if fw, ok := s.firewalls[id]; ok && !slices.Contains(fw.selectors, sel) {
+		actions = append(actions, s.startAction("apply_firewall", s.firewalls.change(id, func(fw *firewall) {
+			if !slices.Contains(fw.selectors, sel) {
 				fw.selectors = append(fw.selectors, sel)
 			}
-			return nil
-		}, ref("firewall", id)))
+		}), ref("firewall", id)))
 	}
 	return actions, nil
 }
 
-func (s *Server) firewallFromPath(r *http.Request) (*firewall, error) {
-	id, err := pathID(r, "firewall")
-	if err != nil {
-		return nil, err
-	}
-	fw, ok := s.firewalls[id]
-	if !ok {
-		return nil, errNotFound("firewall", id)
-	}
-	return fw, nil
-}
-
-func (s *Server) firewallNameTaken(name string, except int64) bool {
-	for _, fw := range s.firewalls {
-		if fw.name == name && fw.id != except {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Server) firewallRoutes() {
-	s.handle("GET /v1/firewalls", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		q := r.URL.Query()
-		f, err := parseListFilter(q)
-		if err != nil {
-			return 0, nil, err
-		}
-		var list []*firewall
-		for _, fw := range s.firewalls {
-			if f.matches(fw.name, fw.labels) {
-				list = append(list, fw)
+	s.firewalls = &store[*firewall]{
+		sim: s, kind: "firewall", noun: "firewall", collection: "firewalls", items: map[int64]*firewall{},
+		render:    func(fw *firewall) any { return s.renderFirewall(fw) },
+		sort:      []string{"name", "created"},
+		checkName: checkName,
+		deletable: func(fw *firewall) error {
+			if len(fw.servers) > 0 || len(fw.selectors) > 0 {
+				return errCode(http.StatusUnprocessableEntity, "resource_in_use", fmt.Sprintf("firewall %d is still applied to resources", fw.id))
 			}
-		}
-		if err := sortList(q, list, sortKeys[*firewall]{
-			"id":      byID(func(fw *firewall) int64 { return fw.id }),
-			"name":    byString(func(fw *firewall) string { return fw.name }),
-			"created": func(a, b *firewall) int { return a.created.Compare(b.created) },
-		}); err != nil {
-			return 0, nil, err
-		}
-		page, meta, err := paginate(w, r, list)
-		if err != nil {
-			return 0, nil, err
-		}
-		out := make([]firewallJSON, 0, len(page))
-		for _, fw := range page {
-			out = append(out, s.renderFirewall(fw))
-		}
-		return http.StatusOK, map[string]any{"firewalls": out, "meta": meta}, nil
-	})
+			return nil
+		},
+		actions: map[string]actionHandler[*firewall]{
+			"set_rules": s.setRules, "apply_to_resources": s.applyToResources, "remove_from_resources": s.removeFromResources,
+		},
+		actionRoutes: true,
+	}
+	s.firewalls.routes()
 
 	s.handle("POST /v1/firewalls", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		var req struct {
@@ -312,188 +271,117 @@ func (s *Server) firewallRoutes() {
 			return 0, nil, err
 		}
 		var f fieldErrors
-		checkName(&f, "name", req.Name)
+		checkName(&f, req.Name)
 		labels := checkLabels(&f, req.Labels)
 		rules := checkRules(&f, req.Rules)
 		s.checkResources(&f, "apply_to", req.ApplyTo)
 		if err := f.err(); err != nil {
 			return 0, nil, err
 		}
-		if s.firewallNameTaken(req.Name, 0) {
-			return 0, nil, errUniqueness("name", fmt.Sprintf("firewall with name %q already exists", req.Name))
+		if err := s.firewalls.unique(req.Name, 0); err != nil {
+			return 0, nil, err
 		}
-		fw := &firewall{id: s.newID("firewall"), name: req.Name, labels: labels, created: s.now(), rules: rules}
+		fw := &firewall{meta: s.firewalls.newMeta(req.Name, labels), rules: rules}
 		actions, err := s.applyResources(fw, req.ApplyTo)
 		if err != nil {
 			return 0, nil, err
 		}
-		s.firewalls[fw.id] = fw
+		s.firewalls.put(fw)
 		return http.StatusCreated, map[string]any{"firewall": s.renderFirewall(fw), "actions": s.renderActions(actions)}, nil
 	})
+}
 
-	s.handle("GET /v1/firewalls/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		fw, err := s.firewallFromPath(r)
-		if err != nil {
-			return 0, nil, err
+func (s *Server) setRules(fw *firewall, r *http.Request) (int, any, error) {
+	var req struct {
+		Rules []firewallRule `json:"rules"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return 0, nil, err
+	}
+	var f fieldErrors
+	rules := checkRules(&f, req.Rules)
+	if err := f.err(); err != nil {
+		return 0, nil, err
+	}
+	actions := []*action{s.startAction("set_firewall_rules", s.firewalls.change(fw.id, func(fw *firewall) { fw.rules = rules }), ref("firewall", fw.id))}
+	for _, srv := range s.servers.sorted() {
+		if fw.appliesTo(srv) {
+			actions = append(actions, s.startAction("apply_firewall", nil, ref("firewall", fw.id), ref("server", srv.id)))
 		}
-		return http.StatusOK, map[string]any{"firewall": s.renderFirewall(fw)}, nil
-	})
+	}
+	return s.actionsStarted(actions, nil)
+}
 
-	s.handle("PUT /v1/firewalls/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		fw, err := s.firewallFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req struct {
-			Name   *string            `json:"name"`
-			Labels *map[string]string `json:"labels"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		var f fieldErrors
-		if req.Name != nil {
-			checkName(&f, "name", *req.Name)
-		}
-		labels := checkLabels(&f, req.Labels)
-		if err := f.err(); err != nil {
-			return 0, nil, err
-		}
-		if req.Name != nil {
-			if s.firewallNameTaken(*req.Name, fw.id) {
-				return 0, nil, errUniqueness("name", fmt.Sprintf("firewall with name %q already exists", *req.Name))
-			}
-			fw.name = *req.Name
-		}
-		if req.Labels != nil {
-			fw.labels = labels
-		}
-		return http.StatusOK, map[string]any{"firewall": s.renderFirewall(fw)}, nil
-	})
+// actionsStarted is the 201 answer to an action on resources: one action per resource.
+func (s *Server) actionsStarted(actions []*action, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, map[string]any{"actions": s.renderActions(actions)}, nil
+}
 
-	s.handle("DELETE /v1/firewalls/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		fw, err := s.firewallFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		if len(fw.servers) > 0 || len(fw.selectors) > 0 {
-			return 0, nil, errCode(http.StatusUnprocessableEntity, "resource_in_use", fmt.Sprintf("firewall %d is still applied to resources", fw.id))
-		}
-		delete(s.firewalls, fw.id)
-		return http.StatusNoContent, nil, nil
-	})
+// firewallResources reads the resources of apply_to_resources (field apply_to) or
+// remove_from_resources (remove_from).
+func (s *Server) firewallResources(r *http.Request, field string) ([]firewallResource, error) {
+	var req struct {
+		ApplyTo    []firewallResource `json:"apply_to"`
+		RemoveFrom []firewallResource `json:"remove_from"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	resources := req.ApplyTo
+	if field == "remove_from" {
+		resources = req.RemoveFrom
+	}
+	var f fieldErrors
+	if len(resources) == 0 {
+		f.add(field, "is required")
+	}
+	s.checkResources(&f, field, resources)
+	return resources, f.err()
+}
 
-	s.handle("POST /v1/firewalls/{id}/actions/set_rules", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		fw, err := s.firewallFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req struct {
-			Rules []firewallRule `json:"rules"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		var f fieldErrors
-		rules := checkRules(&f, req.Rules)
-		if err := f.err(); err != nil {
-			return 0, nil, err
-		}
-		id := fw.id
-		actions := []*action{s.startAction("set_firewall_rules", func() *actionFailure {
-			if fw, ok := s.firewalls[id]; ok {
-				fw.rules = rules
-			}
-			return nil
-		}, ref("firewall", id))}
-		for _, srv := range sortedValues(s.servers, func(srv *server) int64 { return srv.id }) {
-			if fw.appliesTo(srv) {
-				actions = append(actions, s.startAction("apply_firewall", nil, ref("firewall", id), ref("server", srv.id)))
-			}
-		}
-		return http.StatusCreated, map[string]any{"actions": s.renderActions(actions)}, nil
-	})
+func (s *Server) applyToResources(fw *firewall, r *http.Request) (int, any, error) {
+	resources, err := s.firewallResources(r, "apply_to")
+	if err != nil {
+		return 0, nil, err
+	}
+	return s.actionsStarted(s.applyResources(fw, resources))
+}
 
-	s.handle("POST /v1/firewalls/{id}/actions/apply_to_resources", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		fw, err := s.firewallFromPath(r)
-		if err != nil {
-			return 0, nil, err
+// removeFromResources removes a firewall from resources. Removing it from one it is
+// not applied to succeeds without change, as the API does since August 2025.
+func (s *Server) removeFromResources(fw *firewall, r *http.Request) (int, any, error) {
+	resources, err := s.firewallResources(r, "remove_from")
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, res := range resources {
+		if res.Type != "server" {
+			continue
 		}
-		var req struct {
-			ApplyTo []firewallResource `json:"apply_to"`
+		srv, ok := s.servers.items[res.Server.ID]
+		if !ok {
+			return 0, nil, errCode(http.StatusNotFound, "firewall_resource_not_found", fmt.Sprintf("server %d not found", res.Server.ID))
 		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
+		if !slices.Contains(fw.servers, srv.id) && fw.appliesTo(srv) {
+			return 0, nil, errCode(http.StatusUnprocessableEntity, "firewall_managed_by_label_selector", fmt.Sprintf("firewall %d is applied to server %d through a label selector", fw.id, srv.id))
 		}
-		var f fieldErrors
-		if len(req.ApplyTo) == 0 {
-			f.add("apply_to", "is required")
+	}
+	var actions []*action
+	for _, res := range resources {
+		if res.Type == "server" {
+			serverID := res.Server.ID
+			actions = append(actions, s.startAction("remove_firewall", s.firewalls.change(fw.id, func(fw *firewall) {
+				fw.servers = slices.DeleteFunc(fw.servers, func(id int64) bool { return id == serverID })
+			}), ref("firewall", fw.id), ref("server", serverID)))
+			continue
 		}
-		s.checkResources(&f, "apply_to", req.ApplyTo)
-		if err := f.err(); err != nil {
-			return 0, nil, err
-		}
-		actions, err := s.applyResources(fw, req.ApplyTo)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusCreated, map[string]any{"actions": s.renderActions(actions)}, nil
-	})
-
-	// Removing a firewall from a resource it is not applied to succeeds without
-	// change, as the API does since August 2025.
-	s.handle("POST /v1/firewalls/{id}/actions/remove_from_resources", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		fw, err := s.firewallFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req struct {
-			RemoveFrom []firewallResource `json:"remove_from"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		var f fieldErrors
-		if len(req.RemoveFrom) == 0 {
-			f.add("remove_from", "is required")
-		}
-		s.checkResources(&f, "remove_from", req.RemoveFrom)
-		if err := f.err(); err != nil {
-			return 0, nil, err
-		}
-		for _, res := range req.RemoveFrom {
-			if res.Type != "server" {
-				continue
-			}
-			srv, ok := s.servers[res.Server.ID]
-			if !ok {
-				return 0, nil, errCode(http.StatusNotFound, "firewall_resource_not_found", fmt.Sprintf("server %d not found", res.Server.ID))
-			}
-			if !slices.Contains(fw.servers, srv.id) && fw.appliesTo(srv) {
-				return 0, nil, errCode(http.StatusUnprocessableEntity, "firewall_managed_by_label_selector", fmt.Sprintf("firewall %d is applied to server %d through a label selector", fw.id, srv.id))
-			}
-		}
-		id := fw.id
-		var actions []*action
-		for _, res := range req.RemoveFrom {
-			if res.Type == "server" {
-				serverID := res.Server.ID
-				actions = append(actions, s.startAction("remove_firewall", func() *actionFailure {
-					if fw, ok := s.firewalls[id]; ok {
-						fw.servers = slices.DeleteFunc(fw.servers, func(sid int64) bool { return sid == serverID })
-					}
-					return nil
-				}, ref("firewall", id), ref("server", serverID)))
-				continue
-			}
-			sel := res.LabelSelector.Selector
-			actions = append(actions, s.startAction("remove_firewall", func() *actionFailure {
-				if fw, ok := s.firewalls[id]; ok {
-					fw.selectors = slices.DeleteFunc(fw.selectors, func(v string) bool { return v == sel })
-				}
-				return nil
-			}, ref("firewall", id)))
-		}
-		return http.StatusCreated, map[string]any{"actions": s.renderActions(actions)}, nil
-	})
+		sel := res.LabelSelector.Selector
+		actions = append(actions, s.startAction("remove_firewall", s.firewalls.change(fw.id, func(fw *firewall) {
+			fw.selectors = slices.DeleteFunc(fw.selectors, func(v string) bool { return v == sel })
+		}), ref("firewall", fw.id)))
+	}
+	return s.actionsStarted(actions, nil)
 }

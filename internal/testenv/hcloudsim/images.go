@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -26,11 +27,11 @@ type Image struct {
 	Deprecated   time.Time // zero when not deprecated
 }
 
+// image keeps its name, labels and creation time in meta, not in Image.
 type image struct {
-	id int64
+	meta
 	Image
-	status           string
-	deleteProtection bool
+	status string
 	// createdFrom is the server a snapshot or backup was taken of.
 	createdFrom *createdFromJSON
 }
@@ -117,13 +118,12 @@ func (s *Server) addImage(img Image) int64 {
 	if img.DiskSize == 0 {
 		img.DiskSize = 20
 	}
-	if img.Created.IsZero() {
-		img.Created = s.now()
+	im := &image{meta: s.images.newMeta(img.Name, copyLabels(img.Labels)), Image: img, status: "available"}
+	if !img.Created.IsZero() {
+		im.created = img.Created
 	}
-	img.Labels = copyLabels(img.Labels)
-	im := &image{id: s.newID("image"), Image: img, status: "available"}
-	s.images[im.id] = im
-	return im.id
+	im.Image.Name, im.Image.Labels, im.Image.Created = "", nil, time.Time{}
+	return s.images.put(im).id
 }
 
 type imageJSON struct {
@@ -158,15 +158,15 @@ func (im *image) json() imageJSON {
 		Status:       im.status,
 		Description:  im.Description,
 		DiskSize:     im.DiskSize,
-		Created:      im.Created,
+		Created:      im.created,
 		OSFlavor:     im.OSFlavor,
 		RapidDeploy:  im.Type == "system",
 		Protection:   protectionJSON{Delete: im.deleteProtection},
-		Labels:       copyLabels(im.Labels),
+		Labels:       copyLabels(im.labels),
 		Architecture: im.Architecture,
 	}
-	if im.Name != "" {
-		name := im.Name
+	if im.name != "" {
+		name := im.name
 		out.Name = &name
 	}
 	if im.createdFrom != nil {
@@ -190,10 +190,10 @@ func (im *image) json() imageJSON {
 // lookupImage finds an image by ID, or by name for the given architecture.
 func (s *Server) lookupImage(ref idOrName, architecture string) *image {
 	if ref.id != 0 {
-		return s.images[ref.id]
+		return s.images.items[ref.id]
 	}
-	for _, im := range sortedValues(s.images, func(im *image) int64 { return im.id }) {
-		if im.Name == ref.name && im.Architecture == architecture {
+	for _, im := range s.images.sorted() {
+		if im.name == ref.name && im.Architecture == architecture {
 			return im
 		}
 	}
@@ -201,157 +201,83 @@ func (s *Server) lookupImage(ref idOrName, architecture string) *image {
 }
 
 func (s *Server) imageRoutes() {
-	s.handle("GET /v1/images", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		q := r.URL.Query()
-		f, err := parseListFilter(q)
-		if err != nil {
-			return 0, nil, err
-		}
-		types, statuses, arches := q["type"], q["status"], q["architecture"]
-		var fe fieldErrors
-		for _, t := range types {
-			if !slices.Contains([]string{"system", "snapshot", "backup", "app"}, t) {
-				fe.add("type", "invalid image type %q", t)
+	s.images = &store[*image]{
+		sim: s, kind: "image", noun: "image", collection: "images", items: map[int64]*image{},
+		render: func(im *image) any { return im.json() },
+		sort:   []string{"name", "created"},
+		filter: imageFilter,
+		update: func(im *image, r *http.Request) error {
+			var req struct {
+				Description *string            `json:"description"`
+				Type        *string            `json:"type"`
+				Labels      *map[string]string `json:"labels"`
 			}
-		}
-		for _, a := range arches {
-			if a != "x86" && a != "arm" {
-				fe.add("architecture", "invalid architecture %q", a)
+			if err := decodeBody(r, &req); err != nil {
+				return err
 			}
-		}
-		boundTo, err := queryIDs(q, "bound_to")
-		if err != nil {
-			return 0, nil, err
-		}
-		includeDeprecated := q.Get("include_deprecated") == "true"
-		if err := fe.err(); err != nil {
-			return 0, nil, err
-		}
-		var list []*image
-		for _, im := range s.images {
-			switch {
-			case !f.matches(im.Name, im.Labels),
-				len(types) > 0 && !slices.Contains(types, im.Type),
-				len(statuses) > 0 && !slices.Contains(statuses, im.status),
-				len(arches) > 0 && !slices.Contains(arches, im.Architecture),
-				len(boundTo) > 0,
-				!includeDeprecated && !im.Deprecated.IsZero():
-				continue
+			if err := snapshotOnly(im, "updated"); err != nil {
+				return err
 			}
-			list = append(list, im)
-		}
-		if err := sortList(q, list, sortKeys[*image]{
-			"id":      byID(func(im *image) int64 { return im.id }),
-			"name":    byString(func(im *image) string { return im.Name }),
-			"created": func(a, b *image) int { return a.Created.Compare(b.Created) },
-		}); err != nil {
-			return 0, nil, err
-		}
-		page, meta, err := paginate(w, r, list)
-		if err != nil {
-			return 0, nil, err
-		}
-		out := make([]imageJSON, 0, len(page))
-		for _, im := range page {
-			out = append(out, im.json())
-		}
-		return http.StatusOK, map[string]any{"images": out, "meta": meta}, nil
-	})
-
-	s.handle("GET /v1/images/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		im, err := s.imageFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"image": im.json()}, nil
-	})
-
-	s.handle("PUT /v1/images/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		im, err := s.imageFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req struct {
-			Description *string            `json:"description"`
-			Type        *string            `json:"type"`
-			Labels      *map[string]string `json:"labels"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		var f fieldErrors
-		if im.Type != "snapshot" && im.Type != "backup" {
-			return 0, nil, errCode(http.StatusUnprocessableEntity, "unsupported_error", "only snapshots and backups can be updated")
-		}
-		if req.Type != nil && *req.Type != "snapshot" {
-			f.add("type", "can only be changed to snapshot")
-		}
-		labels := checkLabels(&f, req.Labels)
-		if err := f.err(); err != nil {
-			return 0, nil, err
-		}
-		if req.Description != nil {
-			im.Description = *req.Description
-		}
-		if req.Type != nil {
-			im.Type = *req.Type
-		}
-		if req.Labels != nil {
-			im.Labels = labels
-		}
-		return http.StatusOK, map[string]any{"image": im.json()}, nil
-	})
-
-	s.handle("DELETE /v1/images/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		im, err := s.imageFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		if im.Type != "snapshot" && im.Type != "backup" {
-			return 0, nil, errCode(http.StatusUnprocessableEntity, "unsupported_error", "only snapshots and backups can be deleted")
-		}
-		if im.deleteProtection {
-			return 0, nil, errProtected(fmt.Sprintf("image %d is delete protected", im.id))
-		}
-		delete(s.images, im.id)
-		return http.StatusNoContent, nil, nil
-	})
-
-	s.handle("POST /v1/images/{id}/actions/change_protection", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		im, err := s.imageFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req struct {
-			Delete *bool `json:"delete"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		if im.Type != "snapshot" && im.Type != "backup" {
-			return 0, nil, errCode(http.StatusUnprocessableEntity, "unsupported_error", "only snapshots and backups can be protected")
-		}
-		id := im.id
-		a := s.startAction("change_protection", func() *actionFailure {
-			if im, ok := s.images[id]; ok && req.Delete != nil {
-				im.deleteProtection = *req.Delete
+			var f fieldErrors
+			if req.Type != nil && *req.Type != "snapshot" {
+				f.add("type", "can only be changed to snapshot")
+			}
+			if err := s.images.rename(im, nil, req.Labels, &f); err != nil {
+				return err
+			}
+			if req.Description != nil {
+				im.Description = *req.Description
+			}
+			if req.Type != nil {
+				im.Type = *req.Type
 			}
 			return nil
-		}, ref("image", id))
-		return http.StatusCreated, map[string]any{"action": s.renderAction(a)}, nil
-	})
+		},
+		deletable:    func(im *image) error { return snapshotOnly(im, "deleted") },
+		actionRoutes: true,
+		protectable:  true,
+		protectCheck: func(im *image) error { return snapshotOnly(im, "protected") },
+	}
+	s.images.routes()
 }
 
-func (s *Server) imageFromPath(r *http.Request) (*image, error) {
-	id, err := pathID(r, "image")
+// snapshotOnly checks that an image may be changed: system and app images cannot.
+func snapshotOnly(im *image, done string) error {
+	if im.Type != "snapshot" && im.Type != "backup" {
+		return errCode(http.StatusUnprocessableEntity, "unsupported_error", "only snapshots and backups can be "+done)
+	}
+	return nil
+}
+
+func imageFilter(q url.Values) (func(*image) bool, error) {
+	types, statuses, arches := q["type"], q["status"], q["architecture"]
+	var fe fieldErrors
+	for _, t := range types {
+		if !slices.Contains([]string{"system", "snapshot", "backup", "app"}, t) {
+			fe.add("type", "invalid image type %q", t)
+		}
+	}
+	for _, a := range arches {
+		if a != "x86" && a != "arm" {
+			fe.add("architecture", "invalid architecture %q", a)
+		}
+	}
+	boundTo, err := queryIDs(q, "bound_to")
 	if err != nil {
 		return nil, err
 	}
-	im, ok := s.images[id]
-	if !ok {
-		return nil, errNotFound("image", id)
-	}
-	return im, nil
+	includeDeprecated := q.Get("include_deprecated") == "true"
+	return func(im *image) bool {
+		switch {
+		case len(types) > 0 && !slices.Contains(types, im.Type),
+			len(statuses) > 0 && !slices.Contains(statuses, im.status),
+			len(arches) > 0 && !slices.Contains(arches, im.Architecture),
+			len(boundTo) > 0,
+			!includeDeprecated && !im.Deprecated.IsZero():
+			return false
+		}
+		return true
+	}, fe.err()
 }
 
 // createImage is POST /v1/servers/{id}/actions/create_image: it takes a snapshot (or
@@ -392,7 +318,7 @@ func (s *Server) createImage(srv *server, r *http.Request) (int, any, error) {
 		desc = fmt.Sprintf("%s-%s", srv.name, s.now().Format("20060102150405"))
 	}
 	im := &image{
-		id: s.newID("image"),
+		meta: s.images.newMeta("", labels),
 		Image: Image{
 			Description:  desc,
 			Type:         typ,
@@ -400,22 +326,14 @@ func (s *Server) createImage(srv *server, r *http.Request) (int, any, error) {
 			OSFlavor:     "unknown",
 			DiskSize:     float64(srv.typ.Disk),
 			ImageSize:    0.5,
-			Labels:       labels,
-			Created:      s.now(),
 		},
 		status:      "creating",
 		createdFrom: &createdFromJSON{ID: srv.id, Name: srv.name},
 	}
-	if src, ok := s.images[srv.imageID]; ok {
+	if src, ok := s.images.items[srv.imageID]; ok {
 		im.OSFlavor = src.OSFlavor
 	}
-	s.images[im.id] = im
-	imageID := im.id
-	a := s.startAction("create_image", func() *actionFailure {
-		if im, ok := s.images[imageID]; ok {
-			im.status = "available"
-		}
-		return nil
-	}, ref("server", srv.id), ref("image", imageID))
+	s.images.put(im)
+	a := s.startAction("create_image", s.images.change(im.id, func(im *image) { im.status = "available" }), ref("server", srv.id), ref("image", im.id))
 	return http.StatusCreated, map[string]any{"image": im.json(), "action": s.renderAction(a)}, nil
 }

@@ -116,13 +116,22 @@ type ActionInfo struct {
 	Status  string
 }
 
-// Servers returns the servers.
-func (s *Server) Servers() []ServerInfo {
+// inspect returns the infos of a kind's resources, ordered by ID, after completing
+// the actions that are due.
+func inspect[T resource, I any](s *Server, st *store[T], info func(T) I) []I {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.settle(s.now())
-	var out []ServerInfo
-	for _, srv := range sortedValues(s.servers, func(srv *server) int64 { return srv.id }) {
+	var out []I
+	for _, v := range st.sorted() {
+		out = append(out, info(v))
+	}
+	return out
+}
+
+// Servers returns the servers.
+func (s *Server) Servers() []ServerInfo {
+	return inspect(s, s.servers, func(srv *server) ServerInfo {
 		info := ServerInfo{
 			ID:               srv.id,
 			Name:             srv.name,
@@ -141,7 +150,7 @@ func (s *Server) Servers() []ServerInfo {
 			InRescue:         srv.inRescue,
 		}
 		for _, k := range srv.rescueSSHKeys {
-			if key, ok := s.sshKeys[k]; ok {
+			if key, ok := s.sshKeys.items[k]; ok {
 				info.RescueSSHKeys = append(info.RescueSSHKeys, key.publicKey)
 			}
 		}
@@ -151,129 +160,60 @@ func (s *Server) Servers() []ServerInfo {
 		if p := s.serverPrimaryIP(srv.id, "ipv6"); p != nil {
 			info.IPv6ID = p.id
 		}
-		out = append(out, info)
-	}
-	return out
+		return info
+	})
 }
 
 // Images returns the images, system images included.
 func (s *Server) Images() []ImageInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settle(s.now())
-	var out []ImageInfo
-	for _, im := range sortedValues(s.images, func(im *image) int64 { return im.id }) {
-		info := ImageInfo{
-			ID:           im.id,
-			Name:         im.Name,
-			Description:  im.Description,
-			Type:         im.Type,
-			Status:       im.status,
-			Architecture: im.Architecture,
-			DiskSize:     im.DiskSize,
-			Labels:       copyLabels(im.Labels),
-		}
+	return inspect(s, s.images, func(im *image) ImageInfo {
+		info := ImageInfo{im.id, im.name, im.Description, im.Type, im.status, im.Architecture, im.DiskSize, copyLabels(im.labels), 0}
 		if im.createdFrom != nil {
 			info.CreatedFromID = im.createdFrom.ID
 		}
-		out = append(out, info)
-	}
-	return out
+		return info
+	})
 }
 
 // Volumes returns the volumes and the servers they are attached to.
 func (s *Server) Volumes() []VolumeInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settle(s.now())
-	var out []VolumeInfo
-	for _, v := range sortedValues(s.volumes, func(v *volume) int64 { return v.id }) {
-		out = append(out, VolumeInfo{
-			ID:               v.id,
-			Name:             v.name,
-			Size:             v.size,
-			Location:         v.loc.Name,
-			ServerID:         v.server,
-			LinuxDevice:      v.linuxDevice(),
-			Status:           v.status,
-			Format:           v.format,
-			Labels:           copyLabels(v.labels),
-			DeleteProtection: v.deleteProtection,
-		})
-	}
-	return out
+	return inspect(s, s.volumes, func(v *volume) VolumeInfo {
+		return VolumeInfo{v.id, v.name, v.size, v.loc.Name, v.server, v.linuxDevice(), v.status, v.format, copyLabels(v.labels), v.deleteProtection}
+	})
 }
 
 // PrimaryIPs returns the primary IPs and their assignees.
 func (s *Server) PrimaryIPs() []PrimaryIPInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settle(s.now())
-	var out []PrimaryIPInfo
-	for _, p := range sortedValues(s.primaryIPs, func(p *primaryIP) int64 { return p.id }) {
-		out = append(out, PrimaryIPInfo{
-			ID:               p.id,
-			Name:             p.name,
-			Type:             p.typ,
-			IP:               p.ip,
-			Datacenter:       p.dc.name,
-			AssigneeID:       p.assignee,
-			AutoDelete:       p.autoDelete,
-			Labels:           copyLabels(p.labels),
-			DeleteProtection: p.deleteProtection,
-		})
-	}
-	return out
+	return inspect(s, s.primaryIPs, func(p *primaryIP) PrimaryIPInfo {
+		return PrimaryIPInfo{p.id, p.name, p.typ, p.ip, p.dc.name, p.assignee, p.autoDelete, copyLabels(p.labels), p.deleteProtection}
+	})
 }
 
 // Firewalls returns the firewalls.
 func (s *Server) Firewalls() []FirewallInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settle(s.now())
-	var out []FirewallInfo
-	for _, fw := range sortedValues(s.firewalls, func(fw *firewall) int64 { return fw.id }) {
+	return inspect(s, s.firewalls, func(fw *firewall) FirewallInfo {
 		info := FirewallInfo{ID: fw.id, Name: fw.name, Rules: len(fw.rules), Labels: copyLabels(fw.labels)}
-		for _, srv := range sortedValues(s.servers, func(srv *server) int64 { return srv.id }) {
+		for _, srv := range s.servers.sorted() {
 			if fw.appliesTo(srv) {
 				info.ServerIDs = append(info.ServerIDs, srv.id)
 			}
 		}
-		out = append(out, info)
-	}
-	return out
+		return info
+	})
 }
 
 // SSHKeys returns the SSH keys.
 func (s *Server) SSHKeys() []SSHKeyInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settle(s.now())
-	var out []SSHKeyInfo
-	for _, k := range sortedValues(s.sshKeys, func(k *sshKey) int64 { return k.id }) {
-		out = append(out, SSHKeyInfo{ID: k.id, Name: k.name, Fingerprint: k.fingerprint, PublicKey: k.publicKey, Labels: copyLabels(k.labels)})
-	}
-	return out
+	return inspect(s, s.sshKeys, func(k *sshKey) SSHKeyInfo {
+		return SSHKeyInfo{k.id, k.name, k.fingerprint, k.publicKey, copyLabels(k.labels)}
+	})
 }
 
 // Zones returns the DNS zones.
 func (s *Server) Zones() []ZoneInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settle(s.now())
-	var out []ZoneInfo
-	for _, z := range sortedValues(s.zones, func(z *zone) int64 { return z.id }) {
-		out = append(out, ZoneInfo{
-			ID:               z.id,
-			Name:             z.name,
-			Mode:             z.mode,
-			TTL:              z.ttl,
-			Nameservers:      z.json().AuthoritativeNameservers.Assigned,
-			Labels:           copyLabels(z.labels),
-			DeleteProtection: z.deleteProtection,
-		})
-	}
-	return out
+	return inspect(s, s.zones, func(z *zone) ZoneInfo {
+		return ZoneInfo{z.id, z.name, z.mode, z.ttl, z.json().AuthoritativeNameservers.Assigned, copyLabels(z.labels), z.deleteProtection}
+	})
 }
 
 // RRSets returns the RRSets of a zone, given by name or ID, including the SOA and
@@ -288,14 +228,7 @@ func (s *Server) RRSets(zoneIDOrName string) []RRSetInfo {
 	}
 	out := []RRSetInfo{}
 	for _, rr := range z.rrsets {
-		info := RRSetInfo{
-			Zone:             z.name,
-			Name:             rr.name,
-			Type:             rr.typ,
-			TTL:              rr.json().TTL,
-			Labels:           copyLabels(rr.labels),
-			ChangeProtection: rr.changeProtection,
-		}
+		info := RRSetInfo{z.name, rr.name, rr.typ, rr.json().TTL, nil, copyLabels(rr.labels), rr.changeProtection}
 		for _, rec := range rr.records {
 			info.Values = append(info.Values, rec.Value)
 		}

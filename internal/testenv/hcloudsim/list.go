@@ -133,6 +133,14 @@ func byString[T any](f func(T) string) func(a, b T) int {
 	return func(a, b T) int { return cmp.Compare(f(a), f(b)) }
 }
 
+// statusFilter filters a list by the repeatable status query parameter.
+func statusFilter[T any](status func(T) string) func(url.Values) (func(T) bool, error) {
+	return func(q url.Values) (func(T) bool, error) {
+		statuses := q["status"]
+		return func(v T) bool { return len(statuses) == 0 || slices.Contains(statuses, status(v)) }, nil
+	}
+}
+
 // selector is a parsed label selector; a resource matches when it matches every
 // requirement.
 type selector []requirement

@@ -12,17 +12,13 @@ import (
 const maxUserData = 32 * 1024
 
 type server struct {
-	id                int64
-	name              string
+	meta
 	status            string
-	created           time.Time
 	typ               *serverType
 	dc                *datacenter
 	imageID           int64
 	userData          string
 	sshKeys           []int64
-	labels            map[string]string
-	deleteProtection  bool
 	rebuildProtection bool
 	backupWindow      string
 	rescueEnabled     bool
@@ -113,7 +109,7 @@ func (s *Server) renderServer(srv *server) serverJSON {
 			Firewalls:   []serverFirewallJSON{},
 		},
 	}
-	if im, ok := s.images[srv.imageID]; ok {
+	if im, ok := s.images.items[srv.imageID]; ok {
 		j := im.json()
 		out.Image = &j
 	}
@@ -135,7 +131,7 @@ func (s *Server) renderServer(srv *server) serverJSON {
 
 // serverPrimaryIP returns the primary IP of a type assigned to a server.
 func (s *Server) serverPrimaryIP(serverID int64, typ string) *primaryIP {
-	for _, p := range sortedValues(s.primaryIPs, func(p *primaryIP) int64 { return p.id }) {
+	for _, p := range s.primaryIPs.sorted() {
 		if p.assignee == serverID && p.typ == typ {
 			return p
 		}
@@ -146,7 +142,7 @@ func (s *Server) serverPrimaryIP(serverID int64, typ string) *primaryIP {
 // serverVolumes returns the IDs of the volumes attached to a server.
 func (s *Server) serverVolumes(serverID int64) []int64 {
 	ids := []int64{}
-	for _, v := range sortedValues(s.volumes, func(v *volume) int64 { return v.id }) {
+	for _, v := range s.volumes.sorted() {
 		if v.server == serverID {
 			ids = append(ids, v.id)
 		}
@@ -158,7 +154,7 @@ func (s *Server) serverVolumes(serverID int64) []int64 {
 // or through a label selector.
 func (s *Server) serverFirewalls(srv *server) []int64 {
 	var ids []int64
-	for _, fw := range sortedValues(s.firewalls, func(fw *firewall) int64 { return fw.id }) {
+	for _, fw := range s.firewalls.sorted() {
 		if fw.appliesTo(srv) {
 			ids = append(ids, fw.id)
 		}
@@ -176,15 +172,6 @@ func checkHostname(f *fieldErrors, name string) {
 	case len(name) > 253 || !hostname.MatchString(name):
 		f.add("name", "must be a valid hostname as per RFC 1123")
 	}
-}
-
-func (s *Server) serverNameTaken(name string, except int64) bool {
-	for _, srv := range s.servers {
-		if srv.name == name && srv.id != except {
-			return true
-		}
-	}
-	return false
 }
 
 type serverCreateRequest struct {
@@ -263,7 +250,7 @@ func (s *Server) createServer(r *http.Request) (int, any, error) {
 	var sshKeys []int64
 	for _, want := range req.SSHKeys {
 		var key *sshKey
-		for _, k := range s.sshKeys {
+		for _, k := range s.sshKeys.items {
 			if (want.id != 0 && k.id == want.id) || (want.id == 0 && k.name == want.name) {
 				key = k
 			}
@@ -279,7 +266,7 @@ func (s *Server) createServer(r *http.Request) (int, any, error) {
 	}
 	var firewalls []int64
 	for _, fw := range req.Firewalls {
-		if _, ok := s.firewalls[fw.Firewall]; !ok {
+		if _, ok := s.firewalls.items[fw.Firewall]; !ok {
 			f.add("firewalls", "firewall %d not found", fw.Firewall)
 			continue
 		}
@@ -295,7 +282,7 @@ func (s *Server) createServer(r *http.Request) (int, any, error) {
 	}
 	var volumes []*volume
 	for _, id := range req.Volumes {
-		v, ok := s.volumes[id]
+		v, ok := s.volumes.items[id]
 		if !ok {
 			f.add("volumes", "volume %d not found", id)
 			continue
@@ -314,14 +301,14 @@ func (s *Server) createServer(r *http.Request) (int, any, error) {
 		if pn.IPv4 != 0 {
 			if !enableIPv4 {
 				f.add("public_net", "ipv4 must not be given when enable_ipv4 is false")
-			} else if ipv4 = s.primaryIPs[pn.IPv4]; ipv4 == nil {
+			} else if ipv4 = s.primaryIPs.items[pn.IPv4]; ipv4 == nil {
 				f.add("public_net", "primary IP %d not found", pn.IPv4)
 			}
 		}
 		if pn.IPv6 != 0 {
 			if !enableIPv6 {
 				f.add("public_net", "ipv6 must not be given when enable_ipv6 is false")
-			} else if ipv6 = s.primaryIPs[pn.IPv6]; ipv6 == nil {
+			} else if ipv6 = s.primaryIPs.items[pn.IPv6]; ipv6 == nil {
 				f.add("public_net", "primary IP %d not found", pn.IPv6)
 			}
 		}
@@ -340,7 +327,7 @@ func (s *Server) createServer(r *http.Request) (int, any, error) {
 		}
 	}
 	if dc == nil {
-		for _, d := range sortedValues(s.datacenters, func(d *datacenter) int64 { return d.id }) {
+		for _, d := range s.datacenters.sorted() {
 			if (loc == nil || d.location == loc) && typ.soldIn(d.location.Name) {
 				dc = d
 				break
@@ -382,23 +369,19 @@ func (s *Server) createServer(r *http.Request) (int, any, error) {
 			return 0, nil, invalidInput("volumes", "volume %d is in location %s, the server in %s", v.id, v.loc.Name, dc.location.Name)
 		}
 	}
-	if s.serverNameTaken(req.Name, 0) {
-		return 0, nil, errUniqueness("name", fmt.Sprintf("server with name %q already exists", req.Name))
+	if err := s.servers.unique(req.Name, 0); err != nil {
+		return 0, nil, err
 	}
 
-	srv := &server{
-		id:       s.newID("server"),
-		name:     req.Name,
+	srv := s.servers.put(&server{
+		meta:     s.servers.newMeta(req.Name, labels),
 		status:   "initializing",
-		created:  s.now(),
 		typ:      typ,
 		dc:       dc,
 		imageID:  img.id,
 		userData: req.UserData,
 		sshKeys:  sshKeys,
-		labels:   labels,
-	}
-	s.servers[srv.id] = srv
+	})
 	if ipv4 != nil {
 		ipv4.assignee = srv.id
 	} else if enableIPv4 {
@@ -410,24 +393,17 @@ func (s *Server) createServer(r *http.Request) (int, any, error) {
 		s.newPrimaryIP("", "ipv6", dc, srv.id, true, nil)
 	}
 	for _, id := range firewalls {
-		s.firewalls[id].servers = append(s.firewalls[id].servers, srv.id)
+		s.firewalls.items[id].servers = append(s.firewalls.items[id].servers, srv.id)
 	}
 
-	id := srv.id
-	create := s.startAction("create_server", func() *actionFailure {
-		if srv, ok := s.servers[id]; ok && srv.status == "initializing" {
+	create := s.startAction("create_server", s.servers.change(srv.id, func(srv *server) {
+		if srv.status == "initializing" {
 			srv.status = "off"
 		}
-		return nil
-	}, ref("server", id))
+	}), ref("server", srv.id))
 	next := []*action{}
 	if req.StartAfterCreate == nil || *req.StartAfterCreate {
-		next = append(next, s.startAction("start_server", func() *actionFailure {
-			if srv, ok := s.servers[id]; ok {
-				srv.status = "running"
-			}
-			return nil
-		}, ref("server", id)))
+		next = append(next, s.startAction("start_server", s.servers.change(srv.id, func(srv *server) { srv.status = "running" }), ref("server", srv.id)))
 	}
 	for _, v := range volumes {
 		next = append(next, s.attachVolume(v, srv))
@@ -450,364 +426,231 @@ func (s *Server) createServer(r *http.Request) (int, any, error) {
 // unassigned, or deleted when they have auto_delete; volumes are detached; it is
 // removed from firewalls.
 func (s *Server) removeServer(id int64) {
-	delete(s.servers, id)
-	for _, p := range s.primaryIPs {
+	delete(s.servers.items, id)
+	for _, p := range s.primaryIPs.items {
 		if p.assignee != id {
 			continue
 		}
 		if p.autoDelete {
-			delete(s.primaryIPs, p.id)
+			delete(s.primaryIPs.items, p.id)
 		} else {
 			p.assignee = 0
 		}
 	}
-	for _, v := range s.volumes {
+	for _, v := range s.volumes.items {
 		if v.server == id {
 			v.server = 0
 		}
 	}
-	for _, fw := range s.firewalls {
+	for _, fw := range s.firewalls.items {
 		fw.servers = slices.DeleteFunc(fw.servers, func(sid int64) bool { return sid == id })
 	}
 }
 
-func (s *Server) serverFromPath(r *http.Request) (*server, error) {
-	id, err := pathID(r, "server")
-	if err != nil {
-		return nil, err
-	}
-	srv, ok := s.servers[id]
-	if !ok {
-		return nil, errNotFound("server", id)
-	}
-	return srv, nil
-}
-
 func (s *Server) serverRoutes() {
-	s.handle("GET /v1/servers", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		q := r.URL.Query()
-		f, err := parseListFilter(q)
-		if err != nil {
-			return 0, nil, err
-		}
-		statuses := q["status"]
-		var list []*server
-		for _, srv := range s.servers {
-			if f.matches(srv.name, srv.labels) && (len(statuses) == 0 || slices.Contains(statuses, srv.status)) {
-				list = append(list, srv)
+	s.servers = &store[*server]{
+		sim: s, kind: "server", noun: "server", collection: "servers", items: map[int64]*server{},
+		render:    func(srv *server) any { return s.renderServer(srv) },
+		sort:      []string{"name", "created"},
+		filter:    statusFilter(func(srv *server) string { return srv.status }),
+		checkName: checkHostname,
+		deletable: func(srv *server) error { return s.servers.unlocked(srv) },
+		remove: func(srv *server) (int, any, error) {
+			srv.status = "deleting"
+			id := srv.id
+			a := s.startAction("delete_server", func() *actionFailure {
+				s.removeServer(id)
+				return nil
+			}, ref("server", id))
+			return http.StatusOK, map[string]any{"action": s.renderAction(a)}, nil
+		},
+		beforeAction: func(srv *server) error {
+			if srv.status == "deleting" {
+				return errCode(http.StatusUnprocessableEntity, "invalid_input", fmt.Sprintf("server %d is being deleted", srv.id))
 			}
-		}
-		if err := sortList(q, list, sortKeys[*server]{
-			"id":      byID(func(srv *server) int64 { return srv.id }),
-			"name":    byString(func(srv *server) string { return srv.name }),
-			"created": func(a, b *server) int { return a.created.Compare(b.created) },
-		}); err != nil {
-			return 0, nil, err
-		}
-		page, meta, err := paginate(w, r, list)
-		if err != nil {
-			return 0, nil, err
-		}
-		out := make([]serverJSON, 0, len(page))
-		for _, srv := range page {
-			out = append(out, s.renderServer(srv))
-		}
-		return http.StatusOK, map[string]any{"servers": out, "meta": meta}, nil
-	})
-
+			return nil
+		},
+		lockActions: true,
+	}
+	s.servers.actions = s.serverActions()
+	s.servers.routes()
 	s.handle("POST /v1/servers", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		return s.createServer(r)
-	})
-
-	s.handle("GET /v1/servers/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		srv, err := s.serverFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"server": s.renderServer(srv)}, nil
-	})
-
-	s.handle("PUT /v1/servers/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		srv, err := s.serverFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req struct {
-			Name   *string            `json:"name"`
-			Labels *map[string]string `json:"labels"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		var f fieldErrors
-		if req.Name != nil {
-			checkHostname(&f, *req.Name)
-		}
-		labels := checkLabels(&f, req.Labels)
-		if err := f.err(); err != nil {
-			return 0, nil, err
-		}
-		if req.Name != nil {
-			if s.serverNameTaken(*req.Name, srv.id) {
-				return 0, nil, errUniqueness("name", fmt.Sprintf("server with name %q already exists", *req.Name))
-			}
-			srv.name = *req.Name
-		}
-		if req.Labels != nil {
-			srv.labels = labels
-		}
-		return http.StatusOK, map[string]any{"server": s.renderServer(srv)}, nil
-	})
-
-	s.handle("DELETE /v1/servers/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		srv, err := s.serverFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		if srv.deleteProtection {
-			return 0, nil, errProtected(fmt.Sprintf("server %d is delete protected", srv.id))
-		}
-		if s.busy("server", srv.id) {
-			return 0, nil, errLocked("server", srv.id)
-		}
-		srv.status = "deleting"
-		id := srv.id
-		a := s.startAction("delete_server", func() *actionFailure {
-			s.removeServer(id)
-			return nil
-		}, ref("server", id))
-		return http.StatusOK, map[string]any{"action": s.renderAction(a)}, nil
-	})
-
-	s.handle("POST /v1/servers/{id}/actions/{action}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		srv, err := s.serverFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return s.serverAction(srv, r.PathValue("action"), r)
 	})
 }
 
 // setStatus returns an effect that sets the server's status, if it still exists.
 func (s *Server) setStatus(id int64, status string) func() *actionFailure {
-	return func() *actionFailure {
-		srv, ok := s.servers[id]
-		if !ok {
-			return &actionFailure{"server_not_found", fmt.Sprintf("server %d no longer exists", id)}
-		}
+	return s.servers.must(id, func(srv *server) *actionFailure {
 		srv.status = status
 		if status == "off" {
 			srv.inRescue = false
 		}
 		return nil
-	}
+	})
 }
 
 // boot returns an effect that (re)starts the server: into the rescue system when it
 // is enabled, which the API then disables again ("automatically disabled when you first
 // boot into it"), else from its disk.
 func (s *Server) boot(id int64) func() *actionFailure {
-	return func() *actionFailure {
-		srv, ok := s.servers[id]
-		if !ok {
-			return &actionFailure{"server_not_found", fmt.Sprintf("server %d no longer exists", id)}
-		}
+	return s.servers.must(id, func(srv *server) *actionFailure {
 		srv.status = "running"
 		srv.inRescue = srv.rescueEnabled
 		srv.rescueEnabled = false
 		return nil
+	})
+}
+
+// serverStarted is the 201 answer to a server action, with extra fields as
+// name, value pairs.
+func (s *Server) serverStarted(a *action, extra ...any) (int, any, error) {
+	body := map[string]any{"action": s.renderAction(a)}
+	for i := 0; i+1 < len(extra); i += 2 {
+		body[extra[i].(string)] = extra[i+1]
+	}
+	return http.StatusCreated, body, nil
+}
+
+func (s *Server) serverActions() map[string]actionHandler[*server] {
+	// power returns an action that moves the server from one status to another.
+	power := func(command, from, to string, effect func(id int64) func() *actionFailure) actionHandler[*server] {
+		return func(srv *server, r *http.Request) (int, any, error) {
+			if srv.status == from {
+				srv.status = to
+			}
+			return s.serverStarted(s.startAction(command, effect(srv.id), ref("server", srv.id)))
+		}
+	}
+	off := func(id int64) func() *actionFailure { return s.setStatus(id, "off") }
+	// set returns an action that changes the server when it succeeds.
+	set := func(command string, fn func(srv *server)) actionHandler[*server] {
+		return func(srv *server, r *http.Request) (int, any, error) {
+			return s.serverStarted(s.startAction(command, s.servers.change(srv.id, fn), ref("server", srv.id)))
+		}
+	}
+	return map[string]actionHandler[*server]{
+		"poweron":           power("start_server", "off", "starting", s.boot),
+		"poweroff":          power("stop_server", "running", "stopping", off),
+		"shutdown":          power("shutdown_server", "running", "stopping", off),
+		"reboot":            power("reboot_server", "", "", s.boot),
+		"reset":             power("reset_server", "", "", s.boot),
+		"rebuild":           s.rebuildServer,
+		"change_type":       s.changeServerType,
+		"change_protection": s.protectServer,
+		"enable_backup":     set("enable_backup", func(srv *server) { srv.backupWindow = "22-02" }),
+		"disable_backup":    set("disable_backup", func(srv *server) { srv.backupWindow = "" }),
+		"enable_rescue":     s.enableRescue,
+		"disable_rescue": set("disable_rescue", func(srv *server) {
+			srv.rescueEnabled = false
+			srv.rescueSSHKeys = nil
+		}),
+		"create_image": s.createImage,
 	}
 }
 
-func (s *Server) serverAction(srv *server, name string, r *http.Request) (int, any, error) {
-	id := srv.id
-	target := ref("server", id)
-	known := []string{
-		"poweron", "poweroff", "shutdown", "reboot", "reset", "rebuild", "change_type",
-		"change_protection", "enable_backup", "disable_backup", "enable_rescue", "disable_rescue",
-		"create_image",
+func (s *Server) rebuildServer(srv *server, r *http.Request) (int, any, error) {
+	var req struct {
+		Image idOrName `json:"image"`
 	}
-	if !slices.Contains(known, name) {
-		return 0, nil, errCode(http.StatusNotFound, "not_found", fmt.Sprintf("server action %q not found", name))
+	if err := decodeBody(r, &req); err != nil {
+		return 0, nil, err
 	}
-	if srv.status == "deleting" {
-		return 0, nil, errCode(http.StatusUnprocessableEntity, "invalid_input", fmt.Sprintf("server %d is being deleted", id))
+	if srv.rebuildProtection {
+		return 0, nil, errProtected(fmt.Sprintf("server %d is rebuild protected", srv.id))
 	}
-	if s.busy("server", id) {
-		return 0, nil, errLocked("server", id)
+	img := s.lookupImage(req.Image, srv.typ.Architecture)
+	switch {
+	case !req.Image.set:
+		return 0, nil, invalidInput("image", "is required")
+	case img == nil:
+		return 0, nil, invalidInput("image", "image %s not found for architecture %s", req.Image, srv.typ.Architecture)
+	case img.Architecture != srv.typ.Architecture:
+		return 0, nil, invalidInput("image", "image %d is for architecture %s", img.id, img.Architecture)
 	}
-	created := func(a *action, extra ...any) (int, any, error) {
-		body := map[string]any{"action": s.renderAction(a)}
-		for i := 0; i+1 < len(extra); i += 2 {
-			body[extra[i].(string)] = extra[i+1]
-		}
-		return http.StatusCreated, body, nil
+	srv.status = "rebuilding"
+	a := s.startAction("rebuild_server", s.servers.must(srv.id, func(srv *server) *actionFailure {
+		srv.imageID = img.id
+		srv.status = "running"
+		return nil
+	}), ref("server", srv.id))
+	var rootPassword *string
+	if len(srv.sshKeys) == 0 {
+		pw := fmt.Sprintf("hcloudsim-root-%d-%d", srv.id, a.id)
+		rootPassword = &pw
 	}
+	return s.serverStarted(a, "root_password", rootPassword)
+}
 
-	switch name {
-	case "poweron":
-		if srv.status == "off" {
-			srv.status = "starting"
-		}
-		return created(s.startAction("start_server", s.boot(id), target))
-	case "poweroff":
-		if srv.status == "running" {
-			srv.status = "stopping"
-		}
-		return created(s.startAction("stop_server", s.setStatus(id, "off"), target))
-	case "shutdown":
-		if srv.status == "running" {
-			srv.status = "stopping"
-		}
-		return created(s.startAction("shutdown_server", s.setStatus(id, "off"), target))
-	case "reboot":
-		return created(s.startAction("reboot_server", s.boot(id), target))
-	case "reset":
-		return created(s.startAction("reset_server", s.boot(id), target))
-
-	case "rebuild":
-		var req struct {
-			Image idOrName `json:"image"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		if srv.rebuildProtection {
-			return 0, nil, errProtected(fmt.Sprintf("server %d is rebuild protected", id))
-		}
-		img := s.lookupImage(req.Image, srv.typ.Architecture)
-		switch {
-		case !req.Image.set:
-			return 0, nil, invalidInput("image", "is required")
-		case img == nil:
-			return 0, nil, invalidInput("image", "image %s not found for architecture %s", req.Image, srv.typ.Architecture)
-		case img.Architecture != srv.typ.Architecture:
-			return 0, nil, invalidInput("image", "image %d is for architecture %s", img.id, img.Architecture)
-		}
-		srv.status = "rebuilding"
-		imageID := img.id
-		a := s.startAction("rebuild_server", func() *actionFailure {
-			srv, ok := s.servers[id]
-			if !ok {
-				return &actionFailure{"server_not_found", fmt.Sprintf("server %d no longer exists", id)}
-			}
-			srv.imageID = imageID
-			srv.status = "running"
-			return nil
-		}, target)
-		var rootPassword *string
-		if len(srv.sshKeys) == 0 {
-			pw := fmt.Sprintf("hcloudsim-root-%d-%d", id, a.id)
-			rootPassword = &pw
-		}
-		return created(a, "root_password", rootPassword)
-
-	case "change_type":
-		var req struct {
-			ServerType  idOrName `json:"server_type"`
-			UpgradeDisk bool     `json:"upgrade_disk"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		typ := s.lookupServerType(req.ServerType)
-		switch {
-		case typ == nil:
-			return 0, nil, invalidInput("server_type", "server type %s not found", req.ServerType)
-		case typ.Architecture != srv.typ.Architecture:
-			return 0, nil, errCode(http.StatusUnprocessableEntity, "invalid_server_type", "the server type has another architecture")
-		case !typ.soldIn(srv.dc.location.Name):
-			return 0, nil, errCode(http.StatusUnprocessableEntity, "invalid_server_type", "the server type is not available in the server's location")
-		case !req.UpgradeDisk && typ.Disk < srv.typ.Disk:
-			return 0, nil, errCode(http.StatusUnprocessableEntity, "invalid_server_type", "the server type's disk is smaller than the current one")
-		case srv.status != "off":
-			return 0, nil, errCode(http.StatusUnprocessableEntity, "server_not_stopped", fmt.Sprintf("server %d must be off to change its type", id))
-		}
-		a := s.startAction("change_server_type", func() *actionFailure {
-			if srv, ok := s.servers[id]; ok {
-				srv.typ = typ
-			}
-			return nil
-		}, target)
-		return created(a)
-
-	case "change_protection":
-		var req struct {
-			Delete  *bool `json:"delete"`
-			Rebuild *bool `json:"rebuild"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		del, rebuild := srv.deleteProtection, srv.rebuildProtection
-		if req.Delete != nil {
-			del = *req.Delete
-		}
-		if req.Rebuild != nil {
-			rebuild = *req.Rebuild
-		}
-		if del != rebuild {
-			return 0, nil, invalidInput("rebuild", "delete and rebuild protection must have the same value")
-		}
-		a := s.startAction("change_protection", func() *actionFailure {
-			if srv, ok := s.servers[id]; ok {
-				srv.deleteProtection, srv.rebuildProtection = del, rebuild
-			}
-			return nil
-		}, target)
-		return created(a)
-
-	case "enable_backup":
-		return created(s.startAction("enable_backup", func() *actionFailure {
-			if srv, ok := s.servers[id]; ok {
-				srv.backupWindow = "22-02"
-			}
-			return nil
-		}, target))
-	case "disable_backup":
-		return created(s.startAction("disable_backup", func() *actionFailure {
-			if srv, ok := s.servers[id]; ok {
-				srv.backupWindow = ""
-			}
-			return nil
-		}, target))
-
-	case "enable_rescue":
-		var req struct {
-			Type    string  `json:"type"`
-			SSHKeys []int64 `json:"ssh_keys"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.Type != "" && req.Type != "linux64" {
-			return 0, nil, invalidInput("type", "must be linux64")
-		}
-		for _, k := range req.SSHKeys {
-			if _, ok := s.sshKeys[k]; !ok {
-				return 0, nil, invalidInput("ssh_keys", "SSH key %d not found", k)
-			}
-		}
-		keys := slices.Clone(req.SSHKeys)
-		a := s.startAction("enable_rescue", func() *actionFailure {
-			if srv, ok := s.servers[id]; ok {
-				srv.rescueEnabled = true
-				srv.rescueSSHKeys = keys
-			}
-			return nil
-		}, target)
-		return created(a, "root_password", fmt.Sprintf("hcloudsim-rescue-%d", a.id))
-
-	case "create_image":
-		return s.createImage(srv, r)
-
-	default: // disable_rescue
-		return created(s.startAction("disable_rescue", func() *actionFailure {
-			if srv, ok := s.servers[id]; ok {
-				srv.rescueEnabled = false
-				srv.rescueSSHKeys = nil
-			}
-			return nil
-		}, target))
+func (s *Server) changeServerType(srv *server, r *http.Request) (int, any, error) {
+	var req struct {
+		ServerType  idOrName `json:"server_type"`
+		UpgradeDisk bool     `json:"upgrade_disk"`
 	}
+	if err := decodeBody(r, &req); err != nil {
+		return 0, nil, err
+	}
+	typ := s.lookupServerType(req.ServerType)
+	switch {
+	case typ == nil:
+		return 0, nil, invalidInput("server_type", "server type %s not found", req.ServerType)
+	case typ.Architecture != srv.typ.Architecture:
+		return 0, nil, errCode(http.StatusUnprocessableEntity, "invalid_server_type", "the server type has another architecture")
+	case !typ.soldIn(srv.dc.location.Name):
+		return 0, nil, errCode(http.StatusUnprocessableEntity, "invalid_server_type", "the server type is not available in the server's location")
+	case !req.UpgradeDisk && typ.Disk < srv.typ.Disk:
+		return 0, nil, errCode(http.StatusUnprocessableEntity, "invalid_server_type", "the server type's disk is smaller than the current one")
+	case srv.status != "off":
+		return 0, nil, errCode(http.StatusUnprocessableEntity, "server_not_stopped", fmt.Sprintf("server %d must be off to change its type", srv.id))
+	}
+	return s.serverStarted(s.startAction("change_server_type", s.servers.change(srv.id, func(srv *server) { srv.typ = typ }), ref("server", srv.id)))
+}
+
+// protectServer changes a server's delete and rebuild protection, which the API
+// only accepts with the same value.
+func (s *Server) protectServer(srv *server, r *http.Request) (int, any, error) {
+	var req struct {
+		Delete  *bool `json:"delete"`
+		Rebuild *bool `json:"rebuild"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return 0, nil, err
+	}
+	del, rebuild := srv.deleteProtection, srv.rebuildProtection
+	if req.Delete != nil {
+		del = *req.Delete
+	}
+	if req.Rebuild != nil {
+		rebuild = *req.Rebuild
+	}
+	if del != rebuild {
+		return 0, nil, invalidInput("rebuild", "delete and rebuild protection must have the same value")
+	}
+	return s.serverStarted(s.startAction("change_protection", s.servers.change(srv.id, func(srv *server) {
+		srv.deleteProtection, srv.rebuildProtection = del, rebuild
+	}), ref("server", srv.id)))
+}
+
+func (s *Server) enableRescue(srv *server, r *http.Request) (int, any, error) {
+	var req struct {
+		Type    string  `json:"type"`
+		SSHKeys []int64 `json:"ssh_keys"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if req.Type != "" && req.Type != "linux64" {
+		return 0, nil, invalidInput("type", "must be linux64")
+	}
+	for _, k := range req.SSHKeys {
+		if _, ok := s.sshKeys.items[k]; !ok {
+			return 0, nil, invalidInput("ssh_keys", "SSH key %d not found", k)
+		}
+	}
+	keys := slices.Clone(req.SSHKeys)
+	a := s.startAction("enable_rescue", s.servers.change(srv.id, func(srv *server) {
+		srv.rescueEnabled = true
+		srv.rescueSSHKeys = keys
+	}), ref("server", srv.id))
+	return s.serverStarted(a, "root_password", fmt.Sprintf("hcloudsim-rescue-%d", a.id))
 }

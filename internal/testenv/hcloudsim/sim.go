@@ -49,16 +49,16 @@ type Server struct {
 	rateUpdated   time.Time
 
 	ids         map[string]int64
-	locations   map[int64]*location
-	datacenters map[int64]*datacenter
-	serverTypes map[int64]*serverType
-	images      map[int64]*image
-	servers     map[int64]*server
-	sshKeys     map[int64]*sshKey
-	volumes     map[int64]*volume
-	primaryIPs  map[int64]*primaryIP
-	firewalls   map[int64]*firewall
-	zones       map[int64]*zone
+	locations   *store[*location]
+	datacenters *store[*datacenter]
+	serverTypes *store[*serverType]
+	images      *store[*image]
+	servers     *store[*server]
+	sshKeys     *store[*sshKey]
+	volumes     *store[*volume]
+	primaryIPs  *store[*primaryIP]
+	firewalls   *store[*firewall]
+	zones       *store[*zone]
 	actions     map[int64]*action
 
 	ipv4Count, ipv6Count int
@@ -96,27 +96,17 @@ var idBase = map[string]int64{
 // server types and system images, accepting DefaultToken.
 func New() *Server {
 	s := &Server{
-		token:       DefaultToken,
-		readOnly:    map[string]bool{},
-		now:         func() time.Time { return time.Now().UTC() },
-		rateLimit:   DefaultRateLimit,
-		ids:         map[string]int64{},
-		locations:   map[int64]*location{},
-		datacenters: map[int64]*datacenter{},
-		serverTypes: map[int64]*serverType{},
-		images:      map[int64]*image{},
-		servers:     map[int64]*server{},
-		sshKeys:     map[int64]*sshKey{},
-		volumes:     map[int64]*volume{},
-		primaryIPs:  map[int64]*primaryIP{},
-		firewalls:   map[int64]*firewall{},
-		zones:       map[int64]*zone{},
-		actions:     map[int64]*action{},
+		token:     DefaultToken,
+		readOnly:  map[string]bool{},
+		now:       func() time.Time { return time.Now().UTC() },
+		rateLimit: DefaultRateLimit,
+		ids:       map[string]int64{},
+		actions:   map[int64]*action{},
 	}
 	s.rateRemaining = float64(s.rateLimit)
 	s.rateUpdated = s.now()
-	s.seedCatalogue()
 	s.routes()
+	s.seedCatalogue()
 	return s
 }
 
@@ -148,26 +138,20 @@ func (s *Server) Close() {
 
 // SetToken sets the only API token the simulator accepts.
 func (s *Server) SetToken(token string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.token = token
+	s.locked(func() { s.token = token })
 }
 
 // AddReadOnlyToken makes the simulator also accept token with read-only permission,
 // as a project's token created with "Read" access: it may read everything, and every
 // request that is not a GET or HEAD answers 403 forbidden.
 func (s *Server) AddReadOnlyToken(token string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.readOnly[token] = true
+	s.locked(func() { s.readOnly[token] = true })
 }
 
 // SetActionDelay sets how long actions run before they succeed. With the default
 // of zero an action is returned as running and has succeeded by the next request.
 func (s *Server) SetActionDelay(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.actionDelay = d
+	s.locked(func() { s.actionDelay = d })
 }
 
 // SetRateLimit sets the number of requests allowed per hour and refills the budget.
@@ -181,6 +165,12 @@ func (s *Server) SetRateLimit(perHour int) {
 	s.rateLimit = perHour
 	s.rateRemaining = float64(perHour)
 	s.rateUpdated = s.now()
+}
+
+func (s *Server) locked(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn()
 }
 
 // Requests returns the requests answered so far.

@@ -717,7 +717,7 @@ func TestOpenTofuEndToEnd(t *testing.T) {
 	if err := os.MkdirAll(module, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	sources, err := filepath.Glob(filepath.Join("..", "..", "site-template", "terraform", "hetzner", "*.tf"))
+	sources, err := filepath.Glob(filepath.Join("..", "..", "..", "site-template", "terraform", "hetzner", "*.tf"))
 	if err != nil || len(sources) == 0 {
 		t.Fatalf("no Terraform module found: %v", err)
 	}

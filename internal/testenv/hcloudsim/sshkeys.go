@@ -6,17 +6,15 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
 
 type sshKey struct {
-	id          int64
-	name        string
+	meta
 	publicKey   string
 	fingerprint string
-	labels      map[string]string
-	created     time.Time
 }
 
 type sshKeyJSON struct {
@@ -73,35 +71,19 @@ func sshFingerprint(line string) (string, error) {
 }
 
 func (s *Server) sshKeyRoutes() {
-	s.handle("GET /v1/ssh_keys", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		q := r.URL.Query()
-		f, err := parseListFilter(q)
-		if err != nil {
-			return 0, nil, err
-		}
-		fingerprint := q.Get("fingerprint")
-		var list []*sshKey
-		for _, k := range s.sshKeys {
-			if f.matches(k.name, k.labels) && (fingerprint == "" || fingerprint == k.fingerprint) {
-				list = append(list, k)
-			}
-		}
-		if err := sortList(q, list, sortKeys[*sshKey]{
-			"id":   byID(func(k *sshKey) int64 { return k.id }),
-			"name": byString(func(k *sshKey) string { return k.name }),
-		}); err != nil {
-			return 0, nil, err
-		}
-		page, meta, err := paginate(w, r, list)
-		if err != nil {
-			return 0, nil, err
-		}
-		out := make([]sshKeyJSON, 0, len(page))
-		for _, k := range page {
-			out = append(out, k.json())
-		}
-		return http.StatusOK, map[string]any{"ssh_keys": out, "meta": meta}, nil
-	})
+	s.sshKeys = &store[*sshKey]{
+		sim: s, kind: "ssh_key", noun: "SSH key", collection: "ssh_keys", items: map[int64]*sshKey{},
+		render: func(k *sshKey) any { return k.json() },
+		sort:   []string{"name"},
+		filter: func(q url.Values) (func(*sshKey) bool, error) {
+			fingerprint := q.Get("fingerprint")
+			return func(k *sshKey) bool { return fingerprint == "" || fingerprint == k.fingerprint }, nil
+		},
+		checkName:     checkName,
+		keepEmptyName: true,
+		duplicate:     func(string) string { return "SSH key with the same name already exists" },
+	}
+	s.sshKeys.routes()
 
 	s.handle("POST /v1/ssh_keys", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		var req struct {
@@ -113,7 +95,7 @@ func (s *Server) sshKeyRoutes() {
 			return 0, nil, err
 		}
 		var f fieldErrors
-		checkName(&f, "name", req.Name)
+		checkName(&f, req.Name)
 		fingerprint, err := sshFingerprint(req.PublicKey)
 		if err != nil {
 			f.add("public_key", "%v", err)
@@ -122,99 +104,28 @@ func (s *Server) sshKeyRoutes() {
 		if err := f.err(); err != nil {
 			return 0, nil, err
 		}
-		for _, k := range s.sshKeys {
-			if k.name == req.Name {
-				return 0, nil, errUniqueness("name", "SSH key with the same name already exists")
-			}
+		if err := s.sshKeys.unique(req.Name, 0); err != nil {
+			return 0, nil, err
+		}
+		for _, k := range s.sshKeys.items {
 			if k.fingerprint == fingerprint {
 				return 0, nil, errUniqueness("public_key", "SSH key with the same fingerprint already exists")
 			}
 		}
-		k := &sshKey{
-			id:          s.newID("ssh_key"),
-			name:        req.Name,
-			publicKey:   req.PublicKey,
-			fingerprint: fingerprint,
-			labels:      labels,
-			created:     s.now(),
-		}
-		s.sshKeys[k.id] = k
+		k := s.sshKeys.put(&sshKey{meta: s.sshKeys.newMeta(req.Name, labels), publicKey: req.PublicKey, fingerprint: fingerprint})
 		return http.StatusCreated, map[string]any{"ssh_key": k.json()}, nil
 	})
-
-	s.handle("GET /v1/ssh_keys/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		k, err := s.sshKeyFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"ssh_key": k.json()}, nil
-	})
-
-	s.handle("PUT /v1/ssh_keys/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		k, err := s.sshKeyFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req struct {
-			Name   *string            `json:"name"`
-			Labels *map[string]string `json:"labels"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		var f fieldErrors
-		if req.Name != nil && *req.Name != "" {
-			checkName(&f, "name", *req.Name)
-		}
-		labels := checkLabels(&f, req.Labels)
-		if err := f.err(); err != nil {
-			return 0, nil, err
-		}
-		if req.Name != nil && *req.Name != "" {
-			for _, other := range s.sshKeys {
-				if other != k && other.name == *req.Name {
-					return 0, nil, errUniqueness("name", "SSH key with the same name already exists")
-				}
-			}
-			k.name = *req.Name
-		}
-		if req.Labels != nil {
-			k.labels = labels
-		}
-		return http.StatusOK, map[string]any{"ssh_key": k.json()}, nil
-	})
-
-	s.handle("DELETE /v1/ssh_keys/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		k, err := s.sshKeyFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		delete(s.sshKeys, k.id)
-		return http.StatusNoContent, nil, nil
-	})
-}
-
-func (s *Server) sshKeyFromPath(r *http.Request) (*sshKey, error) {
-	id, err := pathID(r, "SSH key")
-	if err != nil {
-		return nil, err
-	}
-	k, ok := s.sshKeys[id]
-	if !ok {
-		return nil, errNotFound("SSH key", id)
-	}
-	return k, nil
 }
 
 // checkName checks a resource name: required, at most 64 characters, and without
 // surrounding whitespace.
-func checkName(f *fieldErrors, field, name string) {
+func checkName(f *fieldErrors, name string) {
 	switch {
 	case name == "":
-		f.add(field, "is required")
+		f.add("name", "is required")
 	case len(name) > 64:
-		f.add(field, "is too long")
+		f.add("name", "is too long")
 	case strings.TrimSpace(name) != name:
-		f.add(field, "must not start or end with whitespace")
+		f.add("name", "must not start or end with whitespace")
 	}
 }

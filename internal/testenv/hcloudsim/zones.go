@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -21,17 +22,13 @@ const (
 )
 
 type zone struct {
-	id               int64
-	name             string
-	mode             string
-	ttl              int
-	labels           map[string]string
-	deleteProtection bool
-	created          time.Time
-	status           string
-	primaries        []primaryNameserver
-	serial           int
-	rrsets           []*rrset
+	meta
+	mode      string
+	ttl       int
+	status    string
+	primaries []primaryNameserver
+	serial    int
+	rrsets    []*rrset
 }
 
 type primaryNameserver struct {
@@ -242,28 +239,12 @@ func checkNewRRSet(f *fieldErrors, z *zone, name, typ string, ttl *int, records 
 }
 
 func (s *Server) lookupZone(idOrName string) *zone {
-	if id, err := strconv.ParseInt(idOrName, 10, 64); err == nil {
-		return s.zones[id]
-	}
-	for _, z := range s.zones {
-		if z.name == idOrName {
-			return z
-		}
-	}
-	return nil
-}
-
-func (s *Server) zoneFromPath(r *http.Request) (*zone, error) {
-	v := r.PathValue("zone")
-	z := s.lookupZone(v)
-	if z == nil {
-		return nil, errNotFound("zone", v)
-	}
-	return z, nil
+	z, _ := s.zones.lookup(idOrName)
+	return z
 }
 
 func (s *Server) rrsetFromPath(r *http.Request) (*zone, *rrset, error) {
-	z, err := s.zoneFromPath(r)
+	z, err := s.zones.fromPath(r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -284,43 +265,34 @@ type rrsetRequest struct {
 }
 
 func (s *Server) zoneRoutes() {
-	s.handle("GET /v1/zones", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		q := r.URL.Query()
-		f, err := parseListFilter(q)
-		if err != nil {
-			return 0, nil, err
-		}
-		mode := q.Get("mode")
-		var list []*zone
-		for _, z := range s.zones {
-			if f.matches(z.name, z.labels) && (mode == "" || mode == z.mode) {
-				list = append(list, z)
-			}
-		}
-		if err := sortList(q, list, sortKeys[*zone]{
-			"id":      byID(func(z *zone) int64 { return z.id }),
-			"name":    byString(func(z *zone) string { return z.name }),
-			"created": func(a, b *zone) int { return a.created.Compare(b.created) },
-		}); err != nil {
-			return 0, nil, err
-		}
-		page, meta, err := paginate(w, r, list)
-		if err != nil {
-			return 0, nil, err
-		}
-		out := make([]zoneJSON, 0, len(page))
-		for _, z := range page {
-			out = append(out, z.json())
-		}
-		return http.StatusOK, map[string]any{"zones": out, "meta": meta}, nil
-	})
+	s.zones = &store[*zone]{
+		sim: s, kind: "zone", noun: "zone", collection: "zones", items: map[int64]*zone{}, byName: true,
+		render: func(z *zone) any { return z.json() },
+		sort:   []string{"name", "created"},
+		filter: func(q url.Values) (func(*zone) bool, error) {
+			mode := q.Get("mode")
+			return func(z *zone) bool { return mode == "" || mode == z.mode }, nil
+		},
+		duplicate: func(name string) string { return fmt.Sprintf("zone %q already exists", name) },
+		update:    func(z *zone, r *http.Request) error { return updateLabels(r, &z.labels) },
+		remove: func(z *zone) (int, any, error) {
+			delete(s.zones.items, z.id)
+			a := s.startAction("delete_zone", nil, ref("zone", z.id))
+			return http.StatusOK, map[string]any{"action": s.renderAction(a)}, nil
+		},
+		actions: map[string]actionHandler[*zone]{
+			"change_ttl": s.changeZoneTTL, "change_primary_nameservers": s.changePrimaryNameservers,
+		},
+		protectable: true,
+	}
+	s.zones.routes()
 
 	s.handle("POST /v1/zones", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		var req struct {
 			Name               string              `json:"name"`
+			Labels             *map[string]string  `json:"labels"`
 			Mode               string              `json:"mode"`
 			TTL                *int                `json:"ttl"`
-			Labels             *map[string]string  `json:"labels"`
 			PrimaryNameservers []primaryNameserver `json:"primary_nameservers"`
 			RRSets             []rrsetRequest      `json:"rrsets"`
 			Zonefile           string              `json:"zonefile"`
@@ -347,14 +319,9 @@ func (s *Server) zoneRoutes() {
 		default:
 			f.add("mode", "must be primary or secondary")
 		}
-		primaries := slices.Clone(req.PrimaryNameservers)
-		for i, ns := range primaries {
-			if _, err := netip.ParseAddr(ns.Address); err != nil {
-				f.add("primary_nameservers", "%q is not an IP address", ns.Address)
-			}
-			if primaries[i].Port == 0 {
-				primaries[i].Port = 53
-			}
+		primaries, bad := checkPrimaries(req.PrimaryNameservers)
+		for _, address := range bad {
+			f.add("primary_nameservers", "%q is not an IP address", address)
 		}
 		checkTTL(&f, "ttl", req.TTL)
 		labels := checkLabels(&f, req.Labels)
@@ -364,16 +331,13 @@ func (s *Server) zoneRoutes() {
 		if err := f.err(); err != nil {
 			return 0, nil, err
 		}
-		if s.lookupZone(req.Name) != nil {
-			return 0, nil, errUniqueness("name", fmt.Sprintf("zone %q already exists", req.Name))
+		if err := s.zones.unique(req.Name, 0); err != nil {
+			return 0, nil, err
 		}
 		z := &zone{
-			id:        s.newID("zone"),
-			name:      req.Name,
+			meta:      s.zones.newMeta(req.Name, labels),
 			mode:      req.Mode,
 			ttl:       defaultZoneTTL,
-			labels:    labels,
-			created:   s.now(),
 			status:    "updating",
 			primaries: primaries,
 			serial:    int(s.now().Unix()),
@@ -404,62 +368,13 @@ func (s *Server) zoneRoutes() {
 			}
 			z.rrsets = append(z.rrsets, &rrset{zone: z, name: rr.Name, typ: rr.Type, ttl: rr.TTL, labels: rrLabels, records: slices.Clone(rr.Records)})
 		}
-		s.zones[z.id] = z
-		id := z.id
-		a := s.startAction("create_zone", func() *actionFailure {
-			if z, ok := s.zones[id]; ok {
-				z.status = "ok"
-			}
-			return nil
-		}, ref("zone", id))
+		s.zones.put(z)
+		a := s.startAction("create_zone", s.zones.change(z.id, func(z *zone) { z.status = "ok" }), ref("zone", z.id))
 		return http.StatusCreated, map[string]any{"zone": z.json(), "action": s.renderAction(a)}, nil
 	})
 
-	s.handle("GET /v1/zones/{zone}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		z, err := s.zoneFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"zone": z.json()}, nil
-	})
-
-	s.handle("PUT /v1/zones/{zone}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		z, err := s.zoneFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req struct {
-			Labels *map[string]string `json:"labels"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		var f fieldErrors
-		labels := checkLabels(&f, req.Labels)
-		if err := f.err(); err != nil {
-			return 0, nil, err
-		}
-		if req.Labels != nil {
-			z.labels = labels
-		}
-		return http.StatusOK, map[string]any{"zone": z.json()}, nil
-	})
-
-	s.handle("DELETE /v1/zones/{zone}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		z, err := s.zoneFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		if z.deleteProtection {
-			return 0, nil, errProtected(fmt.Sprintf("zone %d is delete protected", z.id))
-		}
-		delete(s.zones, z.id)
-		a := s.startAction("delete_zone", nil, ref("zone", z.id))
-		return http.StatusOK, map[string]any{"action": s.renderAction(a)}, nil
-	})
-
-	s.handle("GET /v1/zones/{zone}/zonefile", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		z, err := s.zoneFromPath(r)
+	s.handle("GET /v1/zones/{id}/zonefile", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		z, err := s.zones.fromPath(r)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -476,320 +391,62 @@ func (s *Server) zoneRoutes() {
 		}
 		return http.StatusOK, map[string]any{"zonefile": b.String()}, nil
 	})
-
-	s.handle("POST /v1/zones/{zone}/actions/{action}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		z, err := s.zoneFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return s.zoneAction(z, r.PathValue("action"), r)
-	})
-
-	s.handle("GET /v1/zones/{zone}/rrsets", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		z, err := s.zoneFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		q := r.URL.Query()
-		f, err := parseListFilter(q)
-		if err != nil {
-			return 0, nil, err
-		}
-		types := q["type"]
-		var list []*rrset
-		for _, rr := range z.rrsets {
-			if f.matches(rr.name, rr.labels) && (len(types) == 0 || slices.Contains(types, rr.typ)) {
-				list = append(list, rr)
-			}
-		}
-		if err := sortList(q, list, sortKeys[*rrset]{
-			"id":   byString(func(rr *rrset) string { return rr.id() }),
-			"name": byString(func(rr *rrset) string { return rr.name }),
-			"type": byString(func(rr *rrset) string { return rr.typ }),
-		}); err != nil {
-			return 0, nil, err
-		}
-		page, meta, err := paginate(w, r, list)
-		if err != nil {
-			return 0, nil, err
-		}
-		out := make([]rrsetJSON, 0, len(page))
-		for _, rr := range page {
-			out = append(out, rr.json())
-		}
-		return http.StatusOK, map[string]any{"rrsets": out, "meta": meta}, nil
-	})
-
-	s.handle("POST /v1/zones/{zone}/rrsets", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		z, err := s.zoneFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req rrsetRequest
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		if z.mode != "primary" {
-			return 0, nil, errCode(http.StatusUnprocessableEntity, "dns_zone_is_secondary_zone", fmt.Sprintf("zone %s is a secondary zone", z.name))
-		}
-		var f fieldErrors
-		checkNewRRSet(&f, z, req.Name, req.Type, req.TTL, req.Records)
-		labels := checkLabels(&f, req.Labels)
-		if err := f.err(); err != nil {
-			return 0, nil, err
-		}
-		if z.rrset(req.Name, req.Type) != nil {
-			return 0, nil, errUniqueness("name", fmt.Sprintf("RRSet %s/%s already exists in zone %s", req.Name, req.Type, z.name))
-		}
-		rr := &rrset{zone: z, name: req.Name, typ: req.Type, ttl: req.TTL, labels: labels, records: slices.Clone(req.Records)}
-		z.rrsets = append(z.rrsets, rr)
-		z.bump()
-		a := s.startAction("create_rrset", nil, ref("zone", z.id))
-		return http.StatusCreated, map[string]any{"rrset": rr.json(), "action": s.renderAction(a)}, nil
-	})
-
-	s.handle("GET /v1/zones/{zone}/rrsets/{name}/{type}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		_, rr, err := s.rrsetFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"rrset": rr.json()}, nil
-	})
-
-	s.handle("PUT /v1/zones/{zone}/rrsets/{name}/{type}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		_, rr, err := s.rrsetFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req struct {
-			Labels *map[string]string `json:"labels"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		var f fieldErrors
-		labels := checkLabels(&f, req.Labels)
-		if err := f.err(); err != nil {
-			return 0, nil, err
-		}
-		if req.Labels != nil {
-			rr.labels = labels
-		}
-		return http.StatusOK, map[string]any{"rrset": rr.json()}, nil
-	})
-
-	s.handle("DELETE /v1/zones/{zone}/rrsets/{name}/{type}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		z, rr, err := s.rrsetFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		switch {
-		case rr.changeProtection:
-			return 0, nil, errProtected(fmt.Sprintf("RRSet %s is change protected", rr.id()))
-		case rr.name == "@" && (rr.typ == "SOA" || rr.typ == "NS"):
-			return 0, nil, errCode(http.StatusUnprocessableEntity, "invalid_input", "the SOA and NS RRSets of the zone apex cannot be deleted")
-		}
-		z.rrsets = slices.DeleteFunc(z.rrsets, func(other *rrset) bool { return other == rr })
-		z.bump()
-		a := s.startAction("delete_rrset", nil, ref("zone", z.id))
-		return http.StatusOK, map[string]any{"action": s.renderAction(a)}, nil
-	})
-
-	s.handle("POST /v1/zones/{zone}/rrsets/{name}/{type}/actions/{action}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		z, rr, err := s.rrsetFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return s.rrsetAction(z, rr, r.PathValue("action"), r)
-	})
+	s.rrsetRoutes()
 }
 
-func (s *Server) zoneAction(z *zone, name string, r *http.Request) (int, any, error) {
-	id := z.id
-	created := s.actionStarted
-	switch name {
-	case "change_protection":
-		var req struct {
-			Delete *bool `json:"delete"`
+// checkPrimaries returns primary name servers with the default port set, and the
+// addresses that are not IP addresses.
+func checkPrimaries(list []primaryNameserver) ([]primaryNameserver, []string) {
+	primaries := slices.Clone(list)
+	var bad []string
+	for i, ns := range primaries {
+		if _, err := netip.ParseAddr(ns.Address); err != nil {
+			bad = append(bad, ns.Address)
 		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
+		if primaries[i].Port == 0 {
+			primaries[i].Port = 53
 		}
-		return created(s.startAction("change_protection", func() *actionFailure {
-			if z, ok := s.zones[id]; ok && req.Delete != nil {
-				z.deleteProtection = *req.Delete
-			}
-			return nil
-		}, ref("zone", id)))
-	case "change_ttl":
-		var req struct {
-			TTL *int `json:"ttl"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.TTL == nil {
-			return 0, nil, invalidInput("ttl", "is required")
-		}
-		var f fieldErrors
-		checkTTL(&f, "ttl", req.TTL)
-		if err := f.err(); err != nil {
-			return 0, nil, err
-		}
-		ttl := *req.TTL
-		return created(s.startAction("change_ttl", func() *actionFailure {
-			if z, ok := s.zones[id]; ok {
-				z.ttl = ttl
-				z.bump()
-			}
-			return nil
-		}, ref("zone", id)))
-	case "change_primary_nameservers":
-		var req struct {
-			PrimaryNameservers []primaryNameserver `json:"primary_nameservers"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		if z.mode != "secondary" {
-			return 0, nil, invalidInput("primary_nameservers", "only secondary zones have primary name servers")
-		}
-		if len(req.PrimaryNameservers) == 0 {
-			return 0, nil, invalidInput("primary_nameservers", "must not be empty")
-		}
-		primaries := slices.Clone(req.PrimaryNameservers)
-		for i := range primaries {
-			if _, err := netip.ParseAddr(primaries[i].Address); err != nil {
-				return 0, nil, invalidInput("primary_nameservers", "%q is not an IP address", primaries[i].Address)
-			}
-			if primaries[i].Port == 0 {
-				primaries[i].Port = 53
-			}
-		}
-		return created(s.startAction("change_primary_nameservers", func() *actionFailure {
-			if z, ok := s.zones[id]; ok {
-				z.primaries = primaries
-			}
-			return nil
-		}, ref("zone", id)))
 	}
-	return 0, nil, errCode(http.StatusNotFound, "not_found", fmt.Sprintf("zone action %q not found", name))
+	return primaries, bad
 }
 
-func (s *Server) rrsetAction(z *zone, rr *rrset, name string, r *http.Request) (int, any, error) {
-	if !slices.Contains([]string{"change_protection", "change_ttl", "set_records", "add_records", "remove_records"}, name) {
-		return 0, nil, errCode(http.StatusNotFound, "not_found", fmt.Sprintf("RRSet action %q not found", name))
+func (s *Server) changeZoneTTL(z *zone, r *http.Request) (int, any, error) {
+	var req struct {
+		TTL *int `json:"ttl"`
 	}
-	if name != "change_protection" && rr.changeProtection {
-		return 0, nil, errProtected(fmt.Sprintf("RRSet %s is change protected", rr.id()))
+	if err := decodeBody(r, &req); err != nil {
+		return 0, nil, err
 	}
-	if name != "change_protection" && rr.typ == "SOA" {
-		return 0, nil, invalidInput("type", "SOA records are managed by the API")
+	if req.TTL == nil {
+		return 0, nil, invalidInput("ttl", "is required")
 	}
-	zoneID, rrName, rrType := z.id, rr.name, rr.typ
-	// effect runs fn on the RRSet if it still exists, and bumps the zone's serial.
-	effect := func(fn func(z *zone, rr *rrset)) func() *actionFailure {
-		return func() *actionFailure {
-			z, ok := s.zones[zoneID]
-			if !ok {
-				return &actionFailure{"zone_not_found", fmt.Sprintf("zone %d no longer exists", zoneID)}
-			}
-			rr := z.rrset(rrName, rrType)
-			if rr == nil {
-				return &actionFailure{"rrset_not_found", fmt.Sprintf("RRSet %s/%s no longer exists", rrName, rrType)}
-			}
-			fn(z, rr)
-			return nil
-		}
+	var f fieldErrors
+	checkTTL(&f, "ttl", req.TTL)
+	if err := f.err(); err != nil {
+		return 0, nil, err
 	}
-	created := s.actionStarted
+	return s.actionStarted(s.startAction("change_ttl", s.zones.change(z.id, func(z *zone) {
+		z.ttl = *req.TTL
+		z.bump()
+	}), ref("zone", z.id)))
+}
 
-	switch name {
-	case "change_protection":
-		var req struct {
-			Change *bool `json:"change"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		return created(s.startAction("change_rrset_protection", effect(func(_ *zone, rr *rrset) {
-			if req.Change != nil {
-				rr.changeProtection = *req.Change
-			}
-		}), ref("zone", zoneID)))
-
-	case "change_ttl":
-		var req struct {
-			TTL *int `json:"ttl"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		var f fieldErrors
-		checkTTL(&f, "ttl", req.TTL)
-		if err := f.err(); err != nil {
-			return 0, nil, err
-		}
-		return created(s.startAction("change_rrset_ttl", effect(func(z *zone, rr *rrset) {
-			rr.ttl = req.TTL
-			z.bump()
-		}), ref("zone", zoneID)))
-
-	case "set_records", "add_records":
-		var req struct {
-			Records []record `json:"records"`
-			TTL     *int     `json:"ttl"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		records := slices.Clone(req.Records)
-		if name == "add_records" {
-			records = slices.Clone(rr.records)
-			for _, rec := range req.Records {
-				if !slices.ContainsFunc(records, func(have record) bool { return have.Value == rec.Value }) {
-					records = append(records, rec)
-				}
-			}
-		}
-		var f fieldErrors
-		checkRecords(&f, rr.typ, records)
-		checkTTL(&f, "ttl", req.TTL)
-		if err := f.err(); err != nil {
-			return 0, nil, err
-		}
-		command := "set_rrset_records"
-		if name == "add_records" {
-			command = "add_rrset_records"
-		}
-		ttl := req.TTL
-		return created(s.startAction(command, effect(func(z *zone, rr *rrset) {
-			rr.records = records
-			if name == "add_records" && ttl != nil {
-				rr.ttl = ttl
-			}
-			z.bump()
-		}), ref("zone", zoneID)))
-
-	default: // remove_records
-		var req struct {
-			Records []record `json:"records"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		if len(req.Records) == 0 {
-			return 0, nil, invalidInput("records", "must not be empty")
-		}
-		remaining := slices.DeleteFunc(slices.Clone(rr.records), func(have record) bool {
-			return slices.ContainsFunc(req.Records, func(rec record) bool { return rec.Value == have.Value })
-		})
-		return created(s.startAction("remove_rrset_records", effect(func(z *zone, rr *rrset) {
-			rr.records = remaining
-			if len(remaining) == 0 {
-				z.rrsets = slices.DeleteFunc(z.rrsets, func(other *rrset) bool { return other == rr })
-			}
-			z.bump()
-		}), ref("zone", zoneID)))
+func (s *Server) changePrimaryNameservers(z *zone, r *http.Request) (int, any, error) {
+	var req struct {
+		PrimaryNameservers []primaryNameserver `json:"primary_nameservers"`
 	}
+	if err := decodeBody(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if z.mode != "secondary" {
+		return 0, nil, invalidInput("primary_nameservers", "only secondary zones have primary name servers")
+	}
+	if len(req.PrimaryNameservers) == 0 {
+		return 0, nil, invalidInput("primary_nameservers", "must not be empty")
+	}
+	primaries, bad := checkPrimaries(req.PrimaryNameservers)
+	if len(bad) > 0 {
+		return 0, nil, invalidInput("primary_nameservers", "%q is not an IP address", bad[0])
+	}
+	return s.actionStarted(s.startAction("change_primary_nameservers", s.zones.change(z.id, func(z *zone) { z.primaries = primaries }), ref("zone", z.id)))
 }

@@ -1,0 +1,93 @@
+// Package hostcontract is what nassella and a site's server agree on: where files live on
+// the host, the systemd units, and the backup protocol with its status record. The
+// renderers write the host to it and the pipelines talk to the host through it, so neither
+// side has to ask the other. The host scripts (site-template/host) spell these paths out
+// literally; a test keeps them equal to the constants here.
+package hostcontract
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Paths on the host: where the Ignition puts files and where data lives.
+const (
+	DataDir    = "/var/lib/nassella"        // the data volume
+	ConfigDir  = "/etc/nassella"            // written by Ignition; replaced with the server
+	SecretsDir = DataDir + "/secrets"       // generated on the host at first boot
+	BinDir     = "/opt/nassella/bin"        // host scripts
+	ProxyNet   = "nassella-proxy"           // the docker network Caddy reaches the apps on
+	DataLabel  = "nassella-data"            // filesystem label of the data volume
+	VolumeEnv  = ConfigDir + "/volume.env"  // written by Terraform at apply: the device path
+	OutsideEnv = ConfigDir + "/outside.env" // written by Terraform at apply: restic's password, S3 keys
+	ProxyDir   = ConfigDir + "/proxy"       // Caddy's compose file and Caddyfile
+	CaddyData  = DataDir + "/proxy"         // Caddy's certificates and state
+	AppsConfig = ConfigDir + "/apps"        // per app compose files
+	AppsData   = DataDir + "/apps"          // per app data folders
+	DumpsDir   = "dumps"                    // per app folder for backup hook output
+	EnvSuffix  = ".env"                     // secrets file per app under SecretsDir
+	ComposeYML = "compose.yaml"             // file name of every compose file
+	Caddyfile  = "Caddyfile"                // file name of the Caddy config
+
+	DataVolumeScript = BinDir + "/nassella-data-volume" // formats the data volume when blank
+	SecretsScript    = BinDir + "/nassella-secrets"     // creates the apps' secrets once
+)
+
+// Systemd units nassella writes.
+const (
+	UnitPrefix     = "nassella-"
+	AppUnit        = UnitPrefix + "app-%s.service" // one per app
+	ProxyUnit      = UnitPrefix + "proxy.service"  // Caddy
+	DataVolumeUnit = UnitPrefix + "data-volume.service"
+	DataMount      = "var-lib-nassella.mount" // systemd's name for DataDir
+	SecretsUnit    = UnitPrefix + "secrets.service"
+)
+
+// AppUnitName is the unit that runs app.
+func AppUnitName(app string) string { return fmt.Sprintf(AppUnit, app) }
+
+// Backup on the host: restic, run from the catalog's pinned image, backs the data volume up
+// to the site's S3 target on a timer, and writes a Status record after every run.
+const (
+	BackupScript     = BinDir + "/nassella-backup" // run | check | restore | snapshots
+	BackupNowCommand = "nassella-backup-now"       // the forced command of admin.backup_key
+	BackupNowScript  = BinDir + "/" + BackupNowCommand
+	BackupEnv        = ConfigDir + "/backup.env"      // repository, retention, image
+	BackupHooks      = ConfigDir + "/backup-hooks.sh" // each app's dump commands
+	BackupStateDir   = DataDir + "/backup"            // status.json, on the volume
+	BackupStatusFile = BackupStateDir + "/status.json"
+	BackupCacheDir   = "/var/cache/nassella/restic" // restic's cache; not backed up
+	BackupUnit       = UnitPrefix + "backup.service"
+	BackupTimer      = UnitPrefix + "backup.timer"
+	BackupCheckUnit  = UnitPrefix + "backup-check.service"
+	BackupCheckTimer = UnitPrefix + "backup-check.timer"
+	// StatusCommand is what the backup key may ask for instead of a backup: the status
+	// record, so `nassella doctor` can read it from CI.
+	StatusCommand = "nassella-backup-status"
+)
+
+// Repository is the restic repository of a site: a folder named after the site in the
+// backup bucket at endpoint.
+func Repository(endpoint, bucket, site string) string {
+	return "s3:" + strings.TrimSuffix(endpoint, "/") + "/" + bucket + "/" + site
+}
+
+// RestoreArgs are restic's arguments to restore a snapshot ("latest" when empty) into
+// target, the whole data volume or only one app's folder and secrets. The host script and
+// `nassella restore` both run exactly these (the host's in the pinned restic image).
+func RestoreArgs(snapshot, app, target string) []string {
+	if snapshot == "" {
+		snapshot = "latest"
+	}
+	args := []string{"restore", snapshot, "--target", target, "--verify"}
+	if app != "" {
+		args = append(args, "--include", "/apps/"+app, "--include", "/secrets/"+app+EnvSuffix)
+	}
+	return args
+}
+
+// AuthorizedBackupKey is the authorized_keys line of admin.backup_key: it may run the
+// backup command and nothing else.
+func AuthorizedBackupKey(key string) string {
+	return `command="` + BackupNowScript + `",restrict ` + strings.TrimSpace(key)
+}

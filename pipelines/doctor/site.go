@@ -1,0 +1,64 @@
+package doctor
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net"
+	"os"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/internal/siterepo"
+)
+
+// SiteCheck is a doctor run on a site as the command line names it.
+type SiteCheck struct {
+	Site      *site.Loaded
+	ServerIPs []string // the addresses the DNS records must hold
+	// BackupKeyFile is the private key of admin.backup_key, to read the backup status over
+	// SSH at Host (default: the first server IP, else the first app's host; port 22).
+	BackupKeyFile, Host string
+	CAFile              string // the only CA the HTTPS checks trust, when set
+}
+
+// Options are the checks of c's site: its apps, its backup schedule and, with the backup
+// key, the host's backup status.
+func (c SiteCheck) Options() (Options, error) {
+	opt := Options{ServerIPs: c.ServerIPs, Schedule: c.Site.Backups.Schedule, Apps: siterepo.Targets(c.Site)}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return opt, err
+		}
+		opt.RootCAs = x509.NewCertPool()
+		opt.RootCAs.AppendCertsFromPEM(pem)
+	}
+	if c.BackupKeyFile == "" {
+		return opt, nil
+	}
+	key, err := os.ReadFile(c.BackupKeyFile)
+	if err != nil {
+		return opt, fmt.Errorf("reading the backup key: %w", err)
+	}
+	signer, err := ssh.ParsePrivateKey(key)
+	if err != nil {
+		return opt, fmt.Errorf("the backup key %s is not a private SSH key without a passphrase: %w", c.BackupKeyFile, err)
+	}
+	opt.Status = SSHStatus(c.statusAddr(), "core", signer, nil)
+	return opt, nil
+}
+
+func (c SiteCheck) statusAddr() string {
+	addr := c.Host
+	if addr == "" && len(c.ServerIPs) > 0 {
+		addr = c.ServerIPs[0]
+	}
+	if addr == "" {
+		addr = c.Site.Apps[0].Host
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		addr = net.JoinHostPort(addr, "22")
+	}
+	return addr
+}

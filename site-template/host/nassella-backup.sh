@@ -1,0 +1,170 @@
+#!/bin/bash
+# nassella-backup run | check | restore [--snapshot ID] [--app NAME] [--target DIR] | snapshots
+# Backs the nassella data volume up with restic to the site's S3 target: app dumps first
+# (/etc/nassella/backup-hooks.sh), then the whole volume but the excluded caches, then retention.
+# Writes /var/lib/nassella/backup/status.json after every run. Secrets come from /etc/nassella/outside.env.
+set -Eeuo pipefail
+umask 077
+mode=${1:-}
+data=${NASSELLA_DATA:-/var/lib/nassella}
+config=${NASSELLA_CONFIG:-/etc/nassella}
+cache=${NASSELLA_RESTIC_CACHE:-/var/cache/nassella/restic}
+state="$data/backup"
+status="$state/status.json"
+outside="$config/outside.env"
+# shellcheck source=/dev/null
+. "$config/backup.env"
+export RESTIC_REPOSITORY
+
+log() { echo "nassella-backup: $*" >&2; }
+
+# restic runs in the catalog's pinned image with the volume at the same path, so paths in
+# snapshots are the host's.
+restic() {
+  docker run --rm --network host --hostname "$NASSELLA_SITE" \
+    --env-file "$outside" -e RESTIC_REPOSITORY \
+    -v "$data:$data" -v "$cache:$cache" -w "$data" \
+    "$NASSELLA_RESTIC_IMAGE" --cache-dir "$cache" $region_opt "$@"
+}
+
+json_string() {
+  local s=${1//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/ }
+  s=${s//$'\r'/ }
+  s=${s//$'\t'/ }
+  printf '"%s"' "$(printf '%s' "$s" | tr -d '\000-\037')"
+}
+
+# write_status RESULT ERROR: the status record, atomically.
+write_status() {
+  local result=$1 err=$2 now last size used avail pct
+  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  last=""
+  if [ "$result" = ok ]; then
+    last=$now
+  elif [ -f "$status" ]; then
+    last=$(sed -n 's/.*"last_success": *"\([^"]*\)".*/\1/p' "$status")
+  fi
+  read -r size used avail < <(df -B1 --output=size,used,avail "$data" | tail -n 1) || true
+  pct=0
+  if [ "${size:-0}" -gt 0 ]; then pct=$(( (used * 100 + size - 1) / size )); fi
+  mkdir -p "$state"
+  cat >"$status.tmp" <<JSON
+{
+  "time": "$now",
+  "result": "$result",
+  "error": $(json_string "$err"),
+  "snapshot": "${snapshot:-}",
+  "size_bytes": ${total_bytes:-0},
+  "added_bytes": ${added_bytes:-0},
+  "duration_seconds": $(( $(date +%s) - started )),
+  "last_success": "$last",
+  "schedule": "$NASSELLA_SCHEDULE",
+  "disk": {"size_bytes": ${size:-0}, "used_bytes": ${used:-0}, "avail_bytes": ${avail:-0}, "used_percent": $pct}
+}
+JSON
+  mv -f "$status.tmp" "$status"
+}
+
+failed() {
+  local msg=$1
+  log "FAILED: $msg"
+  if [ "$mode" = run ]; then write_status failed "$msg" || true; fi
+  exit 1
+}
+trap 'failed "line $LINENO: $BASH_COMMAND exited with $?"' ERR
+
+# hook APP SERVICE OUTPUT COMMAND...: a dump of the app, kept only when the command works.
+hook() {
+  local app=$1 svc=$2 out=$3
+  shift 3
+  local dir="$data/apps/$app/dumps"
+  mkdir -p "$dir"
+  local tmp="$dir/.$out.tmp"
+  log "$app: dumping service $svc into dumps/$out"
+  if ! docker compose --project-name "$app" --env-file "$data/secrets/$app.env" \
+    --file "$config/apps/$app/compose.yaml" exec -T "$svc" "$@" >"$tmp" 2>"$tmp.err"; then
+    local why
+    why=$(tail -c 400 "$tmp.err")
+    rm -f "$tmp" "$tmp.err"
+    failed "$app: the backup hook in service $svc failed ($why); no backup was made. Is the app running? See nassella logs $app"
+  fi
+  rm -f "$tmp.err"
+  if [ ! -s "$tmp" ]; then
+    rm -f "$tmp"
+    failed "$app: the backup hook in service $svc printed nothing; no backup was made. See nassella logs $app"
+  fi
+  mv -f "$tmp" "$dir/$out"
+}
+
+ensure_repo() {
+  if ! restic cat config >/dev/null 2>&1; then
+    log "no repository at $RESTIC_REPOSITORY yet: creating it"
+    restic init >&2 || failed "cannot reach or create the repository $RESTIC_REPOSITORY; check backups.target in site.yaml and the BACKUP_* secrets"
+  fi
+}
+
+run_backup() {
+  # shellcheck source=/dev/null
+  . "$config/backup-hooks.sh"
+  ensure_repo
+  local args=(backup . --json --host "$NASSELLA_SITE" --tag nassella --exclude "$data/lost+found" --exclude "$state/.lock" --exclude "$state/*.tmp")
+  local e
+  for e in "${NASSELLA_EXCLUDE[@]}"; do args+=(--exclude "$data/$e"); done
+  local out
+  out=$(restic "${args[@]}") || failed "restic backup failed; see the lines above"
+  local summary
+  summary=$(printf '%s\n' "$out" | grep '"message_type":"summary"' | tail -n 1)
+  snapshot=$(printf '%s' "$summary" | sed -n 's/.*"snapshot_id":"\([0-9a-f]*\)".*/\1/p')
+  total_bytes=$(printf '%s' "$summary" | sed -n 's/.*"total_bytes_processed":\([0-9]*\).*/\1/p')
+  added_bytes=$(printf '%s' "$summary" | sed -n 's/.*"data_added":\([0-9]*\).*/\1/p')
+  [ -n "$snapshot" ] || failed "restic backup gave no snapshot id"
+  log "snapshot $snapshot: ${total_bytes:-0} bytes, ${added_bytes:-0} new"
+  restic forget --prune --host "$NASSELLA_SITE" --tag nassella \
+    --keep-daily "$NASSELLA_KEEP_DAILY" --keep-weekly "$NASSELLA_KEEP_WEEKLY" --keep-monthly "$NASSELLA_KEEP_MONTHLY" >&2 ||
+    failed "restic forget --prune failed (the snapshot $snapshot was made)"
+  write_status ok ""
+  if [ -n "${NASSELLA_HEARTBEAT_URL:-}" ]; then
+    curl -fsS -m 30 --retry 3 -o /dev/null "$NASSELLA_HEARTBEAT_URL" || log "warning: the heartbeat URL did not answer"
+  fi
+  log "backup done"
+}
+
+run_restore() {
+  local snapshot=latest app="" target=$data
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --snapshot) snapshot=$2; shift 2 ;;
+      --app) app=$2; shift 2 ;;
+      --target) target=$2; shift 2 ;;
+      *) log "unknown option $1; use restore [--snapshot ID] [--app NAME] [--target DIR]"; exit 2 ;;
+    esac
+  done
+  local args=(restore "$snapshot" --target "$target" --verify)
+  if [ -n "$app" ]; then args+=(--include "/apps/$app" --include "/secrets/$app.env"); fi
+  local units=()
+  if [ "$target" = "$data" ]; then
+    if [ -n "$app" ]; then units=("nassella-app-$app.service"); else mapfile -t units < <(systemctl list-units --plain --no-legend 'nassella-app-*.service' | cut -d' ' -f1); fi
+    [ ${#units[@]} -eq 0 ] || systemctl stop "${units[@]}"
+  fi
+  mkdir -p "$target"
+  log "restoring ${app:-every app} from snapshot $snapshot into $target"
+  restic "${args[@]}" || failed "restic restore failed"
+  [ ${#units[@]} -eq 0 ] || systemctl start "${units[@]}"
+}
+
+started=$(date +%s)
+region_opt=""
+if [ -n "${NASSELLA_S3_REGION:-}" ]; then region_opt="--option=s3.region=$NASSELLA_S3_REGION"; fi
+[ -r "$outside" ] || { log "$outside is missing: Terraform writes it at apply (the BACKUP_* secrets)"; exit 1; }
+mkdir -p "$cache" "$state"
+exec 9>"$state/.lock"
+flock 9
+case $mode in
+  run) shift; run_backup "$@" ;;
+  check) shift; restic check --read-data-subset=5% >&2 || failed "restic check found a problem in $RESTIC_REPOSITORY" ;;
+  restore) shift; run_restore "$@" ;;
+  snapshots) shift; restic snapshots --host "$NASSELLA_SITE" "$@" ;;
+  *) log "use: nassella-backup run | check | restore [--snapshot ID] [--app NAME] [--target DIR] | snapshots"; exit 2 ;;
+esac
