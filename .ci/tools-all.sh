@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every tool the tests run for real and prints the environment pointing at them:
 #   eval "$(.ci/tools-all.sh)"
-# Go-built tools (OpenTofu, the hcloud provider, versitygw, Gitea) are cached under
+# Go-built tools (OpenTofu, the hcloud provider, versitygw, Gitea; .ci/tools.sh, tools-s3.sh,
+# tools-gitea.sh) are cached under
 # ${XDG_CACHE_HOME:-$HOME/.cache}/nassella by version; Debian packages (restic, sshd, QEMU,
 # busybox) are installed when missing, beside the Go builds.
 set -euo pipefail
@@ -18,12 +19,20 @@ fi
   bash .ci/tools-vm.sh > "$tmp/vm.env"
 ) 2> "$tmp/apt.log" &
 apt=$!
-bash .ci/tools.sh > "$tmp/go.env"
-bash .ci/tools-gitea.sh > "$tmp/gitea.env"
+# The Go builds overlap: each spends part of its time downloading and linking on one core.
+bash .ci/tools.sh > "$tmp/go.env" &
+go_tools=$!
+bash .ci/tools-s3.sh > "$tmp/s3.env" &
+s3=$!
+bash .ci/tools-gitea.sh > "$tmp/gitea.env" &
+gitea=$!
+for pid in "$go_tools" "$s3" "$gitea"; do
+  wait "$pid" || { echo "tools-all: a Go tool build failed (see above)" >&2; exit 1; }
+done
 if ! wait "$apt"; then
   cat "$tmp/apt.log" >&2
   echo "tools-all: installing the Debian packages failed" >&2
   exit 1
 fi
 cat "$tmp/apt.log" >&2
-cat "$tmp/go.env" "$tmp/gitea.env" "$tmp/backup.env" "$tmp/vm.env"
+cat "$tmp/go.env" "$tmp/s3.env" "$tmp/gitea.env" "$tmp/backup.env" "$tmp/vm.env"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the backup, restore and logs tests run for real: restic (Debian's, 0.14),
-# OpenSSH's server (the logs test starts its own sshd on 127.0.0.1) and shellcheck (for the
-# host scripts in site-template/host), then prints the environment that points the tests
+# OpenSSH's server (the logs test starts its own sshd on 127.0.0.1), shellcheck (for the
+# host scripts in site-template/host) and iptables (the metadata guard's rule, run in a
+# network namespace of its own), then prints the environment that points the tests
 # at them. Same contract as .ci/tools.sh:
 #   eval "$(.ci/tools-backup.sh)"
 set -euo pipefail
@@ -12,6 +13,7 @@ missing=()
 [ -x /usr/bin/restic ] || missing+=(restic)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 [ -x /usr/bin/shellcheck ] || missing+=(shellcheck)
+[ -x /usr/sbin/iptables ] || missing+=(iptables)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     log "need ${missing[*]}: run as root, or apt-get install -y ${missing[*]}"
@@ -22,9 +24,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update >&2
   apt-get install -y --no-install-recommends "${missing[@]}" >&2
 else
-  log "restic, sshd and shellcheck installed"
+  log "restic, sshd, shellcheck and iptables installed"
 fi
 
 echo "export NASSELLA_RESTIC=/usr/bin/restic"
 echo "export NASSELLA_SSHD=/usr/sbin/sshd"
 echo "export NASSELLA_SHELLCHECK=/usr/bin/shellcheck"
+echo "export NASSELLA_IPTABLES=/usr/sbin/iptables"

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/nassella/nassella/internal/diag"
+	"github.com/nassella/nassella/internal/inputfile"
 	"github.com/nassella/nassella/internal/strictyaml"
 )
 
@@ -34,7 +35,7 @@ func Embedded() *Release {
 // Load reads a release from fsys: release.yaml and apps/*.yaml.
 func Load(fsys fs.FS) (*Release, error) {
 	var errs diag.List
-	data, err := fs.ReadFile(fsys, "release.yaml")
+	data, err := inputfile.ReadFS(fsys, "release.yaml")
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w (a catalog folder holds release.yaml and apps/*.yaml)", err)
 	}
@@ -49,7 +50,7 @@ func Load(fsys fs.FS) (*Release, error) {
 		return nil, err
 	}
 	for _, f := range files {
-		data, err := fs.ReadFile(fsys, f)
+		data, err := inputfile.ReadFS(fsys, f)
 		if err != nil {
 			return nil, err
 		}

@@ -2,15 +2,19 @@ package generator
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/nassella/nassella/generator/render"
 	"github.com/nassella/nassella/generator/tree"
+	"github.com/nassella/nassella/internal/inputfile"
 )
 
 // LockPath is the lock file's place in the site repo.
@@ -64,20 +68,54 @@ func renderLock(in render.Input, t *tree.Tree) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// ReadLock reads the lock file of a site repo; a repo without one yields nil.
+// ReadLock reads the lock file of a site repo; a repo without one yields nil. It is read
+// only inside dir and only up to inputfile.MaxSize.
 func ReadLock(dir string) (*Lock, error) {
-	data, err := os.ReadFile(filepath.Join(dir, LockPath))
-	if os.IsNotExist(err) {
+	data, err := inputfile.ReadIn(dir, LockPath)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	return ParseLock(data)
+}
+
+// ParseLock decodes a lock file and checks that every file it names is one nassella could
+// have generated: the paths are removed and overwritten on the next generate, so a lock
+// naming "../../elsewhere" or ".git/config" must never be acted on.
+func ParseLock(data []byte) (*Lock, error) {
 	var l Lock
 	if err := yaml.Unmarshal(data, &l); err != nil {
-		return nil, fmt.Errorf("%s: %w (it is generated: delete it and run nassella generate again)", LockPath, err)
+		return nil, fmt.Errorf("%s: %w (%s)", LockPath, err, lockFix)
+	}
+	for _, p := range slices.Sorted(maps.Keys(l.Files)) {
+		if !Generated(p) {
+			return nil, fmt.Errorf("%s: files: %q is not a file nassella generates (only relative paths inside %s are); %s",
+				LockPath, p, strings.Join(generatedPlaces, ", "), lockFix)
+		}
 	}
 	return &l, nil
+}
+
+const lockFix = "the lock file is generated: restore it from git (git checkout -- nassella.lock) or delete it, then run nassella generate again"
+
+// generatedPlaces are the folders (ending in /) and files nassella generates into. Keep a
+// place here after the generator stops using it, so old locks can still remove its files.
+var generatedPlaces = []string{".forgejo/workflows/", ".github/workflows/", ".nassella/", "README.md", "apps/", "host/", "proxy/", "terraform/"}
+
+// Generated says whether p is a path nassella may write or remove: clean, relative,
+// slash-separated, without "..", inside one of the generated places.
+func Generated(p string) bool {
+	if !fs.ValidPath(p) || p == "." || strings.Contains(p, "\\") {
+		return false
+	}
+	for _, place := range generatedPlaces {
+		if p == place || (strings.HasSuffix(place, "/") && strings.HasPrefix(p, place)) {
+			return true
+		}
+	}
+	return false
 }
 
 // Owned returns the paths the lock says nassella wrote, the lock file included.

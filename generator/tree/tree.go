@@ -1,6 +1,8 @@
 // Package tree is the generated site repo held in memory: renderers add files to it, and
 // it is written to disk only once complete, file by file through renames, so an error
 // never leaves a half-written repo behind and files nassella does not own are untouched.
+// Every file operation goes through an os.Root of the repo's folder and no path through a
+// symbolic link is used, so what a repo holds can never make nassella touch a file outside.
 package tree
 
 import (
@@ -15,6 +17,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // File is one generated file.
@@ -38,7 +41,7 @@ func New() *Tree { return &Tree{files: map[string]File{}} }
 
 // Add puts a file in the tree; adding a path twice is a programming error.
 func (t *Tree) Add(p string, data []byte, mode fs.FileMode) {
-	if p != path.Clean(p) || path.IsAbs(p) || strings.HasPrefix(p, "../") {
+	if !fs.ValidPath(p) || p == "." {
 		panic(fmt.Sprintf("tree: bad path %q", p))
 	}
 	if _, dup := t.files[p]; dup {
@@ -69,7 +72,7 @@ func Hash(data []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// Result says what a write changed.
+// Result says what a write changed. After an error it says what was changed anyway.
 type Result struct {
 	Written   []string // created or changed
 	Removed   []string // owned before, no longer generated
@@ -79,102 +82,232 @@ type Result struct {
 // Write makes dir hold the tree. owned lists the paths nassella wrote last time (from the
 // old lock file): those may be overwritten or removed. Any other existing file at a
 // generated path is refused unless identical, so a customer's own file is never clobbered.
-// Everything is staged in a folder inside dir first; only when all of it is on disk are
-// the files renamed into place.
+// Everything is staged in a folder inside dir first. Then the files to be replaced or
+// removed are moved aside and the new ones renamed into place; if a step fails, what was
+// done is undone, and the error says whether anything is left changed.
 func (t *Tree) Write(dir string, owned []string) (Result, error) {
 	var res Result
 	prev := map[string]bool{}
+	var gone []string // owned, no longer generated
 	for _, p := range owned {
+		if !fs.ValidPath(p) || p == "." {
+			return res, fmt.Errorf("%q is no path inside the repo; nassella touches nothing outside it", p)
+		}
 		prev[p] = true
-	}
-	var changed []string
-	for _, p := range t.Paths() {
-		f := t.files[p]
-		cur, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			changed = append(changed, p)
-		case err != nil:
-			return res, fmt.Errorf("reading %s: %w", p, err)
-		case bytes.Equal(cur, f.Data) && modeMatches(dir, p, f.Mode):
-			res.Unchanged++
-		case !prev[p] && !bytes.Equal(cur, f.Data):
-			return res, fmt.Errorf("%s exists and was not written by nassella; move it away (nassella generates this file) and run again", p)
-		default:
-			changed = append(changed, p)
+		if _, still := t.files[p]; !still {
+			gone = append(gone, p)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return res, err
 	}
-	stage, err := os.MkdirTemp(dir, ".nassella-staging-")
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return res, err
+	}
+	defer root.Close()
+
+	// Check everything before changing anything.
+	var changed, aside []string // aside: existing files to replace or remove
+	for _, p := range t.Paths() {
+		f := t.files[p]
+		st, err := lstat(root, p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			changed = append(changed, p)
+			continue
+		case err != nil:
+			return res, err
+		}
+		same := st.Size() == int64(len(f.Data))
+		if same {
+			cur, err := root.ReadFile(p)
+			if err != nil {
+				return res, fmt.Errorf("reading %s: %w", p, err)
+			}
+			same = bytes.Equal(cur, f.Data)
+		}
+		switch {
+		case same && st.Mode().Perm() == f.Mode.Perm():
+			res.Unchanged++
+			continue
+		case !prev[p] && !same:
+			return res, fmt.Errorf("%s exists and was not written by nassella; move it away (nassella generates this file) and run again", p)
+		}
+		changed = append(changed, p)
+		aside = append(aside, p)
+	}
+	for _, p := range gone {
+		_, err := lstat(root, p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return res, fmt.Errorf("%w; nassella no longer generates %s and must remove it", err, p)
+		default:
+			aside = append(aside, p)
+		}
+	}
+
+	stageDir, err := os.MkdirTemp(dir, ".nassella-staging-")
 	if err != nil {
 		return res, fmt.Errorf("preparing to write %s: %w", dir, err)
 	}
-	defer os.RemoveAll(stage)
-	for _, p := range changed {
-		f := t.files[p]
-		sp := filepath.Join(stage, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(sp), 0o755); err != nil {
-			return res, err
+	stage := filepath.Base(stageDir)
+	keepStage := false
+	defer func() {
+		if !keepStage {
+			root.RemoveAll(stage)
 		}
-		if err := writeSynced(sp, f.Data, f.Mode); err != nil {
+	}()
+	for _, p := range changed {
+		if err := writeSynced(root, path.Join(stage, "new", p), t.files[p]); err != nil {
 			return res, fmt.Errorf("writing %s: %w", p, err)
 		}
 	}
+
+	// Move aside, then into place; undo in reverse order on failure.
+	type step struct {
+		p       string
+		written bool // p was moved into place; else the old p was moved aside
+		undo    func() error
+	}
+	var done []step
+	fail := func(err error) (Result, error) {
+		var left []string
+		for i := len(done) - 1; i >= 0; i-- {
+			d := done[i]
+			if uerr := d.undo(); uerr != nil {
+				left = append(left, uerr.Error())
+				if d.written {
+					res.Written = append(res.Written, d.p)
+				} else {
+					res.Removed = append(res.Removed, d.p)
+				}
+			}
+		}
+		if len(left) == 0 {
+			return Result{}, err
+		}
+		keepStage = true
+		return res, fmt.Errorf("%w; undoing the change failed, so only these files differ from before: written %v, removed or replaced by nothing %v (%s; the old files are kept in %s)",
+			err, res.Written, res.Removed, strings.Join(left, "; "), stageDir)
+	}
+	for _, p := range aside {
+		old := path.Join(stage, "old", p)
+		if err := renameMaking(root, p, old); err != nil {
+			if _, still := t.files[p]; !still {
+				return fail(fmt.Errorf("removing %s, which nassella no longer generates: %w", p, err))
+			}
+			return fail(fmt.Errorf("replacing %s: %w", p, err))
+		}
+		done = append(done, step{p, false, func() error { return root.Rename(old, p) }})
+	}
 	sort.SliceStable(changed, func(i, j int) bool { return changed[j] == t.last && changed[i] != t.last })
 	for _, p := range changed {
-		dst := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return res, err
+		if err := intoPlace(root, path.Join(stage, "new", p), p); err != nil {
+			return fail(fmt.Errorf("moving %s into place: %w", p, err))
 		}
-		if err := os.Rename(filepath.Join(stage, filepath.FromSlash(p)), dst); err != nil {
-			return res, fmt.Errorf("moving %s into place: %w", p, err)
-		}
-		res.Written = append(res.Written, p)
+		done = append(done, step{p, true, func() error { return root.Remove(p) }})
 	}
-	for _, p := range owned {
-		if _, still := t.files[p]; still {
-			continue
+	res.Written, res.Removed = changed, gone
+	for _, p := range aside {
+		if _, still := t.files[p]; !still {
+			removeEmptyParents(root, path.Dir(p))
 		}
-		dst := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return res, fmt.Errorf("removing %s, which nassella no longer generates: %w", p, err)
-		}
-		res.Removed = append(res.Removed, p)
-		removeEmptyParents(dir, path.Dir(p))
 	}
 	return res, nil
 }
 
-func modeMatches(dir, p string, mode fs.FileMode) bool {
-	st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p)))
-	return err == nil && st.Mode().Perm() == mode.Perm()
+// lstat returns what stands at p, refusing a symbolic link anywhere on the way (a link
+// inside the repo could still lead to a file nassella does not own) and a file where a
+// folder belongs.
+func lstat(root *os.Root, p string) (fs.FileInfo, error) {
+	if err := confined(root, p); err != nil {
+		return nil, err
+	}
+	if parent := path.Dir(p); parent != "." {
+		if st, err := root.Lstat(parent); err == nil && !st.IsDir() {
+			return nil, fmt.Errorf("%s is a file where nassella needs a folder for %s; move it away and run again", parent, p)
+		}
+	}
+	st, err := root.Lstat(p)
+	if err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is a folder or special file where nassella writes a file; move it away and run again", p)
+	}
+	return st, err
 }
 
-func writeSynced(p string, data []byte, mode fs.FileMode) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+// Confined checks that p (slash-separated, relative to dir) is reached without a symbolic
+// link, p itself included, so writing or removing it touches nothing outside dir's real
+// folders. Whatever does not exist yet is fine.
+func Confined(dir, p string) error {
+	if !fs.ValidPath(p) {
+		return fmt.Errorf("%q is no path inside %s", p, dir)
+	}
+	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil { // not subject to the umask
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	defer root.Close()
+	return confined(root, p)
 }
 
-func removeEmptyParents(dir, rel string) {
+func confined(root *os.Root, p string) error {
+	for i, c := 0, 0; c >= 0; i += c + 1 {
+		c = strings.IndexByte(p[i:], '/')
+		sub := p
+		if c >= 0 {
+			sub = p[:i+c]
+		}
+		st, err := root.Lstat(sub)
+		switch {
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+			return nil // nothing there to follow
+		case err != nil:
+			return err
+		case st.Mode()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s is a symbolic link, and nassella writes %s only through real folders inside the repo; replace the link with a folder (or the file) and run again", sub, p)
+		}
+	}
+	return nil
+}
+
+// intoPlace moves a staged file into place; a variable so a test can make it fail.
+var intoPlace = renameMaking
+
+func renameMaking(root *os.Root, from, to string) error {
+	if err := root.MkdirAll(path.Dir(to), 0o755); err != nil {
+		return err
+	}
+	return root.Rename(from, to)
+}
+
+func writeSynced(root *os.Root, p string, f File) error {
+	if err := root.MkdirAll(path.Dir(p), 0o755); err != nil {
+		return err
+	}
+	w, err := root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, f.Mode)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(f.Data); err != nil {
+		w.Close()
+		return err
+	}
+	if err := w.Chmod(f.Mode); err != nil { // not subject to the umask
+		w.Close()
+		return err
+	}
+	if err := w.Sync(); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+func removeEmptyParents(root *os.Root, rel string) {
 	for rel != "." && rel != "/" && rel != "" {
-		if os.Remove(filepath.Join(dir, filepath.FromSlash(rel))) != nil {
+		if root.Remove(rel) != nil {
 			return
 		}
 		rel = path.Dir(rel)

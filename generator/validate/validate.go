@@ -1,5 +1,6 @@
 // Package validate checks a site repo with the real tools it will meet in production:
-// site.yaml against the catalog, the generated files against a fresh generation, Butane
+// site.yaml against the catalog, the generated files against a fresh generation (and no
+// other file in the folders nassella owns), Butane
 // strictly, every compose file with compose-go, the Caddyfile with Caddy's adapter, the
 // Terraform with OpenTofu and the real hcloud provider, and the user_data size against
 // Hetzner's limit.
@@ -90,6 +91,7 @@ func Site(ctx context.Context, dir string, s *site.Loaded, opt Options) *Report 
 		return r
 	}
 	record(upToDate(dir, t.Paths(), func(p string) []byte { f, _ := t.Get(p); return f.Data }))
+	record(extraCheck(dir, t.Paths()))
 
 	read := func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(p))) }
 

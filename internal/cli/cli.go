@@ -46,6 +46,7 @@ func commands() []command {
 		{"restore", "bring a site's data back from a backup into a folder: restore [DIR] --target F [--app A]", runRestore},
 		{"logs", "print the server's logs, every app's or one's: logs [APP] [--since W] [--follow] [--json]", runLogs},
 		{"doctor", "check a running site from outside and say what to do: doctor [DIR]", runDoctor},
+		{"review", "for the site workflows: the reviewed plan digest, the plan comment, the doctor issue: review digest|plan-comment|doctor-issue", runReview},
 		{"demo", "generate and validate a built-in example site: demo [DIR]", runDemo},
 		{"update", "open catalog update pull requests in the fleet's site repos: update --fleet F --release R", runUpdate},
 		{"catalog", "the catalog: list | show APP; for maintainers: check-updates | lock | release | promote", runCatalog},

@@ -36,12 +36,14 @@ func (r resolveFlag) Set(v string) error {
 type deployFlags struct {
 	catalogDir, tofu string
 	backend          multi
+	hostKey          hostKeyFlag
 }
 
 func (d *deployFlags) add(fs *flag.FlagSet) {
 	fs.StringVar(&d.catalogDir, "catalog", "", "use the catalog in `DIR` instead of the built-in one")
 	fs.StringVar(&d.tofu, "tofu", "", "OpenTofu binary (default: $NASSELLA_TOFU, then tofu on PATH)")
 	fs.Var(&d.backend, "backend-config", "passed to tofu init -backend-config (repeatable)")
+	d.hostKey.add(fs)
 }
 
 func (d deployFlags) env(s Streams, dir string) (deploy.Env, error) {
@@ -52,7 +54,11 @@ func (d deployFlags) env(s Streams, dir string) (deploy.Env, error) {
 	if tofu == "" {
 		return deploy.Env{}, errors.New("OpenTofu was not found: install OpenTofu 1.10 or set NASSELLA_TOFU to its path")
 	}
-	return deploy.Env{Dir: dir, Tofu: tofu, CatalogDir: d.catalogDir, BackendConfig: d.backend, Log: s.Err}, nil
+	hostKey, err := d.hostKey.key()
+	if err != nil {
+		return deploy.Env{}, err
+	}
+	return deploy.Env{Dir: dir, Tofu: tofu, CatalogDir: d.catalogDir, BackendConfig: d.backend, Log: s.Err, CI: deploy.InCI(os.Getenv), HostKey: hostKey}, nil
 }
 
 func runPlan(ctx context.Context, s Streams, args []string) error {
@@ -83,10 +89,11 @@ func runPlan(ctx context.Context, s Streams, args []string) error {
 }
 
 func runApply(ctx context.Context, s Streams, args []string) error {
-	fs := flags(s, "apply", "[DIR] [--plan FILE] [--expect-digest D] [flags]")
+	fs := flags(s, "apply", "[DIR] [--plan FILE] [--expect-digest D | --no-pr] [flags]")
 	opt := deploy.ApplyOptions{Health: health.Options{Progress: s.Out}}
 	fs.StringVar(&opt.Plan, "plan", "tfplan", "the plan made by nassella plan")
-	fs.StringVar(&opt.ExpectDigest, "expect-digest", "", "refuse unless the plan's digest is this reviewed one")
+	fs.StringVar(&opt.ExpectDigest, "expect-digest", "", "refuse unless the plan's digest is this reviewed one (nassella review digest); an empty one is refused")
+	fs.BoolVar(&opt.NoPR, "no-pr", false, "the commit came without a pull request (a direct push): there is no reviewed digest to check")
 	fs.DurationVar(&opt.Health.Timeout, "health-timeout", 15*time.Minute, "how long the apps have to become healthy")
 	fs.StringVar(&opt.CAFile, "ca-file", "", "trust this CA for the health checks instead of the system's (tests, internal CAs)")
 	fs.StringVar(&opt.BackupKeyFile, "backup-key", os.Getenv("NASSELLA_BACKUP_SSH_KEY_FILE"), "private SSH key allowed to run the host's backup command")
@@ -103,6 +110,14 @@ func runApply(ctx context.Context, s Streams, args []string) error {
 	}
 	if len(resolve) > 0 {
 		opt.Health.Resolve = resolve
+	}
+	// Giving either flag, as the workflows do, makes the review check mandatory: an
+	// --expect-digest "" from a missing plan comment no longer passes as "nothing to check".
+	fs.Visit(func(f *flag.Flag) {
+		opt.RequireReview = opt.RequireReview || f.Name == "expect-digest" || f.Name == "no-pr"
+	})
+	if err := opt.CheckReview(); err != nil {
+		return err
 	}
 	env, err := d.env(s, dirArg(pos))
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 var errProblems = errors.New("nassella doctor found problems (see above)")
 
 func runDoctor(ctx context.Context, s Streams, args []string) error {
-	fs := flags(s, "doctor", "[DIR] [--server-ip IP]... [--backup-key FILE] [--markdown FILE]")
+	fs := flags(s, "doctor", "[DIR] [--server-ip IP]... [--backup-key FILE] [--host-key FILE] [--markdown FILE]")
 	var ips multi
 	fs.Var(&ips, "server-ip", "an address of the server the DNS records must hold (repeatable; default $NASSELLA_SERVER_IP)")
 	var c doctor.SiteCheck
@@ -23,8 +23,13 @@ func runDoctor(ctx context.Context, s Streams, args []string) error {
 	md := fs.String("markdown", "", "also write the findings as an issue body to `FILE`")
 	fs.StringVar(&c.CAFile, "ca-file", "", "trust this CA instead of the system's (tests, internal CAs)")
 	catDir := fs.String("catalog", "", "use the catalog in `DIR` instead of the built-in one")
+	var hk hostKeyFlag
+	hk.add(fs)
 	pos, err := parse(fs, args, 1)
 	if err != nil {
+		return err
+	}
+	if c.HostKey, err = hk.key(); err != nil {
 		return err
 	}
 	r, err := siterepo.Open(dirArg(pos), siterepo.Options{CatalogDir: *catDir})

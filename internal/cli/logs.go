@@ -23,7 +23,9 @@ func runLogs(ctx context.Context, s Streams, args []string) error {
 	host := fs.String("host", "", "the server's address (default: the first app's host name)")
 	user := fs.String("user", "core", "SSH user")
 	keyFile := fs.String("identity", firstNonEmpty(os.Getenv("NASSELLA_SSH_KEY_FILE"), filepath.Join(os.Getenv("HOME"), ".ssh", "id_ed25519")), "private SSH key of one of admin.ssh_keys")
-	khFile := fs.String("known-hosts", filepath.Join(os.Getenv("HOME"), ".ssh", "known_hosts"), "known_hosts file with the server's key")
+	khFile := fs.String("known-hosts", filepath.Join(os.Getenv("HOME"), ".ssh", "known_hosts"), "known_hosts file with the server's key, when no --host-key is given")
+	var hkFlag hostKeyFlag
+	hkFlag.add(fs)
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -47,15 +49,19 @@ func runLogs(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s is not a private SSH key without a passphrase: %w", *keyFile, err)
 	}
-	hk, err := knownhosts.New(*khFile)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w (add the server with ssh-keyscan %s >> %s)", *khFile, err, *host, *khFile)
-	}
 	addr := *host
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		addr = net.JoinHostPort(addr, "22")
 	}
-	r := logs.Remote{Addr: addr, User: *user, Signer: signer, HostKey: hk}
+	r := logs.Remote{Addr: addr, User: *user, Signer: signer}
+	if r.Pinned, err = hkFlag.key(); err != nil {
+		return err
+	}
+	if r.Pinned == nil {
+		if r.HostKey, err = knownhosts.New(*khFile); err != nil {
+			return fmt.Errorf("reading %s: %w (set NASSELLA_HOST_KEY to the site's host key secret, pass --host-key FILE, or add the server with ssh-keyscan %s >> %s)", *khFile, err, *host, *khFile)
+		}
+	}
 	return r.Stream(ctx, q, s.Out, logs.Options{JSON: *asJSON, Color: isTerminal(s.Out), AppWidth: 12})
 }
 

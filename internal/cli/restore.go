@@ -13,12 +13,15 @@ import (
 func runRestore(ctx context.Context, s Streams, args []string) error {
 	fs := flags(s, "restore", "[DIR] --target FOLDER [--snapshot ID] [--app NAME] | --list")
 	var opt backup.RestoreOptions
+	var so backup.SiteOptions
 	fs.StringVar(&opt.Target, "target", "", "restore into this empty `FOLDER` (a fresh data volume, mounted before the apps start)")
 	fs.StringVar(&opt.Snapshot, "snapshot", "", "restore this snapshot `ID` instead of the newest")
 	fs.StringVar(&opt.App, "app", "", "restore only this app's folder (with its dumps) and secrets")
 	list := fs.Bool("list", false, "list the snapshots and restore nothing")
-	repo := fs.String("repo", os.Getenv("RESTIC_REPOSITORY"), "restic repository (default: $RESTIC_REPOSITORY, then the one site.yaml names)")
-	bin := fs.String("restic", firstNonEmpty(os.Getenv("NASSELLA_RESTIC"), "restic"), "the restic binary")
+	fs.StringVar(&so.Repository, "repo", "", "restic repository (default: $RESTIC_REPOSITORY, then the one site.yaml names; another site's is refused)")
+	fs.StringVar(&so.Host, "host", "", "take the snapshots of this `HOST` (default: the site's name; another is refused)")
+	fs.BoolVar(&so.ForceOtherSite, "force-other-site", false, "allow a repository or host that is not the site's")
+	fs.StringVar(&so.Bin, "restic", firstNonEmpty(os.Getenv("NASSELLA_RESTIC"), "restic"), "the restic binary")
 	catDir := fs.String("catalog", "", "use the catalog in `DIR` instead of the built-in one")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
@@ -34,7 +37,7 @@ func runRestore(ctx context.Context, s Streams, args []string) error {
 	if !*list && opt.Target == "" {
 		return usageError{"name the folder to restore into with --target (an empty folder or a fresh volume), or use --list"}
 	}
-	restic, err := backup.ForSite(r.Site, *bin, *repo, os.Getenv)
+	restic, err := backup.ForSite(r.Site, so, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -61,7 +64,7 @@ func listSnapshots(ctx context.Context, s Streams, r backup.Restic) error {
 		return err
 	}
 	if len(snaps) == 0 {
-		fmt.Fprintf(s.Out, "no snapshots in %s yet\n", r.Repository)
+		fmt.Fprintf(s.Out, "no snapshots of host %s in %s yet\n", r.Host, r.Repository)
 	}
 	for _, sn := range snaps {
 		fmt.Fprintf(s.Out, "%s  %s  %s\n", sn.ShortID, sn.Time.Local().Format("2006-01-02 15:04:05"), sn.Hostname)

@@ -6,11 +6,11 @@ package fleet
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 
 	"github.com/nassella/nassella/internal/diag"
+	"github.com/nassella/nassella/internal/inputfile"
 	"github.com/nassella/nassella/internal/strictyaml"
 )
 
@@ -64,7 +64,7 @@ var (
 
 // Read reads and checks a fleet file.
 func Read(file string) (*Fleet, error) {
-	data, err := os.ReadFile(file)
+	data, err := inputfile.Read(file)
 	if err != nil {
 		return nil, fmt.Errorf("%w (the fleet file lists the site repos to update; see docs/maintainers/update-bot.md)", err)
 	}

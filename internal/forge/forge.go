@@ -1,6 +1,7 @@
 // Package forge is the little nassella asks of a git forge — for the update bot: list,
 // open, edit, close and comment on pull requests, label them, turn on auto-merge; for
-// bootstrap: read or create the site repo and store its Actions secrets — behind one
+// bootstrap: read or create the site repo and store its Actions secrets; for the site
+// workflows: a commit's pull requests, comments and issues with their authors — behind one
 // interface, with clients for GitHub (go-github) and Gitea/Forgejo (the same library
 // pointed at Gitea's GitHub-shaped API, plus Gitea's own calls where it differs).
 //
@@ -23,16 +24,19 @@ import (
 
 // PR is a pull request as the bot sees it.
 type PR struct {
-	Number  int
-	Title   string
-	Body    string
-	URL     string // the web page
-	Head    string // the branch it merges
-	Base    string
-	NodeID  string // GitHub's GraphQL id
-	Labels  []string
-	Author  string
-	HeadSHA string
+	Number int
+	Title  string
+	Body   string
+	URL    string // the web page
+	Head   string // the branch it merges
+	// HeadRepo is the full name (owner/name) of the repo Head is in: the base repo's own
+	// for a branch pushed there, a fork's otherwise; "" when the fork is gone.
+	HeadRepo string
+	Base     string
+	NodeID   string // GitHub's GraphQL id
+	Labels   []string
+	Author   string // the login of the user who opened it
+	HeadSHA  string
 	// AutoMerge is true when the forge says auto-merge is on (GitHub reports it; Gitea
 	// does not, so it stays false there).
 	AutoMerge bool
@@ -79,6 +83,17 @@ type Client interface {
 	SecretNames(ctx context.Context) ([]string, error)
 	// SetSecret stores an Actions secret; created is false when it replaced one.
 	SetSecret(ctx context.Context, name, value string) (created bool, err error)
+
+	// PRsOfCommit lists the numbers of the pull requests commit sha belongs to.
+	PRsOfCommit(ctx context.Context, sha string) ([]int, error)
+	// Comments lists an issue's or pull request's comments, oldest first, with authors.
+	Comments(ctx context.Context, number int) ([]Comment, error)
+	EditComment(ctx context.Context, id int64, body string) error
+	// OpenIssues lists the open issues (not pull requests) with authors.
+	OpenIssues(ctx context.Context) ([]Issue, error)
+	CreateIssue(ctx context.Context, title, body string) (int, error)
+	// EditIssue sets an issue's body (unless empty) and closes it when close is true.
+	EditIssue(ctx context.Context, number int, body string, close bool) error
 
 	// Calls is the number of HTTP requests sent so far.
 	Calls() int64
@@ -285,6 +300,7 @@ func prFrom(p *github.PullRequest) PR {
 		Body:      p.GetBody(),
 		URL:       p.GetHTMLURL(),
 		Head:      p.GetHead().GetRef(),
+		HeadRepo:  p.GetHead().GetRepo().GetFullName(),
 		HeadSHA:   p.GetHead().GetSHA(),
 		Base:      p.GetBase().GetRef(),
 		NodeID:    p.GetNodeID(),

@@ -43,6 +43,16 @@ const (
 	SecretsUnit    = UnitPrefix + "secrets.service"
 )
 
+// The metadata guard: the cloud metadata service serves user_data, with the backup
+// credentials, to anything on the server that asks; no container needs it. Its rule has to
+// exist before dockerd starts the containers again at boot.
+const (
+	MetadataGuardUnit = UnitPrefix + "metadata-guard.service"
+	MetadataAddress   = "169.254.169.254"
+	DockerUnit        = "docker.service" // Flatcar's; docker.socket activates it too
+	DockerUserChain   = "DOCKER-USER"    // the chain dockerd jumps to from FORWARD first and leaves alone
+)
+
 // AppUnitName is the unit that runs app.
 func AppUnitName(app string) string { return fmt.Sprintf(AppUnit, app) }
 
@@ -72,18 +82,37 @@ func Repository(endpoint, bucket, site string) string {
 	return "s3:" + strings.TrimSuffix(endpoint, "/") + "/" + bucket + "/" + site
 }
 
-// RestoreArgs are restic's arguments to restore a snapshot ("latest" when empty) into
-// target, the whole data volume or only one app's folder and secrets. The host script and
-// `nassella restore` both run exactly these (the host's in the pinned restic image).
-func RestoreArgs(snapshot, app, target string) []string {
+// BackupTag is the tag of every snapshot the host makes; its host name is the site's name
+// (the backup runs restic with --host SITE --tag nassella).
+const BackupTag = "nassella"
+
+// SnapshotFilter are restic's options that keep snapshots, forget and a "latest" to the
+// host's own backups. restic applies them to "latest" only, not to a snapshot named by
+// ID, so whoever takes an ID checks its host and tag itself.
+func SnapshotFilter(host string) []string {
+	return []string{"--host", host, "--tag", BackupTag}
+}
+
+// RestoreArgs are restic's arguments to restore a snapshot of host ("latest" when empty,
+// the newest of host's backups) into target, the whole data volume or only one app's
+// folder and secrets. The host script and `nassella restore` both run exactly these (the
+// host's in the pinned restic image).
+func RestoreArgs(host, snapshot, app, target string) []string {
 	if snapshot == "" {
 		snapshot = "latest"
 	}
-	args := []string{"restore", snapshot, "--target", target, "--verify"}
+	args := append([]string{"restore", snapshot}, SnapshotFilter(host)...)
+	args = append(args, "--target", target, "--verify")
 	if app != "" {
-		args = append(args, "--include", "/apps/"+app, "--include", "/secrets/"+app+EnvSuffix)
+		args = append(args, RestorePaths(app)...)
 	}
 	return args
+}
+
+// RestorePaths are restic's --include options that restore only app: its folder (with its
+// dumps) and its secrets.
+func RestorePaths(app string) []string {
+	return []string{"--include", "/apps/" + app, "--include", "/secrets/" + app + EnvSuffix}
 }
 
 // AuthorizedBackupKey is the authorized_keys line of admin.backup_key: it may run the

@@ -65,8 +65,13 @@ func TestScriptsNameTheContract(t *testing.T) {
 			`units=("` + hostcontract.AppUnitName("$app") + `")`,
 			`'` + hostcontract.AppUnitName("*") + `'`,
 			// RestoreArgs, as bash builds them.
-			"local args=(" + bashWords(hostcontract.RestoreArgs("$snapshot", "", "$target")) + ")",
-			"args+=(" + bashWords(hostcontract.RestoreArgs("", "$app", "")[5:]) + ")",
+			"local args=(" + bashWords(hostcontract.RestoreArgs("$NASSELLA_SITE", "$snapshot", "", "$target")) + ")",
+			"args+=(" + bashWords(hostcontract.RestorePaths("$app")) + ")",
+			// The site's own snapshots only, in every command that picks them.
+			"restic snapshots --json " + bashWords(hostcontract.SnapshotFilter("$NASSELLA_SITE")) + ")",
+			"(backup . --json " + bashWords(hostcontract.SnapshotFilter("$NASSELLA_SITE")) + " --exclude",
+			"restic forget --prune " + bashWords(hostcontract.SnapshotFilter("$NASSELLA_SITE")) + " ",
+			"restic snapshots " + bashWords(hostcontract.SnapshotFilter("$NASSELLA_SITE")) + ` "$@"`,
 		},
 		"nassella-backup-now.sh": {
 			`"${SSH_ORIGINAL_COMMAND:-}" = ` + hostcontract.StatusCommand + " ",

@@ -38,7 +38,7 @@ var layers = []struct {
 	{4, []string{"generator"}},
 	{5, []string{"internal/hostcontract", "internal/sshx", "internal/gitx", "internal/forge", "internal/registry", "internal/health", "internal/fleet"}},
 	{6, []string{"catalog", "site-template", "ci-images"}},
-	{7, []string{"internal/diag", "internal/strictyaml", "internal/syncbuf"}},
+	{7, []string{"internal/diag", "internal/strictyaml", "internal/syncbuf", "internal/inputfile"}},
 	// Test servers and helpers: only tests import them, from any layer.
 	{-1, []string{"internal/testenv", "internal/layers"}},
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/generator/tree"
 	"github.com/nassella/nassella/internal/health"
+	"github.com/nassella/nassella/internal/inputfile"
 )
 
 // SiteFile is the site's description in the root of its repo.
@@ -57,10 +58,17 @@ func Open(dir string, opts Options) (*Repo, error) {
 		return nil, err
 	}
 	r := &Repo{Dir: dir, SiteFile: opts.SiteFile, Catalog: cat}
+	var data []byte
 	if r.SiteFile == "" {
+		// The repo's own site.yaml is read only inside the repo.
 		r.SiteFile = filepath.Join(dir, SiteFile)
+		data, err = inputfile.ReadIn(dir, SiteFile)
+	} else {
+		data, err = inputfile.Read(r.SiteFile)
 	}
-	data, err := os.ReadFile(r.SiteFile)
+	if inputfile.IsTooLarge(err) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the site: %w (is %s a site repo? nassella init makes one; or name the repo's folder)", err, dir)
 	}
@@ -111,8 +119,11 @@ func (r *Repo) Generate() (*tree.Tree, error) { return generator.Generate(r.Site
 // which) may be replaced or removed, nothing else is touched.
 func (r *Repo) Write(t *tree.Tree) (tree.Result, error) {
 	res, err := t.Write(r.Dir, r.Lock.Owned())
-	if err != nil {
+	switch {
+	case err != nil && len(res.Written)+len(res.Removed) == 0:
 		return res, fmt.Errorf("nothing was changed in %s: %w", r.Dir, err)
+	case err != nil:
+		return res, fmt.Errorf("%s: %w", r.Dir, err)
 	}
 	return res, nil
 }

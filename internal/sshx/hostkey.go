@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -19,14 +20,27 @@ type HostKey struct {
 	callback func() (ssh.HostKeyCallback, error)
 	// accepted, when set, is told the fingerprint of the key a connection was made with.
 	accepted func(fingerprint string)
+	// algos, when set, are the only host key algorithms offered: a server with several
+	// host keys (Flatcar makes ECDSA and RSA ones beside a pinned ed25519 key) must show
+	// the pinned one, not the one the client prefers.
+	algos []string
 }
 
 // Pinned accepts only the given public keys.
 func Pinned(keys ...ssh.PublicKey) HostKey {
+	keys = slices.DeleteFunc(slices.Clone(keys), func(k ssh.PublicKey) bool { return k == nil })
 	if len(keys) == 0 {
 		return HostKey{}
 	}
-	return HostKey{name: "pinned", callback: func() (ssh.HostKeyCallback, error) {
+	var algos []string
+	for _, k := range keys {
+		if k.Type() == ssh.KeyAlgoRSA {
+			algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256)
+		} else {
+			algos = append(algos, k.Type())
+		}
+	}
+	return HostKey{name: "pinned", algos: algos, callback: func() (ssh.HostKeyCallback, error) {
 		return func(hostname string, _ net.Addr, key ssh.PublicKey) error {
 			for _, k := range keys {
 				if bytes.Equal(k.Marshal(), key.Marshal()) {
@@ -98,4 +112,25 @@ func (h HostKey) String() string {
 		return "none"
 	}
 	return h.name
+}
+
+// ParseHostKey reads a server's public host key from what a site owner has at hand: the
+// host's private key (the NASSELLA_HOST_KEY secret, OpenSSH PEM without a passphrase), a
+// public key line (ssh-ed25519 AAAA... as in a .pub file) or a known_hosts line.
+func ParseHostKey(data []byte) (ssh.PublicKey, error) {
+	data = bytes.TrimSpace(data)
+	if bytes.HasPrefix(data, []byte("-----BEGIN")) {
+		signer, err := ssh.ParsePrivateKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("the host key is a private key that cannot be read: %w (it must be an OpenSSH key without a passphrase)", err)
+		}
+		return signer.PublicKey(), nil
+	}
+	if key, _, _, _, err := ssh.ParseAuthorizedKey(data); err == nil {
+		return key, nil
+	}
+	if _, _, key, _, _, err := ssh.ParseKnownHosts(data); err == nil {
+		return key, nil
+	}
+	return nil, errors.New("the host key is neither an OpenSSH private key, a public key line (ssh-ed25519 AAAA...) nor a known_hosts line")
 }

@@ -2,6 +2,11 @@ package sshx_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +44,7 @@ func TestHostKeyPolicies(t *testing.T) {
 		{"trust on first use", sshx.TrustOnFirstUse(func(fp string) { reported = append(reported, fp) }), ""},
 		{"no policy", sshx.HostKey{}, "no host key policy"},
 		{"no pinned key", sshx.Pinned(), "no host key policy"},
+		{"a nil pinned key", sshx.Pinned(nil), "no host key policy"},
 		{"no callback", sshx.Verified(nil), "no host key policy"},
 	} {
 		c, err := sshx.Dial(context.Background(), s.Addr, config(client, tc.hk))
@@ -70,5 +76,48 @@ func TestWrongHostKeyRunsNothing(t *testing.T) {
 	}
 	if got := s.Commands(); len(got) != 0 {
 		t.Errorf("commands run: %q", got)
+	}
+}
+
+// A host offers several key types (Flatcar makes ECDSA and RSA keys beside the pinned
+// ed25519 one); the client must ask for the pinned type, not the one it prefers.
+func TestPinnedAmongSeveralHostKeys(t *testing.T) {
+	client := sshtest.NewKey(t)
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, err := ssh.NewSignerFromKey(ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sshtest.Start(t, sshtest.Options{User: "core", Allow: []ssh.PublicKey{client.PublicKey()}, MoreHostKeys: []ssh.Signer{ec}})
+	c, err := sshx.Dial(context.Background(), s.Addr, config(client, sshx.Pinned(s.HostKey.PublicKey())))
+	if err != nil {
+		t.Fatalf("the pinned ed25519 key among an ECDSA one: %v", err)
+	}
+	c.Close()
+}
+
+func TestParseHostKey(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	host, _ := ssh.NewSignerFromKey(priv)
+	want := ssh.FingerprintSHA256(host.PublicKey())
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		"private key": string(pem.EncodeToMemory(block)),
+		"public key":  string(ssh.MarshalAuthorizedKey(host.PublicKey())),
+		"known_hosts": knownhosts.Line([]string{"203.0.113.7"}, host.PublicKey()) + "\n",
+	} {
+		key, err := sshx.ParseHostKey([]byte(text))
+		if err != nil || ssh.FingerprintSHA256(key) != want {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := sshx.ParseHostKey([]byte("not a key")); err == nil || !strings.Contains(err.Error(), "known_hosts line") {
+		t.Errorf("garbage: %v", err)
 	}
 }

@@ -89,10 +89,11 @@ func dialOnce(ctx context.Context, addr string, c Config) (*Client, error) {
 	conn.SetDeadline(time.Now().Add(c.Timeout))
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	cc, chans, reqs, err := ssh.NewClientConn(conn, addr, &ssh.ClientConfig{
-		User:            c.User,
-		Auth:            []ssh.AuthMethod{ssh.PublicKeys(c.Signer)},
-		HostKeyCallback: check,
-		Timeout:         c.Timeout,
+		User:              c.User,
+		Auth:              []ssh.AuthMethod{ssh.PublicKeys(c.Signer)},
+		HostKeyCallback:   check,
+		HostKeyAlgorithms: c.HostKey.algos,
+		Timeout:           c.Timeout,
 	})
 	if !stop() || err != nil {
 		conn.Close()

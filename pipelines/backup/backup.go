@@ -26,10 +26,11 @@ import (
 // and the S3 keys, the same CI secrets Terraform writes to the host's outside.env.
 var SecretEnv = []string{"RESTIC_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 
-// Restic runs restic against one repository.
+// Restic runs restic against one repository, on the snapshots of one host.
 type Restic struct {
 	Bin        string   // the restic binary; "restic" from PATH when empty
 	Repository string   // e.g. s3:https://fsn1.your-objectstorage.com/acme-backups/acme
+	Host       string   // the host whose snapshots count: the site's name (hostcontract.SnapshotFilter)
 	Env        []string // the secrets (NAME=value) and anything else restic should see
 	Region     string   // S3 region, when the service needs one
 	CacheDir   string   // restic's cache; restic's default when empty
@@ -104,9 +105,16 @@ type Snapshot struct {
 	Tags     []string  `json:"tags"`
 }
 
-// Snapshots lists the repository's snapshots, oldest first.
+// Snapshots lists the host's snapshots (tagged hostcontract.BackupTag), oldest first.
 func (r Restic) Snapshots(ctx context.Context) ([]Snapshot, error) {
-	out, err := r.run(ctx, nil, "snapshots", "--json")
+	if r.Host == "" {
+		return nil, errors.New("no host to list the snapshots of: nassella only takes one site's snapshots")
+	}
+	return r.snapshots(ctx, hostcontract.SnapshotFilter(r.Host)...)
+}
+
+func (r Restic) snapshots(ctx context.Context, filter ...string) ([]Snapshot, error) {
+	out, err := r.run(ctx, nil, append([]string{"snapshots", "--json"}, filter...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -120,14 +128,15 @@ func (r Restic) Snapshots(ctx context.Context) ([]Snapshot, error) {
 
 // RestoreOptions say what to restore where.
 type RestoreOptions struct {
-	Snapshot string    // ID or its prefix; the newest when empty
+	Snapshot string    // ID or its prefix; the host's newest when empty
 	App      string    // only this app's folder (with its dumps) and secrets; every app when empty
 	Target   string    // an empty folder, e.g. a fresh data volume mounted before the apps start
 	Progress io.Writer // restic's messages; may be nil
 }
 
-// Restore brings a snapshot back into opt.Target and returns the snapshot restored. The
-// target must not hold the data it would overwrite, so nothing is ever mixed.
+// Restore brings a snapshot of r.Host back into opt.Target and returns the snapshot
+// restored. The target must not hold the data it would overwrite, so nothing is ever
+// mixed, and must not lead restic out of it through a symlink.
 func (r Restic) Restore(ctx context.Context, opt RestoreOptions) (Snapshot, error) {
 	if opt.Target == "" {
 		return Snapshot{}, errors.New("no target folder: pass --target DIR (an empty folder or a freshly formatted volume)")
@@ -136,41 +145,17 @@ func (r Restic) Restore(ctx context.Context, opt RestoreOptions) (Snapshot, erro
 	if err != nil {
 		return Snapshot{}, err
 	}
-	snaps, err := r.Snapshots(ctx)
+	snap, err := r.pick(ctx, opt.Snapshot)
 	if err != nil {
 		return Snapshot{}, err
 	}
-	if len(snaps) == 0 {
-		return Snapshot{}, fmt.Errorf("the repository %s has no snapshots yet: nothing to restore", r.Repository)
-	}
-	snap := snaps[len(snaps)-1]
-	if opt.Snapshot != "" && opt.Snapshot != "latest" {
-		var found []Snapshot
-		for _, s := range snaps {
-			if strings.HasPrefix(s.ID, opt.Snapshot) {
-				found = append(found, s)
-			}
-		}
-		switch len(found) {
-		case 0:
-			return Snapshot{}, fmt.Errorf("there is no snapshot %q in %s; nassella restore --list shows them", opt.Snapshot, r.Repository)
-		case 1:
-			snap = found[0]
-		default:
-			return Snapshot{}, fmt.Errorf("snapshot %q is ambiguous (%d match); give more of its ID", opt.Snapshot, len(found))
-		}
-	}
-	check := filepath.Join(target, "apps")
-	if opt.App != "" {
-		check = filepath.Join(target, "apps", opt.App)
-	}
-	if entries, err := os.ReadDir(check); err == nil && len(entries) > 0 {
-		return Snapshot{}, fmt.Errorf("%s already holds data: restore into an empty folder or volume, or move it away first", check)
+	if err := checkTarget(target, opt.App); err != nil {
+		return Snapshot{}, err
 	}
 	if err := os.MkdirAll(target, 0o700); err != nil {
 		return Snapshot{}, fmt.Errorf("creating the target folder: %w", err)
 	}
-	if _, err := r.run(ctx, opt.Progress, hostcontract.RestoreArgs(snap.ID, opt.App, target)...); err != nil {
+	if _, err := r.run(ctx, opt.Progress, hostcontract.RestoreArgs(r.Host, snap.ID, opt.App, target)...); err != nil {
 		return Snapshot{}, err
 	}
 	if opt.App != "" {
@@ -179,4 +164,48 @@ func (r Restic) Restore(ctx context.Context, opt RestoreOptions) (Snapshot, erro
 		}
 	}
 	return snap, nil
+}
+
+// pick finds the snapshot to restore: the host's newest, or the one id names, which must
+// be one of the host's backups too (restic's own filter leaves IDs alone).
+func (r Restic) pick(ctx context.Context, id string) (Snapshot, error) {
+	snaps, err := r.Snapshots(ctx)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if id == "" || id == "latest" {
+		if len(snaps) == 0 {
+			return Snapshot{}, fmt.Errorf("the repository %s has no snapshots of host %s (tag %s) yet: nothing to restore; nassella restore --list shows them", r.Repository, r.Host, hostcontract.BackupTag)
+		}
+		return snaps[len(snaps)-1], nil
+	}
+	found := byPrefix(snaps, id)
+	if len(found) == 0 {
+		all, err := r.snapshots(ctx)
+		if err != nil {
+			return Snapshot{}, err
+		}
+		if other := byPrefix(all, id); len(other) == 1 {
+			o := other[0]
+			if o.Hostname == r.Host {
+				return Snapshot{}, fmt.Errorf("snapshot %s in %s has no tag %s (tags %v): it is not a backup the server of %s made; restore it with restic itself if you must", o.ShortID, r.Repository, hostcontract.BackupTag, o.Tags, r.Host)
+			}
+			return Snapshot{}, fmt.Errorf("snapshot %s in %s is a backup of host %s, not of %s: refusing to restore another site's data; pass --host %s --force-other-site if that is what you mean", o.ShortID, r.Repository, o.Hostname, r.Host, o.Hostname)
+		}
+		return Snapshot{}, fmt.Errorf("there is no snapshot %q of host %s in %s; nassella restore --list shows them", id, r.Host, r.Repository)
+	}
+	if len(found) > 1 {
+		return Snapshot{}, fmt.Errorf("snapshot %q is ambiguous (%d match); give more of its ID", id, len(found))
+	}
+	return found[0], nil
+}
+
+func byPrefix(snaps []Snapshot, id string) []Snapshot {
+	var found []Snapshot
+	for _, s := range snaps {
+		if strings.HasPrefix(s.ID, id) {
+			found = append(found, s)
+		}
+	}
+	return found
 }

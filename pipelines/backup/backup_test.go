@@ -136,7 +136,7 @@ func newHost(t *testing.T, fail string) *host {
 		"NASSELLA_DATA="+h.data, "NASSELLA_CONFIG="+h.config,
 		"NASSELLA_RESTIC_CACHE="+filepath.Join(root, "cache"),
 		"NASSELLA_RESTIC="+bin, "STUB_LOG="+h.stubLog)
-	h.restic = backup.Restic{Bin: bin, Repository: h.repository, CacheDir: filepath.Join(root, "cache"), Env: []string{
+	h.restic = backup.Restic{Bin: bin, Repository: h.repository, Host: "acme", CacheDir: filepath.Join(root, "cache"), Env: []string{
 		"RESTIC_PASSWORD=correct horse battery staple", "AWS_ACCESS_KEY_ID=" + s3.Access, "AWS_SECRET_ACCESS_KEY=" + s3.Secret}}
 	return h
 }
@@ -237,6 +237,9 @@ func TestBackupRetentionCheckRestore(t *testing.T) {
 	// Full restore into an empty folder: the volume byte for byte, but the excluded cache
 	// and the backup folder (its status record is written after the snapshot).
 	full := filepath.Join(t.TempDir(), "fresh-volume")
+	if err := os.MkdirAll(filepath.Join(full, "lost+found"), 0o700); err != nil { // as on a fresh ext4 volume
+		t.Fatal(err)
+	}
 	got, err := h.restic.Restore(ctx, backup.RestoreOptions{Target: full})
 	if err != nil {
 		t.Fatal(err)
@@ -287,7 +290,7 @@ func TestBackupRetentionCheckRestore(t *testing.T) {
 		t.Errorf("host single-app restore: got %v, want %v", keys(restored), keys(wantOne))
 	}
 	log, _ := os.ReadFile(h.stubLog)
-	wantArgs := strings.Join(quoteAll(hostcontract.RestoreArgs("", "vaultwarden", hostOne)), " ")
+	wantArgs := strings.Join(quoteAll(hostcontract.RestoreArgs("acme", "", "vaultwarden", hostOne)), " ")
 	if !strings.Contains(string(log), wantArgs) {
 		t.Errorf("the host script ran restic differently from nassella restore:\n%s\nwant … %s", log, wantArgs)
 	}

@@ -196,6 +196,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 type runner struct {
 	cfg Config
 	rep *Report
+	// generated are the secrets this run made (the host key): they never replace what the
+	// forge has, even with ReplaceSecrets.
+	generated map[string]bool
 }
 
 func (r *runner) defaults() {
@@ -302,6 +305,7 @@ func (r *runner) run(ctx context.Context) {
 		r.report(Step{Name: "site", Status: Failed, Detail: "no site.yaml loaded", Fix: "run nassella bootstrap in a site repo (nassella init makes one)"})
 		return
 	}
+	r.ensureHostKey()
 	r.checkSecrets()
 	hc, ok := r.checkToken(ctx)
 	if ok {

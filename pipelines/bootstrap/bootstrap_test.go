@@ -99,7 +99,10 @@ func loadSite(t *testing.T) (*site.Loaded, []byte) {
 func testSecrets() map[string]string {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	block, _ := ssh.MarshalPrivateKey(priv, "")
+	_, hostPriv, _ := ed25519.GenerateKey(rand.Reader)
+	hostBlock, _ := ssh.MarshalPrivateKey(hostPriv, "")
 	return map[string]string{
+		"NASSELLA_HOST_KEY":           string(pem.EncodeToMemory(hostBlock)),
 		"HCLOUD_TOKEN":                hcloudsim.DefaultToken,
 		"STATE_PASSPHRASE":            "state-passphrase-" + randHex(8),
 		"BACKUP_PASSWORD":             "backup-password-" + randHex(8),
@@ -274,7 +277,8 @@ func (g *githubSecretsSim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // GitHub secrets go as sealed boxes the repo's private key opens to the exact values;
 // a second run keeps them, --replace-secrets overwrites them; only names are printed.
-func TestGitHubSecrets(t *testing.T) {
+// startGitHubSecrets serves a githubSecretsSim; it returns the sim and its address.
+func startGitHubSecrets(t *testing.T) (*githubSecretsSim, string) {
 	pub, priv, err := box.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -282,12 +286,17 @@ func TestGitHubSecrets(t *testing.T) {
 	gh := &githubSecretsSim{t: t, pub: pub, priv: priv, secrets: map[string]string{}}
 	srv := httptest.NewServer(gh)
 	t.Cleanup(srv.Close)
+	return gh, srv.URL
+}
+
+func TestGitHubSecrets(t *testing.T) {
+	gh, api := startGitHubSecrets(t)
 	l, _ := loadSite(t)
 	secrets := testSecrets()
 	var out bytes.Buffer
 	newRunner := func(replace bool) *runner {
 		r := &runner{cfg: Config{Site: l, Secrets: secrets, Out: &out,
-			Forge: &Forge{Kind: "github", URL: "https://github.com", API: srv.URL, Owner: "coop", Repo: "site", Token: "gh-test-token", ReplaceSecrets: replace}}, rep: &Report{}}
+			Forge: &Forge{Kind: "github", URL: "https://github.com", API: api, Owner: "coop", Repo: "site", Token: "gh-test-token", ReplaceSecrets: replace}}, rep: &Report{}}
 		r.defaults()
 		return r
 	}

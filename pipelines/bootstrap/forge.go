@@ -9,9 +9,11 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 
 	"github.com/nassella/nassella/internal/forge"
+	"github.com/nassella/nassella/internal/gitx"
 )
 
 // ensureForge makes sure the site repo is on the forge (with CreateRepo: creates it and
@@ -42,7 +44,7 @@ func (r *runner) ensureForge(ctx context.Context) {
 		return
 	}
 	if f.CreateRepo {
-		r.pushSite(ctx, c, f, repo)
+		r.pushSite(ctx, f, repo)
 	}
 	r.storeSecrets(ctx, c, f)
 }
@@ -83,7 +85,7 @@ func (r *runner) ensureRepo(ctx context.Context, c forge.Client, f *Forge, name 
 }
 
 // pushSite pushes the local site repo's current branch to the forge's main branch.
-func (r *runner) pushSite(ctx context.Context, c forge.Client, f *Forge, repo forge.Repo) {
+func (r *runner) pushSite(ctx context.Context, f *Forge, repo forge.Repo) {
 	name := "push the site to main"
 	dir := f.Dir
 	if dir == "" {
@@ -103,34 +105,45 @@ func (r *runner) pushSite(ctx context.Context, c forge.Client, f *Forge, repo fo
 	if remote == "" {
 		remote = f.URL + "/" + f.Owner + "/" + f.Repo + ".git"
 	}
-	user := "x-access-token"
-	if f.Kind != "github" {
-		// Gitea and Forgejo take a token as the password of its own user.
-		if user, err = c.User(ctx); err != nil {
-			r.report(Step{Name: name, Status: Failed, Detail: err.Error(), Fix: "check the token (it needs to read the user)"})
-			return
-		}
+	at, err := remoteMain(ctx, local, remote, f.Token)
+	if err != nil {
+		r.report(Step{Name: name, Status: Failed, Detail: err.Error(), Fix: "check that the token may read the repo"})
+		return
 	}
-	// An anonymous remote: the local repo's config is left as it is.
-	rem := git.NewRemote(local.Storer, &config.RemoteConfig{Name: "nassella-bootstrap", URLs: []string{remote}})
-	err = rem.PushContext(ctx, &git.PushOptions{
-		RemoteName: "nassella-bootstrap",
-		RefSpecs:   []config.RefSpec{config.RefSpec(head.Name().String() + ":refs/heads/main")},
-		Auth:       &githttp.BasicAuth{Username: user, Password: f.Token},
-	})
-	switch {
-	case errors.Is(err, git.NoErrAlreadyUpToDate):
+	if at == head.Hash() {
 		r.report(Step{Name: name, Status: AlreadyThere, Detail: "main is at " + head.Hash().String()[:12]})
-	case err != nil:
-		msg := strings.ReplaceAll(err.Error(), f.Token, "[token]")
+		return
+	}
+	// Pushed to the URL itself: the local repo's config is left as it is.
+	err = gitx.Push(ctx, local, remote, []config.RefSpec{config.RefSpec(head.Name().String() + ":refs/heads/main")}, f.Token, false)
+	if err != nil {
 		fix := "check that the token may push to the repo"
-		if strings.Contains(msg, "non-fast-forward") {
+		if strings.Contains(err.Error(), "non-fast-forward") {
 			fix = "main on the forge has commits the local repo does not: pull them into the local site repo (git pull), then run again"
 		}
-		r.report(Step{Name: name, Status: Failed, Detail: msg, Fix: fix})
-	default:
-		r.report(Step{Name: name, Status: Done, Detail: "pushed " + head.Name().Short() + " (" + head.Hash().String()[:12] + ") to main"})
+		r.report(Step{Name: name, Status: Failed, Detail: err.Error(), Fix: fix})
+		return
 	}
+	r.report(Step{Name: name, Status: Done, Detail: "pushed " + head.Name().Short() + " (" + head.Hash().String()[:12] + ") to main"})
+}
+
+// remoteMain is the commit main points at in the repo at url, zero when the repo is
+// empty or has no main.
+func remoteMain(ctx context.Context, local *git.Repository, url, token string) (plumbing.Hash, error) {
+	rem := git.NewRemote(local.Storer, &config.RemoteConfig{Name: "nassella-bootstrap", URLs: []string{url}})
+	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: gitx.Auth(token)})
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return plumbing.ZeroHash, nil
+	}
+	if err != nil {
+		return plumbing.ZeroHash, gitx.Error("listing the branches of "+url, err, token)
+	}
+	for _, ref := range refs {
+		if ref.Name() == plumbing.NewBranchReferenceName("main") {
+			return ref.Hash(), nil
+		}
+	}
+	return plumbing.ZeroHash, nil
 }
 
 // storeSecrets puts the workflows' secrets in the forge's secret store, by name only in
@@ -157,6 +170,10 @@ func (r *runner) storeSecrets(ctx context.Context, c forge.Client, f *Forge) {
 		}
 		if existing[s.Name] && !f.ReplaceSecrets {
 			r.report(Step{Name: name, Status: AlreadyThere, Detail: "kept (--replace-secrets overwrites it)"})
+			continue
+		}
+		if existing[s.Name] && r.generated[s.Name] {
+			r.report(Step{Name: name, Status: AlreadyThere, Detail: "kept: the key made by this run is dropped (give the key to replace it with; a new host key needs a new server)"})
 			continue
 		}
 		created, err := c.SetSecret(ctx, s.Name, value)

@@ -38,6 +38,7 @@ var Secrets = []Secret{
 	{"BACKUP_S3_ACCESS_KEY_ID", "access key of the backup bucket", withBackups},
 	{"BACKUP_S3_SECRET_ACCESS_KEY", "secret key of the backup bucket", withBackups},
 	{"BACKUP_SSH_KEY", "private SSH key of admin.backup_key, to back up before a rebuild", withBackupKey},
+	{HostKeySecret, "the server's SSH host key (OpenSSH ed25519 private key), which every SSH call checks; bootstrap makes it when not given", always},
 	{"NASSELLA_FORGE_TOKEN", "Forgejo/Gitea token the workflows comment on pull requests and open issues with", onGitea},
 }
 

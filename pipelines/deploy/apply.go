@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -16,8 +18,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/hashicorp/terraform-exec/tfexec"
 
+	"github.com/nassella/nassella/generator"
 	"github.com/nassella/nassella/generator/render/butane"
 	"github.com/nassella/nassella/generator/render/terraform"
+	sitetree "github.com/nassella/nassella/generator/tree"
 	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/internal/siterepo"
 )
@@ -46,6 +50,11 @@ type ApplyOptions struct {
 	// BackupKeyFile, when Backup is nil, is the private SSH key allowed to run the host's
 	// backup command; BackupAddr overrides the server's IP:22 (tests).
 	BackupKeyFile, BackupAddr string
+
+	// RequireReview makes an empty ExpectDigest an error unless NoPR says the commit came
+	// without a pull request (a direct push to main, which has nothing reviewed). CI sets
+	// it, so a pull request whose plan comment is missing never applies unchecked.
+	RequireReview, NoPR bool
 }
 
 // Outcome is what an apply did.
@@ -56,11 +65,26 @@ type Outcome struct {
 	Rollback   []health.Result
 }
 
+// CheckReview refuses an apply that would skip the review check by mistake. Apply calls
+// it first; callers may call it before they prepare anything.
+func (opt ApplyOptions) CheckReview() error {
+	switch {
+	case opt.NoPR && opt.ExpectDigest != "":
+		return errors.New("a reviewed digest and --no-pr were both given: a commit comes either from a pull request or from a direct push; give one")
+	case opt.RequireReview && !opt.NoPR && opt.ExpectDigest == "":
+		return errors.New("no reviewed plan digest was given: the commit's pull request has no plan comment by the bot, so applying would skip the review; merge through a pull request whose plan was posted, or pass --no-pr for a direct push without one")
+	}
+	return nil
+}
+
 // Apply applies a reviewed plan, checks every app and, when a check fails, rolls back to
 // the last good configuration. The data volume is never part of a rollback: it stays and is
 // re-attached.
 func Apply(ctx context.Context, e Env, opt ApplyOptions) (*Outcome, error) {
-	opt, err := opt.readFiles()
+	if err := opt.CheckReview(); err != nil {
+		return nil, err
+	}
+	opt, err := opt.readFiles(e.HostKey)
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +104,9 @@ func Apply(ctx context.Context, e Env, opt ApplyOptions) (*Outcome, error) {
 	}
 	s, err := e.LoadSite()
 	if err != nil {
+		return nil, err
+	}
+	if err := e.checkStateKept(s); err != nil {
 		return nil, err
 	}
 	dir := filepath.Join(e.Dir, terraform.Dir)
@@ -174,13 +201,19 @@ func (e Env) healthOptions(ctx context.Context, tf *tfexec.Terraform, opt health
 }
 
 // rollback puts the last good commit's generated files in place, applies them and checks
-// that commit's apps, then restores the working tree as it was.
+// that commit's apps, then restores the working tree as it was. The site.yaml being applied
+// keeps governing whether data may be destroyed: an old commit's danger_zone does not come
+// back with it.
 func (e Env) rollback(ctx context.Context, opt ApplyOptions, out *Outcome) error {
 	repo, err := git.PlainOpen(e.Dir)
 	if err != nil {
 		return fmt.Errorf("the site repo is not a git repo: %w", err)
 	}
-	rev, commit, err := lastGood(repo, opt.LastGood)
+	cur, err := e.LoadSite()
+	if err != nil {
+		return err
+	}
+	rev, commit, err := e.lastGood(repo, opt.LastGood)
 	if err != nil {
 		return err
 	}
@@ -191,7 +224,7 @@ func (e Env) rollback(ctx context.Context, opt ApplyOptions, out *Outcome) error
 		return err
 	}
 	defer saved.restore()
-	p, err := MakePlan(ctx, e, filepath.Join(os.TempDir(), fmt.Sprintf("nassella-rollback-%d.tfplan", os.Getpid())))
+	p, err := makePlan(ctx, e, filepath.Join(os.TempDir(), fmt.Sprintf("nassella-rollback-%d.tfplan", os.Getpid())), cur.Danger)
 	if err != nil {
 		return fmt.Errorf("planning the rollback: %w", err)
 	}
@@ -217,23 +250,44 @@ func (e Env) rollback(ctx context.Context, opt ApplyOptions, out *Outcome) error
 	return nil
 }
 
-func lastGood(repo *git.Repository, rev string) (string, *object.Commit, error) {
-	candidates := []string{rev}
-	if rev == "" {
-		candidates = []string{"refs/tags/" + LastGoodTag, "HEAD~1"}
-	}
-	for _, c := range candidates {
-		h, err := repo.ResolveRevision(plumbing.Revision(c))
+// lastGood finds the commit to roll back to: rev when given, else the LastGoodTag when it
+// is in HEAD's history (anyone who can push a tag could otherwise pick any commit, even
+// one never merged), else HEAD~1.
+func (e Env) lastGood(repo *git.Repository, rev string) (string, *object.Commit, error) {
+	resolve := func(r string) (*object.Commit, error) {
+		h, err := repo.ResolveRevision(plumbing.Revision(r))
 		if err != nil {
-			continue
+			return nil, err
 		}
-		commit, err := repo.CommitObject(*h)
-		if err != nil {
-			return "", nil, err
-		}
-		return strings.TrimPrefix(c, "refs/tags/"), commit, nil
+		return repo.CommitObject(*h)
 	}
-	return "", nil, fmt.Errorf("no last good configuration to roll back to (no %s tag, no earlier commit)", LastGoodTag)
+	if rev != "" {
+		c, err := resolve(rev)
+		if err != nil {
+			return "", nil, fmt.Errorf("the revision to roll back to, %s: %w", rev, err)
+		}
+		return rev, c, nil
+	}
+	head, err := resolve("HEAD")
+	if err != nil {
+		return "", nil, fmt.Errorf("no last good configuration to roll back to (no HEAD): %w", err)
+	}
+	if tag, err := resolve("refs/tags/" + LastGoodTag); err == nil {
+		ok, err := tag.IsAncestor(head)
+		if ok {
+			return LastGoodTag, tag, nil
+		}
+		why := "which is not in the history of HEAD"
+		if err != nil {
+			why = fmt.Sprintf("which could not be found in the history of HEAD (%v)", err)
+		}
+		e.logf("warning: the %s tag points at %s, %s (%s): ignored; delete or move the tag (git push origin :refs/tags/%s) and check who pushed it\n",
+			LastGoodTag, tag.Hash.String()[:12], why, head.Hash.String()[:12], LastGoodTag)
+	}
+	if c, err := resolve("HEAD~1"); err == nil {
+		return "HEAD~1", c, nil
+	}
+	return "", nil, fmt.Errorf("no last good configuration to roll back to (no %s tag in the history of HEAD, no earlier commit)", LastGoodTag)
 }
 
 // saved holds the working tree's files a rollback replaced.
@@ -258,7 +312,7 @@ func (s saved) restore() {
 // and site.yaml, which names the apps to check.
 func rolledBack(p string) bool {
 	return p == siterepo.SiteFile || p == butane.IgnitionPath ||
-		(path.Dir(p) == terraform.Dir && (strings.HasSuffix(p, ".tf") || strings.HasSuffix(p, ".tfvars")))
+		(path.Dir(p) == terraform.Dir && TofuReads(path.Base(p)))
 }
 
 func swapIn(dir string, commit *object.Commit) (saved, error) {
@@ -294,6 +348,15 @@ func swapIn(dir string, commit *object.Commit) (saved, error) {
 	if len(old) == 0 {
 		return sv, fmt.Errorf("commit %s has no generated configuration", commit.Hash)
 	}
+	// A symbolic link in the checkout would take the reads, writes and removals below out of it.
+	for _, p := range append([]string{terraform.Dir}, slices.Sorted(maps.Keys(old))...) {
+		if err := sitetree.Confined(dir, p); err != nil {
+			return sv, fmt.Errorf("rolling back to %s: %w", commit.Hash, err)
+		}
+	}
+	if err := onlyGenerated(tree, commit, old); err != nil {
+		return sv, err
+	}
 	for _, full := range cur {
 		rel, _ := filepath.Rel(dir, full)
 		rel = filepath.ToSlash(rel)
@@ -320,6 +383,36 @@ func swapIn(dir string, commit *object.Commit) (saved, error) {
 		}
 	}
 	return sv, nil
+}
+
+// onlyGenerated refuses to roll back to a commit whose files OpenTofu reads include one its
+// nassella.lock does not list: it was not generated, and may have slipped in before
+// validate refused such files.
+func onlyGenerated(tree *object.Tree, commit *object.Commit, files map[string][]byte) error {
+	f, err := tree.File(generator.LockPath)
+	if err != nil {
+		return fmt.Errorf("commit %s has no %s, so what it generated is unknown; roll back by hand (git revert) instead: %w", commit.Hash, generator.LockPath, err)
+	}
+	data, err := f.Contents()
+	if err != nil {
+		return err
+	}
+	lock, err := generator.ParseLock([]byte(data))
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", commit.Hash, err)
+	}
+	var extra []string
+	for p := range files {
+		if _, ok := lock.Files[p]; !ok && p != siterepo.SiteFile {
+			extra = append(extra, p)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		return fmt.Errorf("commit %s holds %s, which nassella did not generate (its %s does not list them): rolling back to it is refused; roll back by hand (git revert) instead",
+			commit.Hash, strings.Join(extra, ", "), generator.LockPath)
+	}
+	return nil
 }
 
 // markGood points LastGoodTag at HEAD.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -24,11 +25,15 @@ type SSHBackup struct {
 	Port    string        // default 22
 	Addr    string        // overrides host:port (tests)
 	Timeout time.Duration // default 30 min
-	// HostKey checks the server's key; nil trusts the key on first use, as a freshly
-	// replaced server's key is not known in advance (the command only starts a backup; it
-	// sends nothing). Its fingerprint is then named in a failure.
-	HostKey ssh.HostKeyCallback
+	// HostKey is the server's public host key, the only one accepted. Terraform writes
+	// it to every server it makes (the NASSELLA_HOST_KEY secret), so it is known before
+	// the server exists. Without it nothing is dialled: another machine on the address
+	// could fake a backup and let the rebuild destroy the only copy of the data.
+	HostKey ssh.PublicKey
 }
+
+// ErrNoHostKey is returned when no host key was given to check the server with.
+var ErrNoHostKey = errors.New("the server's SSH host key was not given, so it cannot be checked: set NASSELLA_HOST_KEY to the site's host key secret (nassella bootstrap made it), or pass --host-key FILE with its public key or known_hosts line")
 
 // Command is what the host's forced command runs; the client asks for it by name too.
 const Command = "nassella-backup-now"
@@ -45,9 +50,8 @@ func (b SSHBackup) Backup(ctx context.Context, host string) error {
 	if timeout == 0 {
 		timeout = 30 * time.Minute
 	}
-	hk, unpinned := sshx.Verified(b.HostKey), ""
 	if b.HostKey == nil {
-		hk = sshx.TrustOnFirstUse(func(fp string) { unpinned = " (its host key " + fp + " was not pinned)" })
+		return fmt.Errorf("%s on %s: %w", Command, host, ErrNoHostKey)
 	}
 	addr := b.Addr
 	if addr == "" {
@@ -55,14 +59,14 @@ func (b SSHBackup) Backup(ctx context.Context, host string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	c, err := sshx.Dial(ctx, addr, sshx.Config{User: user, Signer: b.Signer, HostKey: hk})
+	c, err := sshx.Dial(ctx, addr, sshx.Config{User: user, Signer: b.Signer, HostKey: sshx.Pinned(b.HostKey)})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	out, err := c.Run(ctx, Command)
 	if err != nil {
-		return fmt.Errorf("%s on %s%s: %w\n%s", Command, host, unpinned, err, bytes.TrimSpace(out.Combined))
+		return fmt.Errorf("%s on %s: %w\n%s", Command, host, err, bytes.TrimSpace(out.Combined))
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/nassella/nassella/catalog"
@@ -79,22 +79,7 @@ func commitSite(t *testing.T, dir string, apps ...string) {
 	if _, err := tr.Write(dir, lock.Owned()); err != nil {
 		t.Fatal(err)
 	}
-	repo, err := git.PlainOpen(dir)
-	if errors.Is(err, git.ErrRepositoryNotExists) {
-		repo, err = git.PlainInit(dir, false)
-		os.WriteFile(filepath.Join(dir, ".gitignore"), []byte(".terraform/\n*.tfstate*\n.terraform.lock.hcl\n"), 0o644)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	wt, _ := repo.Worktree()
-	if err := wt.AddGlob("."); err != nil {
-		t.Fatal(err)
-	}
-	sig := &object.Signature{Name: "test", Email: "test@example.org", When: time.Unix(1e9, 0)}
-	if _, err := wt.Commit("apps: "+strings.Join(apps, ", "), &git.CommitOptions{Author: sig, AllowEmptyCommits: true}); err != nil {
-		t.Fatal(err)
-	}
+	commitAll(t, dir, "apps: "+strings.Join(apps, ", "))
 }
 
 // fakeHost stands in for the server's Caddy: real HTTPS with a test CA, answering each
@@ -122,9 +107,10 @@ type backupServer struct {
 	fail atomic.Bool
 }
 
-func startBackupServer(t *testing.T, allowed ssh.PublicKey) *backupServer {
+// startBackupServer shows hostKey (a new one when nil).
+func startBackupServer(t *testing.T, allowed ssh.PublicKey, hostKey ssh.Signer) *backupServer {
 	b := &backupServer{}
-	b.Server = sshtest.Start(t, sshtest.Options{Allow: []ssh.PublicKey{allowed}, Handle: func(e sshtest.Exec) uint32 {
+	b.Server = sshtest.Start(t, sshtest.Options{HostKey: hostKey, Allow: []ssh.PublicKey{allowed}, Handle: func(e sshtest.Exec) uint32 {
 		if b.fail.Load() {
 			fmt.Fprintln(e.Stderr, "restic: repository is locked")
 			return 1
@@ -164,15 +150,25 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 	}
 	_, ciPriv, _ := ed25519.GenerateKey(rand.Reader)
 	ciSigner, _ := ssh.NewSignerFromKey(ciPriv)
-	backups := startBackupServer(t, ciSigner.PublicKey())
+	// The site's host key, as nassella bootstrap makes it: Terraform writes it to the
+	// server, and the backup before a rebuild accepts no other.
+	_, hostPriv, _ := ed25519.GenerateKey(rand.Reader)
+	hostSigner, _ := ssh.NewSignerFromKey(hostPriv)
+	block, err := ssh.MarshalPrivateKey(hostPriv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostPEM := pem.EncodeToMemory(block)
+	t.Setenv("TF_VAR_ssh_host_key", string(hostPEM))
+	backups := startBackupServer(t, ciSigner.PublicKey(), hostSigner)
 
 	dir := t.TempDir()
 	var log strings.Builder
-	env := deploy.Env{Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log}
+	env := deploy.Env{Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log, HostKey: hostSigner.PublicKey()}
 	opts := func(plan string) deploy.ApplyOptions {
 		return deploy.ApplyOptions{Plan: plan,
 			Health: health.Options{Resolve: resolve, RootCAs: ca.Pool, Timeout: 3 * time.Second, Interval: 100 * time.Millisecond},
-			Backup: deploy.SSHBackup{Signer: ciSigner, Addr: backups.Addr}}
+			Backup: deploy.SSHBackup{Signer: ciSigner, Addr: backups.Addr, HostKey: env.HostKey}}
 	}
 	plan := filepath.Join(t.TempDir(), "tfplan")
 
@@ -199,6 +195,15 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 	ips := sim.PrimaryIPs()
 	if len(first) != 1 || len(vols) != 1 || vols[0].ServerID != first[0].ID || len(ips) != 2 {
 		t.Fatalf("after the first apply: servers %+v volumes %+v ips %+v", first, vols, ips)
+	}
+	// The server's user_data writes the host key pair from the secret.
+	for path, content := range map[string][]byte{
+		"/etc/ssh/ssh_host_ed25519_key":     hostPEM,
+		"/etc/ssh/ssh_host_ed25519_key.pub": ssh.MarshalAuthorizedKey(hostSigner.PublicKey()),
+	} {
+		if want := base64.StdEncoding.EncodeToString(content); !strings.Contains(first[0].UserData, `"`+path+`"`) || !strings.Contains(first[0].UserData, want) {
+			t.Errorf("user_data does not write %s from the host key secret", path)
+		}
 	}
 
 	// 2. Nextcloud is added: the plan says the server is rebuilt and nothing else is lost;

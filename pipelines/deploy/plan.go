@@ -15,15 +15,18 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
 	tfjson "github.com/hashicorp/terraform-json"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator/render/butane"
 	"github.com/nassella/nassella/generator/render/terraform"
 	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/generator/validate"
 	"github.com/nassella/nassella/internal/siterepo"
 )
 
@@ -39,6 +42,35 @@ type Env struct {
 	// local S3 endpoint.
 	BackendConfig []string
 	Log           io.Writer // progress; may be nil
+	// CI says the apply runs in a CI job, whose workspace is thrown away after it: a site
+	// without remote state is then refused (InCI tells from the environment).
+	CI bool
+	// HostKey is the server's public SSH host key, from the same secret as the private key
+	// Terraform writes to the server (TF_VAR_ssh_host_key): plans pass it as
+	// ssh_host_public_key, and the backup before a rebuild accepts no other key.
+	HostKey ssh.PublicKey
+}
+
+// InCI says whether getenv's environment is a CI job: GitHub, Gitea and Forgejo Actions
+// set these, as most CI systems set CI.
+func InCI(getenv func(string) string) bool {
+	for _, v := range []string{"CI", "GITHUB_ACTIONS", "GITEA_ACTIONS", "FORGEJO_ACTIONS"} {
+		if b, err := strconv.ParseBool(getenv(v)); err == nil && b {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrNoRemoteState is returned by Apply in CI for a site that keeps no remote state.
+var ErrNoRemoteState = errors.New("this site keeps no remote state, so applying it in CI would throw the state away with the CI workspace and the next merge would try to create everything again")
+
+// checkStateKept refuses an apply in CI when the state would be lost with the workspace.
+func (e Env) checkStateKept(s *site.Loaded) error {
+	if !e.CI || (s.State != nil && s.State.S3 != nil) {
+		return nil
+	}
+	return fmt.Errorf("%w: add state: { s3: { endpoint: ..., bucket: ... } } to site.yaml and run nassella generate (see docs/owner/site-yaml.md, section state), or apply from your own machine", ErrNoRemoteState)
 }
 
 func (e Env) logf(format string, args ...any) {
@@ -68,6 +100,16 @@ type Plan struct {
 	Inputs string `json:"inputs"`
 	// ReplacesServer says the running server is rebuilt: a backup is taken first.
 	ReplacesServer bool `json:"replaces_server"`
+	// Reads are the data sources the configuration reads, which OpenTofu runs while
+	// planning.
+	Reads []Read `json:"reads,omitempty"`
+}
+
+// Read is a data source of the configuration.
+type Read struct {
+	Address  string `json:"address"`
+	Type     string `json:"type"`
+	Provider string `json:"provider"` // e.g. registry.opentofu.org/hetznercloud/hcloud
 }
 
 // protected are the resources a plan may not destroy unless site.yaml allows it: losing
@@ -105,16 +147,30 @@ func (e Env) LoadSite() (*site.Loaded, error) {
 	return r.Site, nil
 }
 
-// MakePlan runs init and plan, saves the plan to file and reads back what it does. A plan
-// that would delete the data volume or an IP address is refused (and its file removed)
-// unless site.yaml sets danger_zone.allow_destroying_data.
+// MakePlan runs init and plan, saves the plan to file and reads back what it does. A repo
+// whose terraform/ or host/ holds files nassella did not generate is refused before
+// OpenTofu reads them. A plan that would delete the data volume or an IP address is refused
+// (and its file removed) unless site.yaml sets danger_zone.allow_destroying_data.
 func MakePlan(ctx context.Context, e Env, file string) (*Plan, error) {
-	s, err := e.LoadSite()
+	r, err := siterepo.Open(e.Dir, siterepo.Options{Catalog: e.Catalog, CatalogDir: e.CatalogDir})
 	if err != nil {
 		return nil, err
 	}
+	t, err := r.Generate()
+	if err != nil {
+		return nil, err
+	}
+	if err := validate.ExtraFiles(e.Dir, t.Paths()); err != nil {
+		return nil, fmt.Errorf("%s: %w", e.Dir, err)
+	}
+	return makePlan(ctx, e, file, r.Site.Danger)
+}
+
+// makePlan plans the repo's Terraform as it is; danger is the site's danger_zone, which
+// decides whether a plan may delete data.
+func makePlan(ctx context.Context, e Env, file string, danger site.Danger) (*Plan, error) {
 	dir := filepath.Join(e.Dir, terraform.Dir)
-	file, err = filepath.Abs(file)
+	file, err := filepath.Abs(file)
 	if err != nil {
 		return nil, err
 	}
@@ -127,14 +183,14 @@ func MakePlan(ctx context.Context, e Env, file string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tf.Plan(ctx, tfexec.Out(file)); err != nil {
+	if _, err := tf.Plan(ctx, e.planOptions(file)...); err != nil {
 		return nil, fmt.Errorf("tofu plan: %w", err)
 	}
 	shown, err := tf.ShowPlanFile(ctx, file)
 	if err != nil {
 		return nil, fmt.Errorf("tofu show: %w", err)
 	}
-	p := &Plan{File: file, Inputs: inputs, Changes: changes(shown)}
+	p := &Plan{File: file, Inputs: inputs, Changes: changes(shown), Reads: reads(shown)}
 	p.Digest = digest(shown)
 	var dangerous []string
 	for _, c := range p.Changes {
@@ -145,7 +201,7 @@ func MakePlan(ctx context.Context, e Env, file string) (*Plan, error) {
 			dangerous = append(dangerous, fmt.Sprintf("%s (%s)", what, c.Address))
 		}
 	}
-	if len(dangerous) > 0 && !s.Danger.AllowDestroyingData {
+	if len(dangerous) > 0 && !danger.AllowDestroyingData {
 		os.Remove(file)
 		return p, fmt.Errorf("%w: %s; if that is really wanted (moving or deleting the site), set danger_zone: { allow_destroying_data: true } in site.yaml", ErrDestroysData, strings.Join(dangerous, ", "))
 	}
@@ -173,7 +229,8 @@ func ReadPlan(file string) (*Plan, error) {
 	return &p, err
 }
 
-// InputsHash hashes the files a plan is made from: the Terraform and the Ignition.
+// InputsHash hashes the files a plan is made from: every file in terraform/ that OpenTofu
+// reads, and the Ignition.
 func InputsHash(repo string) (string, error) {
 	h := sha256.New()
 	dir := filepath.Join(repo, terraform.Dir)
@@ -183,7 +240,7 @@ func InputsHash(repo string) (string, error) {
 	}
 	var files []string
 	for _, e := range entries {
-		if !e.IsDir() && (strings.HasSuffix(e.Name(), ".tf") || strings.HasSuffix(e.Name(), ".tfvars")) {
+		if !e.IsDir() && TofuReads(e.Name()) {
 			files = append(files, filepath.Join(terraform.Dir, e.Name()))
 		}
 	}
@@ -198,6 +255,23 @@ func InputsHash(repo string) (string, error) {
 		h.Write(data)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// tofuExts are the names OpenTofu reads from a module's folder: configuration (.tf,
+// .tf.json, .tofu, .tofu.json, overrides being *_override and override with these
+// endings; opentofu/opentofu internal/configs/parser_config_dir.go, dirFiles and fileExt)
+// and variable values (terraform.tfvars(.json) and *.auto.tfvars(.json); internal/command/
+// meta.go, isAutoVarFile). Any .tfvars counts, as -var-file could name it.
+var tofuExts = []string{".tf", ".tf.json", ".tofu", ".tofu.json", ".tfvars", ".tfvars.json"}
+
+// TofuReads says whether OpenTofu may read the file called name in terraform/.
+func TofuReads(name string) bool {
+	for _, ext := range tofuExts {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 func action(a tfjson.Actions) string {
@@ -251,6 +325,47 @@ func changes(p *tfjson.Plan) []Change {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
 	return out
+}
+
+// reads lists the configuration's data sources, in child modules too, with the provider
+// each is read through.
+func reads(p *tfjson.Plan) []Read {
+	if p.Config == nil {
+		return nil
+	}
+	var out []Read
+	var walk func(prefix string, m *tfjson.ConfigModule)
+	walk = func(prefix string, m *tfjson.ConfigModule) {
+		if m == nil {
+			return
+		}
+		for _, r := range m.Resources {
+			if r.Mode == tfjson.DataResourceMode {
+				out = append(out, Read{Address: prefix + r.Address, Type: r.Type, Provider: providerOf(p.Config, r)})
+			}
+		}
+		for name, call := range m.ModuleCalls {
+			if call != nil {
+				walk(prefix+"module."+name+".", call.Module)
+			}
+		}
+	}
+	walk("", p.Config.RootModule)
+	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
+	return out
+}
+
+// providerOf names the provider a resource is read through: its full source address
+// when the configuration declares it, else the provider its type belongs to.
+func providerOf(c *tfjson.Config, r *tfjson.ConfigResource) string {
+	if pc, ok := c.ProviderConfigs[r.ProviderConfigKey]; ok && pc != nil {
+		if pc.FullName != "" {
+			return pc.FullName
+		}
+		return pc.Name
+	}
+	name, _, _ := strings.Cut(r.Type, "_")
+	return name
 }
 
 // digest hashes the planned changes (address, actions and the values after, sensitive

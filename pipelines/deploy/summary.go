@@ -88,6 +88,11 @@ func Summarize(p *Plan) Summary {
 			s.Lines = append(s.Lines, fmt.Sprintf("The address of https://%s will be updated.", h))
 		}
 	}
+	for _, r := range p.Reads {
+		if w := callOut(r); w != "" {
+			s.Warnings = append(s.Warnings, w+" Nassella never generates this: do not merge unless you know why it is there.")
+		}
+	}
 	if len(p.Changes) == 0 {
 		s.Headline = "Nothing changes on the server."
 		return s
@@ -100,6 +105,24 @@ func Summarize(p *Plan) Summary {
 	}
 	s.Headline = "Plan: " + strings.Join(parts, ", ") + "."
 	return s
+}
+
+// siteProvider is the one provider nassella's Terraform reads and changes the site with.
+const siteProvider = "hetznercloud/hcloud"
+
+// callOut says in plain words why a reviewer must look at a data source: it runs a program
+// or reaches beyond the site's Hetzner project while the plan is made, where the site's
+// tokens are at hand. The site's own provider's data sources need no word.
+func callOut(r Read) string {
+	switch {
+	case r.Type == "external":
+		return fmt.Sprintf("The configuration runs a program (%s) on the machine that makes the plan, where the site's tokens are.", r.Address)
+	case r.Type == "http":
+		return fmt.Sprintf("The configuration fetches a web address (%s) while the plan is made.", r.Address)
+	case r.Provider != "hcloud" && !strings.HasSuffix(r.Provider, "/"+siteProvider):
+		return fmt.Sprintf("The configuration reads %s through the %s provider, not the site's Hetzner one: it may reach anywhere.", r.Address, r.Provider)
+	}
+	return ""
 }
 
 func pastTense(action string) string {
@@ -137,10 +160,13 @@ func (s Summary) Markdown(p *Plan) string {
 	for _, l := range s.Lines {
 		fmt.Fprintf(&b, "- %s\n", l)
 	}
-	if len(p.Changes) > 0 {
+	if len(p.Changes)+len(p.Reads) > 0 {
 		b.WriteString("\n<details><summary>Technical details</summary>\n\n| Resource | Change |\n|---|---|\n")
 		for _, c := range p.Changes {
 			fmt.Fprintf(&b, "| `%s` | %s |\n", c.Address, c.Action)
+		}
+		for _, r := range p.Reads {
+			fmt.Fprintf(&b, "| `%s` | read (%s) |\n", r.Address, r.Provider)
 		}
 		b.WriteString("\n</details>\n")
 	}

@@ -168,6 +168,10 @@ func checkBackup(ctx context.Context, opt Options) []Finding {
 			Fix: "give nassella doctor the BACKUP_SSH_KEY secret (--backup-key) and set admin.backup_key in site.yaml"}}
 	}
 	st, err := opt.Status(ctx)
+	if errors.Is(err, ErrNoHostKey) {
+		return []Finding{{Check: "backup", Subject: "backups", What: "the backup status was not checked (no host key given)",
+			Fix: "give nassella doctor the NASSELLA_HOST_KEY secret (or --host-key FILE), so it reads the status from the site's server only"}}
+	}
 	if err != nil {
 		fix := "check that the server is up and admin.backup_key matches the BACKUP_SSH_KEY secret"
 		if errors.Is(err, ErrNoStatus) {

@@ -19,7 +19,9 @@ type SiteCheck struct {
 	// BackupKeyFile is the private key of admin.backup_key, to read the backup status over
 	// SSH at Host (default: the first server IP, else the first app's host; port 22).
 	BackupKeyFile, Host string
-	CAFile              string // the only CA the HTTPS checks trust, when set
+	// HostKey is the server's public SSH host key; the status is read from no other.
+	HostKey ssh.PublicKey
+	CAFile  string // the only CA the HTTPS checks trust, when set
 }
 
 // Options are the checks of c's site: its apps, its backup schedule and, with the backup
@@ -45,7 +47,7 @@ func (c SiteCheck) Options() (Options, error) {
 	if err != nil {
 		return opt, fmt.Errorf("the backup key %s is not a private SSH key without a passphrase: %w", c.BackupKeyFile, err)
 	}
-	opt.Status = SSHStatus(c.statusAddr(), "core", signer, nil)
+	opt.Status = SSHStatus(c.statusAddr(), "core", signer, c.HostKey)
 	return opt, nil
 }
 

@@ -31,8 +31,7 @@ func TestSSHStatus(t *testing.T) {
 		fmt.Fprintln(e.Stdout, `{"result": "ok", "snapshot": "1a2b3c"}`)
 		return 0
 	}})
-	// No host key given: the server's is trusted on first use, as before.
-	status := doctor.SSHStatus(s.Addr, "core", key, nil)
+	status := doctor.SSHStatus(s.Addr, "core", key, s.HostKey.PublicKey())
 	if _, err := status(context.Background()); !errors.Is(err, doctor.ErrNoStatus) {
 		t.Errorf("before the first backup: %v", err)
 	}
@@ -41,10 +40,24 @@ func TestSSHStatus(t *testing.T) {
 	if err != nil || st.Result != "ok" || st.Snapshot != "1a2b3c" {
 		t.Errorf("status %+v, %v", st, err)
 	}
+	n := len(s.Commands())
 
-	// A host key given is checked.
+	// A server showing another host key is not asked: it could fake a fresh backup.
 	other := sshtest.NewKey(t).PublicKey()
-	if _, err := doctor.SSHStatus(s.Addr, "core", key, ssh.FixedHostKey(other))(context.Background()); err == nil || !strings.Contains(err.Error(), "host key mismatch") {
+	if _, err := doctor.SSHStatus(s.Addr, "core", key, other)(context.Background()); err == nil || !strings.Contains(err.Error(), "host key mismatch") {
 		t.Errorf("another host key: %v", err)
+	}
+	// Without a host key nothing is dialled, and the error says how to give one.
+	_, err = doctor.SSHStatus(s.Addr, "core", key, nil)(context.Background())
+	if !errors.Is(err, doctor.ErrNoHostKey) || !strings.Contains(err.Error(), "NASSELLA_HOST_KEY") || !strings.Contains(err.Error(), "--host-key") {
+		t.Errorf("no host key: %v", err)
+	}
+	if got := s.Commands(); len(got) != n {
+		t.Errorf("commands run without the right host key: %q", got[n:])
+	}
+	// The doctor's finding says what to give.
+	f := doctor.Run(context.Background(), doctor.Options{Schedule: "daily", Status: doctor.SSHStatus(s.Addr, "core", key, nil)})
+	if text := doctor.Text(f); !strings.Contains(text, "no host key given") || !strings.Contains(text, "NASSELLA_HOST_KEY") {
+		t.Errorf("findings without a host key:\n%s", text)
 	}
 }

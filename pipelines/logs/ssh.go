@@ -16,14 +16,19 @@ type Remote struct {
 	Addr    string // host:port
 	User    string // core when empty
 	Signer  ssh.Signer
-	HostKey ssh.HostKeyCallback // required: logs are only read from the server that is known
+	HostKey ssh.HostKeyCallback // required unless Pinned: logs are only read from the server that is known
+	// Pinned, when set, is the only host key accepted (the site's NASSELLA_HOST_KEY).
+	Pinned ssh.PublicKey
 }
 
 // Stream runs the query on the server and copies its entries to w until it ends (or, with
 // Follow, until ctx is cancelled).
 func (r Remote) Stream(ctx context.Context, q Query, w io.Writer, opt Options) error {
-	if r.HostKey == nil {
-		return errors.New("the server's host key is unknown: pass --known-hosts FILE (ssh-keyscan HOST >> FILE)")
+	hk := sshx.Verified(r.HostKey)
+	if r.Pinned != nil {
+		hk = sshx.Pinned(r.Pinned)
+	} else if r.HostKey == nil {
+		return errors.New("the server's host key is unknown: set NASSELLA_HOST_KEY to the site's host key secret, or pass --host-key FILE or --known-hosts FILE")
 	}
 	cmd, err := q.Command()
 	if err != nil {
@@ -33,7 +38,7 @@ func (r Remote) Stream(ctx context.Context, q Query, w io.Writer, opt Options) e
 	if user == "" {
 		user = "core"
 	}
-	c, err := sshx.Dial(ctx, r.Addr, sshx.Config{User: user, Signer: r.Signer, HostKey: sshx.Verified(r.HostKey)})
+	c, err := sshx.Dial(ctx, r.Addr, sshx.Config{User: user, Signer: r.Signer, HostKey: hk})
 	if err != nil {
 		return fmt.Errorf("%w (is your key in admin.ssh_keys?)", err)
 	}

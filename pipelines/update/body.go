@@ -110,8 +110,9 @@ func evidence(catalogDir, release string) (string, error) {
 	return b.String(), nil
 }
 
-// marker opens every bot pull request body; the bot finds its own pull requests by
-// their branch, and this line says which release a body describes.
+// marker opens every bot pull request body and says which release it describes. It
+// proves nothing (anyone can write it): the bot finds its own pull requests by branch,
+// repo and author (botPRs).
 const marker = "<!-- nassella-update "
 
 // prTitle and prBody are what the pull request says. They depend only on the inputs, so

@@ -12,8 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -35,6 +35,7 @@ import (
 	"github.com/nassella/nassella/internal/fleet"
 	"github.com/nassella/nassella/internal/forge"
 	"github.com/nassella/nassella/internal/gitx"
+	"github.com/nassella/nassella/internal/siterepo"
 	"github.com/nassella/nassella/pipelines/catalogops"
 )
 
@@ -90,10 +91,12 @@ type Result struct {
 	Commit    string
 	Pushed    bool
 	AutoMerge forge.AutoMergeResult
-	APICalls  int64
-	Duration  time.Duration
-	Note      string
-	Err       error
+	// APICalls counts the site's requests; the run's one look-up of the bot's login per
+	// forge is not in them.
+	APICalls int64
+	Duration time.Duration
+	Note     string
+	Err      error
 }
 
 // Run updates every site of the fleet on the channel. It returns the results in fleet
@@ -132,9 +135,10 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	}
 	var mu sync.Mutex
 	done := 0
+	ids := &logins{}
 	fanOut(todo, opts.Parallel, func(i int) {
 		start := time.Now()
-		r := updateSite(ctx, opts, sites[i], ev)
+		r := updateSite(ctx, opts, sites[i], ev, ids)
 		r.Duration = time.Since(start)
 		if r.Err != nil {
 			r.Outcome = Failed
@@ -252,7 +256,7 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
 // updateSite does one site, step by step: clone, regenerate, commit, reconcile the bot's
 // branch, then the pull request. Every error names the site's repo and what to do.
-func updateSite(ctx context.Context, opts Options, s fleet.Site, ev string) (res Result) {
+func updateSite(ctx context.Context, opts Options, s fleet.Site, ev string, ids *logins) (res Result) {
 	res = Result{Site: s.Name, Repo: s.Repo}
 	token := opts.Getenv(s.TokenEnv)
 	if token == "" {
@@ -265,7 +269,7 @@ func updateSite(ctx context.Context, opts Options, s fleet.Site, ev string) (res
 		return res
 	}
 	defer os.RemoveAll(dir)
-	j := &job{opts: opts, site: s, token: token, dir: dir, branch: BranchPrefix + opts.Catalog.Release}
+	j := &job{opts: opts, site: s, token: token, logins: ids, dir: dir, branch: BranchPrefix + opts.Catalog.Release}
 	if res.Err = j.clone(ctx); res.Err != nil {
 		return res
 	}
@@ -300,8 +304,9 @@ type job struct {
 	opts   Options
 	site   fleet.Site
 	token  string
-	dir    string // the clone
-	branch string // the bot's branch for the release
+	logins *logins // the run's, shared by its sites
+	dir    string  // the clone
+	branch string  // the bot's branch for the release
 
 	repo       *git.Repository
 	base       plumbing.Hash // the tip of the branch the site deploys from
@@ -343,10 +348,8 @@ type generated struct {
 func (j *job) regenerate(ev string) (generated, error) {
 	defer j.timed("regenerate", time.Now())
 	s, cat := j.site, j.opts.Catalog
-	data, err := os.ReadFile(filepath.Join(j.dir, "site.yaml"))
-	if err != nil {
-		return generated{}, fmt.Errorf("%s has no site.yaml on %s: %v", s.Repo, j.baseBranch, err)
-	}
+	// The lock is read first: a repo on a newer release is left alone before its
+	// site.yaml is loaded against an older catalog.
 	lock, err := generator.ReadLock(j.dir)
 	if err != nil {
 		return generated{}, fmt.Errorf("%s: %w", s.Repo, err)
@@ -354,32 +357,35 @@ func (j *job) regenerate(ev string) (generated, error) {
 	if lock != nil && newer(lock.Catalog, cat.Release) {
 		return generated{outcome: Skipped, note: "already on catalog " + lock.Catalog}, nil
 	}
-	loaded, err := site.Load(s.Repo+":site.yaml", data, cat)
+	r, err := siterepo.Open(j.dir, siterepo.Options{Catalog: cat, MoveCatalog: true, Name: s.Repo + ":" + siterepo.SiteFile})
+	if errors.Is(err, fs.ErrNotExist) {
+		return generated{}, fmt.Errorf("%s has no %s on %s; push the site to it (nassella init makes one)", s.Repo, siterepo.SiteFile, j.baseBranch)
+	}
 	if err != nil {
 		return generated{}, fmt.Errorf("the site.yaml of %s does not load with catalog %s; the owner must fix it (or the catalog must keep what it uses):\n%w", s.Repo, cat.Release, err)
 	}
-	t, err := generator.Generate(loaded, cat)
+	t, err := r.Generate()
 	if err != nil {
 		return generated{}, fmt.Errorf("generating %s with catalog %s: %w", s.Repo, cat.Release, err)
 	}
-	written, err := t.Write(j.dir, lock.Owned())
+	written, err := r.Write(t)
 	if err != nil {
 		return generated{}, fmt.Errorf("regenerating %s: %w", s.Repo, err)
 	}
 	if len(written.Written) == 0 && len(written.Removed) == 0 {
 		return generated{outcome: Unchanged}, nil
 	}
-	if newLock, _ := t.Get(generator.LockPath); OnlyPinMoves(lock, written, newLock.Data) {
+	if newLock, _ := t.Get(generator.LockPath); OnlyPinMoves(r.Lock, written, newLock.Data) {
 		// Nothing on the server would change: a pull request would only be noise.
 		return generated{outcome: Unchanged, note: "only the catalog pin would move"}, nil
 	}
-	ch := changes(lock, loaded, cat)
+	ch := changes(r.Lock, r.Site, cat)
 	oldRelease := ""
-	if lock != nil {
-		oldRelease = lock.Catalog
+	if r.Lock != nil {
+		oldRelease = r.Lock.Catalog
 	}
-	return generated{loaded: loaded, title: prTitle(cat.Release, ch),
-		body: prBody(bodyInput{Site: loaded, OldRelease: oldRelease, Release: cat.Release, Changes: ch,
+	return generated{loaded: r.Site, title: prTitle(cat.Release, ch),
+		body: prBody(bodyInput{Site: r.Site, OldRelease: oldRelease, Release: cat.Release, Changes: ch,
 			Written: len(written.Written), Removed: len(written.Removed), Evidence: ev})}, nil
 }
 
@@ -461,20 +467,34 @@ func (j *job) fetchCommit(ctx context.Context, ref plumbing.ReferenceName, want 
 }
 
 // openPRs sorts the repo's open bot pull requests: the one for this release, older
-// ones it supersedes, and the first one for a newer release.
+// ones it supersedes, and the first one for a newer release; and taken, a pull request
+// someone else opened from the bot's own branch of this release.
 type openPRs struct {
 	mine  *forge.PR
 	older []forge.PR
 	newer *forge.PR
+	taken *forge.PR
 }
 
-func botPRs(prs []forge.PR, release string) openPRs {
+// botPRs picks the bot's pull requests out of prs. A branch name proves nothing:
+// anyone who may open a pull request can name a fork's branch nassella/catalog-<release>.
+// So a pull request is the bot's only when its branch is in the site repo itself and
+// the bot's own login (the token's user) opened it; any other is never edited,
+// labelled, merged, closed or taken as a newer release.
+func botPRs(prs []forge.PR, repo, login, release string) openPRs {
 	var o openPRs
 	for i, p := range prs {
-		if !strings.HasPrefix(p.Head, BranchPrefix) {
+		if !strings.HasPrefix(p.Head, BranchPrefix) || !strings.EqualFold(p.HeadRepo, repo) {
 			continue
 		}
-		switch r := strings.TrimPrefix(p.Head, BranchPrefix); {
+		r := strings.TrimPrefix(p.Head, BranchPrefix)
+		if login == "" || !strings.EqualFold(p.Author, login) {
+			if r == release {
+				o.taken = &prs[i]
+			}
+			continue
+		}
+		switch {
 		case r == release:
 			o.mine = &prs[i]
 		case newer(r, release):
@@ -485,6 +505,55 @@ func botPRs(prs []forge.PR, release string) openPRs {
 		}
 	}
 	return o
+}
+
+// candidates says whether any of prs is from a bot-named branch of repo itself: only
+// then is the bot's login needed to tell whose it is.
+func candidates(prs []forge.PR, repo string) bool {
+	for _, p := range prs {
+		if strings.HasPrefix(p.Head, BranchPrefix) && strings.EqualFold(p.HeadRepo, repo) {
+			return true
+		}
+	}
+	return false
+}
+
+// logins are the bot's logins, looked up once per run for each forge and token (the
+// token's user), and only when a site has pull requests to tell apart. The look-up's
+// request is the run's, so it is not in any site's API calls.
+type logins struct {
+	mu sync.Mutex
+	m  map[string]*login
+}
+
+type login struct {
+	once  sync.Once
+	login string
+	err   error
+}
+
+func (l *logins) get(ctx context.Context, s fleet.Site, token string, opts forge.Options) (string, error) {
+	key := s.Forge + " " + s.APIURL() + " " + token
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*login{}
+	}
+	e := l.m[key]
+	if e == nil {
+		e = &login{}
+		l.m[key] = e
+	}
+	l.mu.Unlock()
+	e.once.Do(func() {
+		fc, err := forge.New(s.Forge, s.APIURL(), s.Owner(), s.RepoName(), token, opts)
+		if err == nil {
+			e.login, err = fc.User(ctx)
+		}
+		if err != nil {
+			e.err = fmt.Errorf("reading the bot's own login, which tells its pull requests from others': %w; the token in %s must be allowed to read its user (on Gitea/Forgejo: the scope read:user)", err, s.TokenEnv)
+		}
+	})
+	return e.login, e.err
 }
 
 // pullRequest brings the forge's pull requests in line with the branch: opens or
@@ -499,7 +568,14 @@ func (j *job) pullRequest(ctx context.Context, fc forge.Client, gen generated, b
 		res.Err = err
 		return
 	}
-	o := botPRs(prs, release)
+	var me string
+	if candidates(prs, j.site.Repo) {
+		if me, err = j.logins.get(ctx, j.site, j.token, j.opts.Forge); err != nil {
+			res.Err = err
+			return
+		}
+	}
+	o := botPRs(prs, j.site.Repo, me, release)
 	if o.newer != nil {
 		res.Outcome, res.PR, res.PRURL = AlreadyNew, o.newer.Number, o.newer.URL
 		res.Note = "a pull request for the newer catalog " + strings.TrimPrefix(o.newer.Head, BranchPrefix) + " is open; nothing done"
@@ -509,11 +585,22 @@ func (j *job) pullRequest(ctx context.Context, fc forge.Client, gen generated, b
 		res.Outcome = HumanHeld
 		res.Note = fmt.Sprintf("%s holds commit %s by someone else; the bot left it alone", j.branch, br.human[:12])
 		if o.mine == nil {
+			if o.taken != nil {
+				res.PR, res.PRURL = o.taken.Number, o.taken.URL
+				res.Note += fmt.Sprintf(" (its pull request #%d was opened by %s, not the bot)", o.taken.Number, o.taken.Author)
+				return
+			}
 			res.Note += " (its pull request is closed)"
 			return
 		}
 		res.PR, res.PRURL = o.mine.Number, o.mine.URL
 		res.Err = j.noteHumanCommit(ctx, fc, *o.mine, br.human)
+		return
+	}
+	if o.mine == nil && o.taken != nil {
+		res.PR, res.PRURL = o.taken.Number, o.taken.URL
+		res.Err = fmt.Errorf("%s: pull request #%d from the bot's branch %s was opened by %s, not by the bot (%s); the bot leaves it alone and cannot open its own beside it: close it, and the next run opens the bot's",
+			j.site.Repo, o.taken.Number, j.branch, o.taken.Author, me)
 		return
 	}
 	upserted := time.Now()

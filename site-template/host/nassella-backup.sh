@@ -141,7 +141,16 @@ run_restore() {
       *) log "unknown option $1; use restore [--snapshot ID] [--app NAME] [--target DIR]"; exit 2 ;;
     esac
   done
-  local args=(restore "$snapshot" --target "$target" --verify)
+  # Only the site's own snapshots: restic filters "latest" by host and tag, but takes any
+  # snapshot named by ID, so an ID is looked up among the site's first.
+  if [ "$snapshot" != latest ]; then
+    case $snapshot in '' | *[!0-9a-f]*) log "--snapshot takes a snapshot ID (hex) or latest, not '$snapshot'"; exit 2 ;; esac
+    local own
+    own=$(restic snapshots --json --host "$NASSELLA_SITE" --tag nassella) || failed "cannot list the snapshots in $RESTIC_REPOSITORY"
+    [[ $own == *"\"id\":\"$snapshot"* ]] ||
+      failed "snapshot $snapshot is not one of site $NASSELLA_SITE's backups (tag nassella) in $RESTIC_REPOSITORY; nassella-backup snapshots lists them"
+  fi
+  local args=(restore "$snapshot" --host "$NASSELLA_SITE" --tag nassella --target "$target" --verify)
   if [ -n "$app" ]; then args+=(--include "/apps/$app" --include "/secrets/$app.env"); fi
   local units=()
   if [ "$target" = "$data" ]; then
@@ -165,6 +174,6 @@ case $mode in
   run) shift; run_backup "$@" ;;
   check) shift; restic check --read-data-subset=5% >&2 || failed "restic check found a problem in $RESTIC_REPOSITORY" ;;
   restore) shift; run_restore "$@" ;;
-  snapshots) shift; restic snapshots --host "$NASSELLA_SITE" "$@" ;;
+  snapshots) shift; restic snapshots --host "$NASSELLA_SITE" --tag nassella "$@" ;;
   *) log "use: nassella-backup run | check | restore [--snapshot ID] [--app NAME] [--target DIR] | snapshots"; exit 2 ;;
 esac

@@ -161,11 +161,7 @@ func Render(in render.Input, extra Inputs) (butaneYAML, ignition []byte, err err
 		return nil, nil, fmt.Errorf("butane: %w", err)
 	}
 	enc.Close()
-	inline := make(map[string]string, len(cfg.Storage.Files))
-	for _, f := range cfg.Storage.Files {
-		inline[f.Path] = f.Contents.Inline
-	}
-	ign, err := translate(b.Bytes(), inline)
+	ign, err := translate(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -230,6 +226,14 @@ func appTmpfiles(name string, in render.Input) string {
 
 func enabled() *bool { t := true; return &t }
 
+// metadataGuard creates the DOCKER-USER chain unless it exists and puts the REJECT rule
+// for the metadata service in it unless it is there: idempotent, and failing (so docker
+// does not start) when the rule cannot be made.
+const metadataGuard = `/bin/sh -c 'set -e; ` +
+	`/usr/sbin/iptables -w -n -L ` + hostcontract.DockerUserChain + ` >/dev/null 2>&1 || /usr/sbin/iptables -w -N ` + hostcontract.DockerUserChain + `; ` +
+	`/usr/sbin/iptables -w -C ` + hostcontract.DockerUserChain + ` -d ` + hostcontract.MetadataAddress + `/32 -j REJECT 2>/dev/null || ` +
+	`/usr/sbin/iptables -w -I ` + hostcontract.DockerUserChain + ` -d ` + hostcontract.MetadataAddress + `/32 -j REJECT'`
+
 func units(in render.Input) []unit {
 	compose := func(project, dir, envFile string) string {
 		cmd := "/usr/bin/docker compose --project-name " + project
@@ -288,16 +292,20 @@ ExecStart=/usr/sbin/resize2fs ${NASSELLA_DATA_DEVICE}
 WantedBy=multi-user.target
 `},
 		// user_data (with the outside secrets) is readable from the metadata service; no
-		// container needs it, so containers may not reach it.
-		{Name: "nassella-metadata-guard.service", Enabled: enabled(), Contents: `[Unit]
+		// container needs it, so containers may not reach it. dockerd restarts containers
+		// as soon as it runs, so the rule is in place before it, on every boot: docker.service
+		// requires the guard (also when docker.socket activates it). dockerd keeps an
+		// existing DOCKER-USER chain and its rules and only adds its RETURN and the jump from
+		// FORWARD (moby/moby libnetwork/firewall_linux.go, setupUserChain).
+		{Name: hostcontract.MetadataGuardUnit, Enabled: enabled(), Contents: `[Unit]
 Description=Keep containers away from the cloud metadata service
-Requires=docker.service
-After=docker.service
+Before=` + hostcontract.DockerUnit + `
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=/bin/sh -c '/usr/sbin/iptables -C DOCKER-USER -d 169.254.169.254/32 -j REJECT 2>/dev/null || /usr/sbin/iptables -I DOCKER-USER -d 169.254.169.254/32 -j REJECT'
+ExecStart=` + metadataGuard + `
 [Install]
+RequiredBy=` + hostcontract.DockerUnit + `
 WantedBy=multi-user.target
 `},
 		{Name: hostcontract.ProxyUnit, Enabled: enabled(), Contents: `[Unit]

@@ -9,11 +9,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/nassella/nassella/catalog"
-	"github.com/nassella/nassella/generator/examples"
-	"github.com/nassella/nassella/generator/render"
-	"github.com/nassella/nassella/generator/render/butane"
-	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/internal/hostcontract"
 )
 
@@ -31,17 +26,7 @@ func TestUnitsVerify(t *testing.T) {
 		}
 		t.Skip("no systemd-analyze here")
 	}
-	data, _ := examples.Get("every-app")
-	cat := catalog.Embedded()
-	l, err := site.Load("site.yaml", data, cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.Admin.BackupKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP6GFDaQMZU1kOb0QQ/u7o8CuL6QqDAT2ZoAqrdTEh8l ci"
-	by, _, err := butane.Render(render.Input{Site: l, Catalog: cat, Version: "test"}, butane.Inputs{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, by := renderEveryApp(t, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP6GFDaQMZU1kOb0QQ/u7o8CuL6QqDAT2ZoAqrdTEh8l ci")
 	var cfg struct {
 		Passwd struct {
 			Users []struct {
@@ -70,8 +55,7 @@ func TestUnitsVerify(t *testing.T) {
 	if want := `command="/opt/nassella/bin/nassella-backup-now",restrict ` + l.Admin.BackupKey; keys[len(keys)-1] != want {
 		t.Errorf("backup key line %q, want %q", keys[len(keys)-1], want)
 	}
-	root := t.TempDir()
-	os.MkdirAll(filepath.Join(root, "usr/lib/systemd"), 0o755)
+	root := systemdRoot(t)
 	write := func(p, body string, mode os.FileMode) {
 		full := filepath.Join(root, p)
 		os.MkdirAll(filepath.Dir(full), 0o755)
@@ -90,10 +74,6 @@ func TestUnitsVerify(t *testing.T) {
 	for _, u := range cfg.Systemd.Units {
 		write("etc/systemd/system/"+u.Name, u.Contents, 0o644)
 		units = append(units, filepath.Join(root, "etc/systemd/system", u.Name))
-	}
-	// systemd's own units (sysinit.target, timers.target, ...), copied from this machine.
-	if out, err := exec.Command("cp", "-a", "/usr/lib/systemd/system", filepath.Join(root, "usr/lib/systemd/")).CombinedOutput(); err != nil {
-		t.Fatalf("copying systemd's units: %v\n%s", err, out)
 	}
 	// Stand-ins for what Flatcar provides.
 	write("etc/systemd/system/docker.service", "[Service]\nExecStart=/usr/bin/dockerd\n", 0o644)

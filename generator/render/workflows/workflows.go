@@ -5,6 +5,7 @@
 package workflows
 
 import (
+	"bytes"
 	"io/fs"
 	"path"
 
@@ -31,8 +32,19 @@ func Render(in render.Input) (map[string][]byte, error) {
 			if err != nil {
 				return nil, err
 			}
+			body = PinImage(body, sitetemplate.CIImageDigest)
 			out[path.Join(dir, path.Base(n))] = append([]byte(render.Header("#", in)), body...)
 		}
 	}
 	return out, nil
+}
+
+// PinImage makes a workflow run in the CI image by digest (image: NAME:TAG@DIGEST) when
+// digest is set; without one the workflow keeps the tag.
+func PinImage(body []byte, digest string) []byte {
+	if digest == "" {
+		return body
+	}
+	ref := "image: " + sitetemplate.CIImage
+	return bytes.ReplaceAll(body, []byte(ref+"\n"), []byte(ref+"@"+digest+"\n"))
 }

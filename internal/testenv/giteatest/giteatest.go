@@ -273,3 +273,45 @@ func (s *Server) CreateOrg(ctx context.Context, name string) error {
 func (s *Server) CreateRepo(ctx context.Context, org, name string) error {
 	return s.API(ctx, "POST", "/orgs/"+org+"/repos", map[string]any{"name": name, "default_branch": "main", "auto_init": false}, nil)
 }
+
+// As is the same Gitea called with another user's token: s.As(token).API(...) acts as
+// that user.
+func (s *Server) As(token string) *Server {
+	c := *s
+	c.Token = token
+	return &c
+}
+
+// CreateUser makes a plain (not admin) user login, with the test password, and returns
+// an access token of its own that may use repos, issues and pull requests.
+func (s *Server) CreateUser(ctx context.Context, login string) (string, error) {
+	if err := s.API(ctx, "POST", "/admin/users", map[string]any{"username": login, "email": login + "@nassella.invalid",
+		"password": AdminPassword, "must_change_password": false}, nil); err != nil {
+		return "", err
+	}
+	// Gitea creates a token only for a user signed in with its password.
+	data, _ := json.Marshal(map[string]any{"name": login + "-token", "scopes": []string{"write:repository", "write:issue", "read:user"}})
+	req, err := http.NewRequestWithContext(ctx, "POST", s.URL+"/api/v1/users/"+login+"/tokens", bytes.NewReader(data))
+	if err != nil {
+		return "", err
+	}
+	req.SetBasicAuth(login, AdminPassword)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		SHA1 string `json:"sha1"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusCreated || tok.SHA1 == "" {
+		return "", fmt.Errorf("creating a token for %s: %s (%v)", login, resp.Status, err)
+	}
+	return tok.SHA1, nil
+}
+
+// Fork forks owner/repo into the token's user's account, as that user.
+func (s *Server) Fork(ctx context.Context, token, owner, repo string) error {
+	return s.As(token).API(ctx, "POST", "/repos/"+owner+"/"+repo+"/forks", map[string]any{}, nil)
+}

@@ -8,9 +8,11 @@
 // public key, opened here so tests see the values). Git goes to bare repos served by git http-backend
 // under the same address, as https://github.com/OWNER/REPO.git would.
 //
-// It is a simulator: it keeps state in memory, knows one user (the token's) and answers
-// only what the bot asks. Endpoints follow https://docs.github.com/rest (pulls, issues
-// comments and labels, rate limits, users, repos, Actions secrets) and
+// It is a simulator: it keeps state in memory, knows the token's user and the ones
+// AddUser adds (each with a token; every token may do everything), forks (Fork) and pull
+// requests from them, and answers only what the bot asks. Endpoints follow https://docs.github.com/rest (pulls, issues
+// comments and labels, rate limits, users, repos, Actions secrets; issues.go: issues,
+// listing and editing comments, a commit's pull requests) and
 // https://docs.github.com/graphql.
 package githubsim
 
@@ -50,22 +52,27 @@ type Server struct {
 	git  http.Handler
 
 	mu        sync.Mutex
+	users     map[string]User // by token
 	repos     map[string]*repo
 	used      int
 	reset     time.Time
 	secondary []int // statuses (403 or 429) for the next API requests: secondary limits
 	calls     map[string]int
+	comments  int64 // the last comment id: ids are unique across the simulator, as GitHub's
 
 	// The key pair every repo's Actions secrets are sealed to.
 	secretsPub, secretsPriv *[32]byte
 }
 
 type repo struct {
-	pulls   []*PullRequest
-	labels  map[string]bool
-	nextID  int
-	private bool
-	secrets map[string]secret
+	owner, name string
+	parent      string // the full name of the repo this one is a fork of
+	pulls       []*PullRequest
+	issues      []*Issue // numbered with the pull requests, as on GitHub
+	labels      map[string]bool
+	nextID      int
+	private     bool
+	secrets     map[string]secret
 }
 
 type secret struct {
@@ -91,6 +98,9 @@ type PullRequest struct {
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	Comments  []Comment  `json:"-"`
+
+	// MergeCommitSHA is the commit Merge made on the base branch.
+	MergeCommitSHA string `json:"merge_commit_sha,omitempty"`
 }
 
 // User is a GitHub user.
@@ -99,11 +109,28 @@ type User struct {
 	ID    int64  `json:"id"`
 }
 
-// Branch is a pull request's head or base.
+// Branch is a pull request's head or base: Label is OWNER:REF, User the repo's owner and
+// Repo the repo the branch is in (a fork's for a pull request from a fork; null when
+// that fork was deleted).
 type Branch struct {
-	Ref   string `json:"ref"`
-	SHA   string `json:"sha"`
-	Label string `json:"label"`
+	Ref   string      `json:"ref"`
+	SHA   string      `json:"sha"`
+	Label string      `json:"label"`
+	User  User        `json:"user"`
+	Repo  *Repository `json:"repo"`
+}
+
+// Repository is the repo object of GitHub's answers, with the fields clients read.
+type Repository struct {
+	ID            int64  `json:"id"`
+	Name          string `json:"name"`
+	FullName      string `json:"full_name"`
+	Owner         User   `json:"owner"`
+	Private       bool   `json:"private"`
+	Fork          bool   `json:"fork"`
+	HTMLURL       string `json:"html_url"`
+	CloneURL      string `json:"clone_url"`
+	DefaultBranch string `json:"default_branch"`
 }
 
 // Label is an issue label.
@@ -141,6 +168,7 @@ func Start(token string) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Token: token, Login: "nassella-bot", RateLimit: 5000, root: root, repos: map[string]*repo{}, calls: map[string]int{}}
+	s.users = map[string]User{token: {Login: s.Login, ID: 1}}
 	s.git = &cgi.Handler{
 		Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
 		Dir:  root,
@@ -169,7 +197,27 @@ func (s *Server) CreateRepo(owner, name string) error {
 		return fmt.Errorf("git init: %v: %s", err, out)
 	}
 	s.mu.Lock()
-	s.repos[owner+"/"+name] = &repo{labels: map[string]bool{}}
+	s.repos[owner+"/"+name] = &repo{owner: owner, name: name, labels: map[string]bool{}}
+	s.mu.Unlock()
+	return nil
+}
+
+// AddUser adds a user who signs in with token (as a person's own token would), to open
+// pull requests as someone other than the bot.
+func (s *Server) AddUser(login, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[token] = User{Login: login, ID: int64(len(s.users) + 1)}
+}
+
+// Fork copies OWNER/NAME, all its branches, to FORKOWNER/NAME, as a fork on GitHub is.
+func (s *Server) Fork(owner, name, forkOwner string) error {
+	src, dst := filepath.Join(s.root, owner, name+".git"), filepath.Join(s.root, forkOwner, name+".git")
+	if out, err := exec.Command("git", "clone", "--bare", "-q", src, dst).CombinedOutput(); err != nil {
+		return fmt.Errorf("git clone: %v: %s", err, out)
+	}
+	s.mu.Lock()
+	s.repos[forkOwner+"/"+name] = &repo{owner: forkOwner, name: name, parent: owner + "/" + name, labels: map[string]bool{}}
 	s.mu.Unlock()
 	return nil
 }
@@ -225,17 +273,30 @@ var (
 
 const docs = "https://docs.github.com/rest"
 
-func (s *Server) authorized(r *http.Request) bool {
+// user is the user whose token signs the request, if any.
+func (s *Server) user(r *http.Request) (User, bool) {
+	token, ok := "", false
 	if reGit.MatchString(r.URL.Path) {
-		_, pass, ok := r.BasicAuth()
-		return ok && pass == s.Token
+		_, token, ok = r.BasicAuth()
+	} else {
+		h := r.Header.Get("Authorization")
+		token, ok = strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			token, ok = strings.CutPrefix(h, "token ")
+		}
 	}
-	h := r.Header.Get("Authorization")
-	return h == "Bearer "+s.Token || h == "token "+s.Token
+	if !ok {
+		return User{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[token]
+	return u, ok
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(r) {
+	who, ok := s.user(r)
+	if !ok {
 		if reGit.MatchString(r.URL.Path) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="GitHub"`)
 		}
@@ -273,23 +334,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.used++
 	s.rateHeaders(w)
 	var m []string
+	if s.serveIssues(w, r, who) {
+		return
+	}
 	switch {
 	case r.URL.Path == "/api/graphql" && r.Method == http.MethodPost:
-		s.graphql(w, r)
+		s.graphql(w, r, who)
 	case match(rePulls, r.URL.Path, &m) && r.Method == http.MethodGet:
 		s.listPulls(w, r, m[1]+"/"+m[2])
 	case match(rePulls, r.URL.Path, &m) && r.Method == http.MethodPost:
-		s.createPull(w, r, m[1], m[2])
+		s.createPull(w, r, who, m[1], m[2])
 	case match(rePull, r.URL.Path, &m) && r.Method == http.MethodPatch:
 		s.editPull(w, r, m[1]+"/"+m[2], m[3])
 	case match(reComment, r.URL.Path, &m) && r.Method == http.MethodPost:
-		s.comment(w, r, m[1]+"/"+m[2], m[3])
+		s.comment(w, r, who, m[1]+"/"+m[2], m[3])
 	case match(reLabels, r.URL.Path, &m) && r.Method == http.MethodPost:
 		s.addLabels(w, r, m[1]+"/"+m[2], m[3])
 	case r.URL.Path == "/api/v3/user" && r.Method == http.MethodGet:
-		writeJSON(w, http.StatusOK, User{Login: s.Login, ID: 1})
+		writeJSON(w, http.StatusOK, who)
 	case match(reNewRepo, r.URL.Path, &m) && r.Method == http.MethodPost:
-		s.createRepo(w, r, m[1])
+		s.createRepo(w, r, who, m[1])
 	case match(reRepo, r.URL.Path, &m) && r.Method == http.MethodGet:
 		s.getRepo(w, m[1], m[2], http.StatusOK)
 	case match(reSecrets, r.URL.Path, &m) && r.Method == http.MethodGet:
@@ -304,7 +368,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func routeOf(p string) string {
-	for _, re := range []*regexp.Regexp{rePulls, rePull, reComment, reLabels, reRepo, reSecrets, reKey, reSecret} {
+	for _, re := range []*regexp.Regexp{rePulls, rePull, reComment, reLabels, reRepo, reSecrets, reKey, reSecret, reCommitPulls, reIssues, reIssue, reEditComment} {
 		if re.MatchString(p) {
 			return re.String()
 		}
@@ -378,7 +442,7 @@ func (s *Server) listPulls(w http.ResponseWriter, req *http.Request, full string
 		if state != "all" && p.State != state {
 			continue
 		}
-		if h := q.Get("head"); h != "" && h != strings.Split(full, "/")[0]+":"+p.Head.Ref {
+		if h := q.Get("head"); h != "" && h != p.Head.Label {
 			continue
 		}
 		out = append(out, p)
@@ -418,8 +482,9 @@ func (s *Server) headSHA(full, branch string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// createPull is POST /repos/{owner}/{repo}/pulls.
-func (s *Server) createPull(w http.ResponseWriter, req *http.Request, owner, name string) {
+// createPull is POST /repos/{owner}/{repo}/pulls, by the token's user: head is a branch
+// of the repo, or USER:BRANCH for a branch of USER's fork of it.
+func (s *Server) createPull(w http.ResponseWriter, req *http.Request, who User, owner, name string) {
 	full := owner + "/" + name
 	r := s.repo(w, full)
 	if r == nil {
@@ -430,20 +495,25 @@ func (s *Server) createPull(w http.ResponseWriter, req *http.Request, owner, nam
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON", "documentation_url": docs})
 		return
 	}
-	head := strings.TrimPrefix(in.Head, owner+":")
+	headOwner, head, cross := strings.Cut(in.Head, ":")
+	if !cross {
+		headOwner, head = owner, in.Head
+	}
+	headFull := headOwner + "/" + name
 	if in.Title == "" || in.Base == "" || head == "" {
 		validation(w, "title, head and base are required")
 		return
 	}
-	hs, bs := s.headSHA(full, head), s.headSHA(full, in.Base)
-	if hs == "" || bs == "" {
+	hr := s.repos[headFull]
+	hs, bs := s.headSHA(headFull, head), s.headSHA(full, in.Base)
+	if hr == nil || (headFull != full && hr.parent != full) || hs == "" || bs == "" {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "Validation Failed",
 			"errors": []map[string]string{{"resource": "PullRequest", "field": "head", "code": "invalid"}}, "documentation_url": docs})
 		return
 	}
 	for _, p := range r.pulls {
-		if p.State == "open" && p.Head.Ref == head && p.Base.Ref == in.Base {
-			validation(w, "A pull request already exists for "+owner+":"+head+".")
+		if p.State == "open" && p.Head.Label == headOwner+":"+head && p.Base.Ref == in.Base {
+			validation(w, "A pull request already exists for "+headOwner+":"+head+".")
 			return
 		}
 	}
@@ -451,13 +521,18 @@ func (s *Server) createPull(w http.ResponseWriter, req *http.Request, owner, nam
 	n := r.nextID
 	now := time.Now().UTC()
 	p := &PullRequest{ID: int64(1000 + n), NodeID: fmt.Sprintf("PR_sim_%s_%d", strings.ReplaceAll(full, "/", "_"), n), Number: n, State: "open",
-		Title: in.Title, Body: in.Body, User: User{Login: s.Login, ID: 1},
+		Title: in.Title, Body: in.Body, User: who,
 		HTMLURL: fmt.Sprintf("%s/%s/pull/%d", s.URL, full, n), URL: fmt.Sprintf("%s/api/v3/repos/%s/pulls/%d", s.URL, full, n),
-		Head: Branch{Ref: head, SHA: hs, Label: owner + ":" + head}, Base: Branch{Ref: in.Base, SHA: bs, Label: owner + ":" + in.Base},
-		Labels: []Label{}, CreatedAt: now, UpdatedAt: now}
+		Head: s.branch(hr, head, hs), Base: s.branch(r, in.Base, bs), Labels: []Label{}, CreatedAt: now, UpdatedAt: now}
 	r.pulls = append(r.pulls, p)
 	w.Header().Set("Location", p.URL)
 	writeJSON(w, http.StatusCreated, p)
+}
+
+// branch is ref of r as a pull request's head or base.
+func (s *Server) branch(r *repo, ref, sha string) Branch {
+	info := s.repoInfo(r)
+	return Branch{Ref: ref, SHA: sha, Label: r.owner + ":" + ref, User: info.Owner, Repo: &info}
 }
 
 // editPull is PATCH /repos/{owner}/{repo}/pulls/{n}: title, body, state.
@@ -484,15 +559,17 @@ func (s *Server) editPull(w http.ResponseWriter, req *http.Request, full, num st
 	if in.State != nil {
 		p.State = *in.State
 	}
-	if hs := s.headSHA(full, p.Head.Ref); hs != "" {
-		p.Head.SHA = hs
+	if p.Head.Repo != nil {
+		if hs := s.headSHA(p.Head.Repo.FullName, p.Head.Ref); hs != "" {
+			p.Head.SHA = hs
+		}
 	}
 	p.UpdatedAt = time.Now().UTC()
 	writeJSON(w, http.StatusOK, p)
 }
 
 // comment is POST /repos/{owner}/{repo}/issues/{n}/comments.
-func (s *Server) comment(w http.ResponseWriter, req *http.Request, full, num string) {
+func (s *Server) comment(w http.ResponseWriter, req *http.Request, who User, full, num string) {
 	_, p := s.pull(w, full, num)
 	if p == nil {
 		return
@@ -502,7 +579,8 @@ func (s *Server) comment(w http.ResponseWriter, req *http.Request, full, num str
 		validation(w, "body is required")
 		return
 	}
-	c := Comment{ID: int64(len(p.Comments) + 1), Body: in.Body, User: User{Login: s.Login, ID: 1}}
+	s.comments++
+	c := Comment{ID: s.comments, Body: in.Body, User: who}
 	p.Comments = append(p.Comments, c)
 	writeJSON(w, http.StatusCreated, c)
 }
@@ -541,7 +619,7 @@ var reAutoMerge = regexp.MustCompile(`enablePullRequestAutoMerge\s*\(`)
 
 // graphql answers the one mutation the bot sends, enablePullRequestAutoMerge, as GitHub
 // does: HTTP 200 with data, or with errors for an unknown pull request.
-func (s *Server) graphql(w http.ResponseWriter, req *http.Request) {
+func (s *Server) graphql(w http.ResponseWriter, req *http.Request, who User) {
 	var in struct {
 		Query     string         `json:"query"`
 		Variables map[string]any `json:"variables"`
@@ -558,7 +636,7 @@ func (s *Server) graphql(w http.ResponseWriter, req *http.Request) {
 	for _, r := range s.repos {
 		for _, p := range r.pulls {
 			if p.NodeID == id && p.State == "open" {
-				p.AutoMerge = &AutoMerge{EnabledBy: User{Login: s.Login, ID: 1}, MergeMethod: "merge"}
+				p.AutoMerge = &AutoMerge{EnabledBy: who, MergeMethod: "merge"}
 				writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"enablePullRequestAutoMerge": map[string]any{
 					"pullRequest": map[string]any{"autoMergeRequest": map[string]any{"enabledAt": time.Now().UTC()}}}}})
 				return
@@ -584,7 +662,7 @@ func (s *Server) Secrets(owner, name string) map[string]string {
 
 // createRepo is POST /user/repos (org "") or POST /orgs/{org}/repos: an empty repo with
 // default branch main; 422 when the name is taken.
-func (s *Server) createRepo(w http.ResponseWriter, req *http.Request, org string) {
+func (s *Server) createRepo(w http.ResponseWriter, req *http.Request, who User, org string) {
 	var in struct {
 		Name    string `json:"name"`
 		Private bool   `json:"private"`
@@ -595,7 +673,7 @@ func (s *Server) createRepo(w http.ResponseWriter, req *http.Request, org string
 	}
 	owner := org
 	if owner == "" {
-		owner = s.Login
+		owner = who.Login
 	}
 	if s.repos[owner+"/"+in.Name] != nil {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "Repository creation failed.",
@@ -607,7 +685,7 @@ func (s *Server) createRepo(w http.ResponseWriter, req *http.Request, org string
 		http.Error(w, fmt.Sprintf("git init: %v: %s", err, out), http.StatusInternalServerError)
 		return
 	}
-	s.repos[owner+"/"+in.Name] = &repo{labels: map[string]bool{}, private: in.Private}
+	s.repos[owner+"/"+in.Name] = &repo{owner: owner, name: in.Name, labels: map[string]bool{}, private: in.Private}
 	s.getRepo(w, owner, in.Name, http.StatusCreated)
 }
 
@@ -617,13 +695,13 @@ func (s *Server) getRepo(w http.ResponseWriter, owner, name string, status int) 
 	if r == nil {
 		return
 	}
-	writeJSON(w, status, map[string]any{
-		"id": 1, "name": name, "full_name": owner + "/" + name, "private": r.private,
-		"owner":          User{Login: owner, ID: 1},
-		"html_url":       s.URL + "/" + owner + "/" + name,
-		"clone_url":      s.URL + "/" + owner + "/" + name + ".git",
-		"default_branch": "main",
-	})
+	writeJSON(w, status, s.repoInfo(r))
+}
+
+func (s *Server) repoInfo(r *repo) Repository {
+	full := r.owner + "/" + r.name
+	return Repository{ID: 1, Name: r.name, FullName: full, Owner: User{Login: r.owner, ID: 1}, Private: r.private, Fork: r.parent != "",
+		HTMLURL: s.URL + "/" + full, CloneURL: s.URL + "/" + full + ".git", DefaultBranch: "main"}
 }
 
 // listSecrets is GET /repos/{owner}/{repo}/actions/secrets: names and dates, never

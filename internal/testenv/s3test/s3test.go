@@ -1,5 +1,5 @@
 // Package s3test runs a real S3-compatible server for tests: versitygw with its posix
-// backend on 127.0.0.1, built by .ci/tools.sh (NASSELLA_VERSITYGW). Buckets are folders
+// backend on 127.0.0.1, built by .ci/tools-s3.sh (NASSELLA_VERSITYGW). Buckets are folders
 // under its root, so tests can look at what a client stored.
 package s3test
 
@@ -27,7 +27,7 @@ type Server struct {
 // the test is skipped, or fails in CI.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := testtool.Require(t, "NASSELLA_VERSITYGW", ".ci/tools.sh")
+	bin := testtool.Require(t, "NASSELLA_VERSITYGW", ".ci/tools-s3.sh")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -25,9 +25,11 @@ type Exec struct {
 
 // Options set up a Server.
 type Options struct {
-	HostKey ssh.Signer      // a new ed25519 key when nil
-	User    string          // the only user let in; any when empty
-	Allow   []ssh.PublicKey // the client keys let in
+	HostKey ssh.Signer // a new ed25519 key when nil
+	// MoreHostKeys are offered beside HostKey, as a real host offers several types.
+	MoreHostKeys []ssh.Signer
+	User         string          // the only user let in; any when empty
+	Allow        []ssh.PublicKey // the client keys let in
 	// Handle answers a command and returns its exit status; every command exits 0 with
 	// no output when nil.
 	Handle func(Exec) uint32
@@ -71,6 +73,9 @@ func New(t testing.TB, o Options) *Server {
 		return nil, ssh.ErrNoAuth
 	}}
 	s.cfg.AddHostKey(o.HostKey)
+	for _, k := range o.MoreHostKeys {
+		s.cfg.AddHostKey(k)
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,7 @@ locals {
       }
     }
     storage = {
-      files = [
+      files = concat([
         {
           path      = "/etc/nassella/volume.env"
           mode      = 420 # 0644
@@ -56,9 +56,29 @@ locals {
           overwrite = true
           contents  = { source = "data:;base64,${base64encode(local.outside_env)}" }
         },
-      ]
+      ], local.host_key_files)
     }
   })
+
+  # The SSH host key, the same on every server of the site, so nassella checks the server
+  # it backs up before a rebuild (and the doctor's) against a key known before the server
+  # exists. Ignition writes it before sshd starts; Flatcar's sshd-keygen.service runs
+  # ssh-keygen -A, which only makes the keys that are missing (flatcar/init
+  # systemd/system/sshd-keygen.service and coreos/init scripts/sshd_keygen).
+  host_key_files = var.ssh_host_key == "" ? [] : [
+    {
+      path      = "/etc/ssh/ssh_host_ed25519_key"
+      mode      = 384 # 0600
+      overwrite = true
+      contents  = { source = "data:;base64,${base64encode("${trimspace(var.ssh_host_key)}\n")}" }
+    },
+    {
+      path      = "/etc/ssh/ssh_host_ed25519_key.pub"
+      mode      = 420 # 0644
+      overwrite = true
+      contents  = { source = "data:;base64,${base64encode("${trimspace(var.ssh_host_public_key)}\n")}" }
+    },
+  ]
 }
 
 # The server. Immutable: a changed Ignition replaces it (data stays on the volume, the IPs
@@ -86,5 +106,12 @@ resource "hcloud_server" "host" {
   # change replaces the server anyway.
   lifecycle {
     ignore_changes = [image, ssh_keys]
+
+    # A private host key without its public half (or the other way round) is a plan made
+    # by hand without nassella, which would rebuild the server with another user_data.
+    precondition {
+      condition     = (var.ssh_host_key == "") == (var.ssh_host_public_key == "")
+      error_message = "ssh_host_key and ssh_host_public_key go together: run nassella plan (it derives the public key from TF_VAR_ssh_host_key), or set TF_VAR_ssh_host_public_key to the output of ssh-keygen -y -f KEYFILE."
+    }
   }
 }

@@ -30,3 +30,8 @@ output "name_servers" {
   description = "Name servers to set at each domain's registrar"
   value       = { for name, zone in hcloud_zone.site : name => zone.authoritative_nameservers.assigned }
 }
+
+output "ssh_host_public_key" {
+  description = "The server's SSH host key, the same on every rebuild (put it in known_hosts as: IP ssh-ed25519 AAAA...; ssh-keygen -lf shows its SHA256 fingerprint)"
+  value       = var.ssh_host_public_key
+}

@@ -127,6 +127,24 @@ variable "backup_s3_secret_access_key" {
   default     = ""
 }
 
+variable "ssh_host_key" {
+  type        = string
+  description = "The server's SSH host key (OpenSSH ed25519 private key, the NASSELLA_HOST_KEY secret), made by nassella bootstrap so the key is known before the server exists; empty: the server makes its own"
+  sensitive   = true
+  default     = ""
+}
+
+variable "ssh_host_public_key" {
+  type        = string
+  description = "Public half of ssh_host_key (ssh-ed25519 AAAA...); nassella plan derives it from the private key"
+  default     = ""
+
+  validation {
+    condition     = var.ssh_host_public_key == "" || startswith(var.ssh_host_public_key, "ssh-ed25519 ")
+    error_message = "The host's public key must be an ed25519 public key line (ssh-ed25519 AAAA...)."
+  }
+}
+
 # advanced
 
 variable "hcloud_endpoint" {

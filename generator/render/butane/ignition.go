@@ -1,0 +1,145 @@
+package butane
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"sync"
+
+	// Butane marshals the Ignition with this fork of encoding/json, which leaves out empty
+	// structs; the same marshaller gives the same bytes.
+	cjson "github.com/clarketm/json"
+	"github.com/coreos/ignition/v2/config/v3_3/types"
+	"github.com/vincent-petithory/dataurl"
+)
+
+// translate turns the config into the Ignition that Butane makes of its YAML (Butane
+// v0.26.0, variant flatcar 1.0.0 → Ignition 3.3.0), without Butane's YAML round trip and
+// reflection, which took most of a site's generation time. It covers exactly the subset
+// this package writes (users with keys; files with inline or remote contents; links;
+// units) and follows Butane's rules for it: base/v0_4's translateFile/translateLink and
+// base/util.MakeDataURL for contents (the shortest of a URL-escaped, a base64 and a gzipped
+// base64 data URL, gzip at best compression, with pooled writers and a cache keyed by the
+// contents), and Butane's marshaller. Butane itself stays the judge: the golden trees were
+// made by it, TestTranslateMatchesButane compares the two on every example, and `nassella
+// validate` (run on every pull request) re-translates the committed Butane with Butane,
+// strictly, and refuses an Ignition that differs.
+func translate(c config) ([]byte, error) {
+	var out types.Config
+	out.Ignition.Version = "3.3.0"
+	for _, u := range c.Passwd.Users {
+		pu := types.PasswdUser{Name: u.Name}
+		for _, k := range u.SSHAuthorizedKeys {
+			pu.SSHAuthorizedKeys = append(pu.SSHAuthorizedKeys, types.SSHAuthorizedKey(k))
+		}
+		out.Passwd.Users = append(out.Passwd.Users, pu)
+	}
+	for _, f := range c.Storage.Files {
+		mode := int(f.Mode)
+		tf := types.File{Node: types.Node{Path: f.Path, Overwrite: trueOrNil(f.Overwrite)}}
+		tf.Mode = &mode
+		switch {
+		case f.Contents.Source != "" && f.Contents.Inline != "":
+			return nil, fmt.Errorf("butane: %s: contents has both inline and source", f.Path)
+		case f.Contents.Source != "":
+			src := f.Contents.Source
+			tf.Contents.Source = &src
+		case f.Contents.Inline == "":
+			// An empty inline is no contents to Butane (the YAML field is omitempty), and
+			// Ignition refuses to overwrite a file it has no contents for.
+			if f.Overwrite {
+				return nil, fmt.Errorf("butane: %s: overwrite must be false if source is unspecified", f.Path)
+			}
+		default:
+			src, compression := dataURL(f.Contents.Inline)
+			tf.Contents.Source, tf.Contents.Compression = &src, &compression
+		}
+		if v := f.Contents.Verification; v != nil {
+			h := v.Hash
+			tf.Contents.Verification.Hash = &h
+		}
+		out.Storage.Files = append(out.Storage.Files, tf)
+	}
+	for _, l := range c.Storage.Links {
+		hard, target := l.Hard, l.Target
+		out.Storage.Links = append(out.Storage.Links, types.Link{
+			Node:          types.Node{Path: l.Path, Overwrite: trueOrNil(l.Overwrite)},
+			LinkEmbedded1: types.LinkEmbedded1{Hard: &hard, Target: &target},
+		})
+	}
+	for _, u := range c.Systemd.Units {
+		tu := types.Unit{Name: u.Name, Enabled: u.Enabled, Mask: trueOrNil(u.Mask)}
+		if u.Contents != "" {
+			contents := u.Contents
+			tu.Contents = &contents
+		}
+		out.Systemd.Units = append(out.Systemd.Units, tu)
+	}
+	ign, err := cjson.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("butane: writing the Ignition: %w", err)
+	}
+	return append(ign, '\n'), nil
+}
+
+// trueOrNil is how an `omitempty` YAML bool reaches Butane: set when true, absent when false.
+func trueOrNil(b bool) *bool {
+	if !b {
+		return nil
+	}
+	return &b
+}
+
+// dataURL is Butane's MakeDataURL for inline contents: the shortest encoding, gzip only
+// when it saves more than the length of the word "gzip".
+func dataURL(body string) (uri, compression string) {
+	opaque := "," + dataurl.Escape([]byte(body))
+	if b64 := ";base64," + base64.StdEncoding.EncodeToString([]byte(body)); len(b64) < len(opaque) {
+		opaque = b64
+	}
+	if gz := ";base64," + compressed(body); len(gz)+len("gzip") < len(opaque) {
+		opaque, compression = gz, "gzip"
+	}
+	return (&url.URL{Scheme: "data", Opaque: opaque}).String(), compression
+}
+
+var (
+	gzipWriters = sync.Pool{New: func() any {
+		w, _ := gzip.NewWriterLevel(nil, gzip.BestCompression)
+		return w
+	}}
+	compressedMu    sync.Mutex
+	compressedCache = map[[sha256.Size]byte]string{}
+)
+
+// maxCached bounds the cache: the update bot renders a whole fleet in one process, and
+// the files most sites share (scripts, units) stay cached while per-site ones churn.
+const maxCached = 4096
+
+// compressed returns the base64 of body gzipped at best compression, as Butane makes it.
+func compressed(body string) string {
+	key := sha256.Sum256([]byte(body))
+	compressedMu.Lock()
+	s, ok := compressedCache[key]
+	compressedMu.Unlock()
+	if ok {
+		return s
+	}
+	var buf bytes.Buffer
+	w := gzipWriters.Get().(*gzip.Writer)
+	w.Reset(&buf)
+	w.Write([]byte(body)) // writes to a bytes.Buffer do not fail
+	w.Close()
+	gzipWriters.Put(w)
+	s = base64.StdEncoding.EncodeToString(buf.Bytes())
+	compressedMu.Lock()
+	if len(compressedCache) >= maxCached {
+		clear(compressedCache)
+	}
+	compressedCache[key] = s
+	compressedMu.Unlock()
+	return s
+}
