@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nassella/nassella/catalog"
@@ -117,26 +119,57 @@ func BenchmarkGenerateOneSite(b *testing.B) {
 	}
 }
 
-// BenchmarkGenerate1000Sites loads and generates 1,000 distinct sites, as the update bot
-// does for a fleet.
+// BenchmarkGenerate1000Sites loads and generates 1,000 distinct sites one after another.
 func BenchmarkGenerate1000Sites(b *testing.B) {
-	cat := catalog.Embedded()
+	sites, cat := thousandSites(), catalog.Embedded()
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, data := range sites {
+			loadAndGenerate(b, cat, data)
+		}
+	}
+}
+
+// BenchmarkGenerate1000SitesParallel does the same with one worker per core, as the update
+// bot does for a fleet (nassella update --parallel).
+func BenchmarkGenerate1000SitesParallel(b *testing.B) {
+	sites, cat := thousandSites(), catalog.Embedded()
+	b.ReportAllocs()
+	for b.Loop() {
+		next := make(chan []byte)
+		var wg sync.WaitGroup
+		for range runtime.GOMAXPROCS(0) {
+			wg.Go(func() {
+				for data := range next {
+					loadAndGenerate(b, cat, data)
+				}
+			})
+		}
+		for _, data := range sites {
+			next <- data
+		}
+		close(next)
+		wg.Wait()
+	}
+}
+
+func thousandSites() [][]byte {
 	base, _ := examples.Get("small-office")
 	sites := make([][]byte, 1000)
 	for i := range sites {
 		sites[i] = bytes.ReplaceAll(base, []byte("acme"), []byte(fmt.Sprintf("site%04d", i)))
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		for _, data := range sites {
-			l, err := site.Load("site.yaml", data, cat)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := generator.Generate(l, cat); err != nil {
-				b.Fatal(err)
-			}
-		}
+	return sites
+}
+
+func loadAndGenerate(b *testing.B, cat *catalog.Release, data []byte) {
+	l, err := site.Load("site.yaml", data, cat)
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	if _, err := generator.Generate(l, cat); err != nil {
+		b.Error(err)
 	}
 }
 
