@@ -11,8 +11,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nassella/nassella/internal/inputfile"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -93,7 +93,9 @@ func Site(ctx context.Context, dir string, s *site.Loaded, opt Options) *Report 
 	record(upToDate(dir, t.Paths(), func(p string) []byte { f, _ := t.Get(p); return f.Data }))
 	record(extraCheck(dir, t.Paths()))
 
-	read := func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(p))) }
+	// Reads stay inside the repo and are capped: a symlink in a customer repo must not show
+	// another file's contents in a diff.
+	read := func(p string) ([]byte, error) { return inputfile.ReadIn(dir, filepath.FromSlash(p)) }
 
 	record(butaneCheck(read))
 	record(sizeCheck(read))
@@ -147,7 +149,7 @@ func (r *Report) recorder(log io.Writer) func(Check) {
 func upToDate(dir string, paths []string, want func(string) []byte) Check {
 	var stale []string
 	for _, p := range paths {
-		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		got, err := inputfile.ReadIn(dir, filepath.FromSlash(p))
 		if err != nil {
 			stale = append(stale, p+" (missing)")
 			continue

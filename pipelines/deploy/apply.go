@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nassella/nassella/internal/inputfile"
 	"maps"
 	"net"
 	"os"
@@ -321,7 +322,7 @@ func swapIn(dir string, commit *object.Commit) (saved, error) {
 		if _, done := sv.files[p]; done {
 			return
 		}
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		data, err := inputfile.ReadIn(dir, filepath.FromSlash(p))
 		if err != nil {
 			data = nil
 		}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/nassella/nassella/internal/inputfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -247,7 +248,7 @@ func InputsHash(repo string) (string, error) {
 	sort.Strings(files)
 	files = append(files, filepath.FromSlash(butane.IgnitionPath))
 	for _, f := range files {
-		data, err := os.ReadFile(filepath.Join(repo, f))
+		data, err := inputfile.ReadIn(repo, f)
 		if err != nil {
 			return "", err
 		}
