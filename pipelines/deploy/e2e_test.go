@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,23 +128,9 @@ func (b *backupServer) count() int { return len(b.Commands()) }
 // provider 1.57 against the Hetzner Cloud API simulator, the generated Terraform, health
 // checks over HTTPS, a backup over SSH, and a rollback.
 func TestPlanApplyReplaceRollback(t *testing.T) {
-	bin := tofu(t)
 	ctx := context.Background()
-	sim := hcloudsim.StartForOpenTofu(t)
-	t.Setenv("TF_VAR_state_passphrase", "a passphrase for the test state")
-	t.Setenv("TF_IN_AUTOMATION", "1")
-
-	ca, err := testca.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := &fakeHost{broken: map[string]bool{}}
 	hosts := []string{"vault.acme.example", "cloud.acme.example", "status.acme.example"}
-	srv, err := ca.Serve(host, hosts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	bin, sim, ca, host, srv := startE2E(t, map[string]bool{}, hosts...)
 	resolve := map[string]string{}
 	for _, h := range hosts {
 		resolve[h] = strings.TrimPrefix(srv.URL, "https://")
@@ -333,4 +320,26 @@ func commitSiteRaw(t *testing.T, dir, text string) {
 	if _, err := tr.Write(dir, lock.Owned()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// startE2E starts what an end-to-end test drives: OpenTofu, the Hetzner simulator, the
+// state passphrase, and an HTTPS server for the apps' health checks (broken names the apps
+// that answer 502). Everything stops at the test's cleanup.
+func startE2E(t *testing.T, broken map[string]bool, hosts ...string) (bin string, sim *hcloudsim.Server, ca *testca.CA, host *fakeHost, srv *httptest.Server) {
+	t.Helper()
+	bin = tofu(t)
+	sim = hcloudsim.StartForOpenTofu(t)
+	t.Setenv("TF_VAR_state_passphrase", "a passphrase for the test state")
+	t.Setenv("TF_IN_AUTOMATION", "1")
+	ca, err := testca.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host = &fakeHost{broken: broken}
+	srv, err = ca.Serve(host, hosts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return bin, sim, ca, host, srv
 }

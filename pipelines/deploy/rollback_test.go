@@ -15,8 +15,6 @@ import (
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/internal/health"
-	"github.com/nassella/nassella/internal/testenv/hcloudsim"
-	"github.com/nassella/nassella/internal/testenv/testca"
 	"github.com/nassella/nassella/pipelines/deploy"
 )
 
@@ -115,21 +113,8 @@ func TestRollbackRefusesUngeneratedFiles(t *testing.T) {
 // allowed destroying data (the site was moved then) does not let the rollback move the
 // volume back, when the site.yaml being applied does not allow it.
 func TestRollbackKeepsTheCurrentDangerZone(t *testing.T) {
-	bin := tofu(t)
 	ctx := context.Background()
-	sim := hcloudsim.StartForOpenTofu(t)
-	t.Setenv("TF_VAR_state_passphrase", "a passphrase for the test state")
-	t.Setenv("TF_IN_AUTOMATION", "1")
-	ca, err := testca.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := &fakeHost{broken: map[string]bool{"status": true}}
-	srv, err := ca.Serve(host, "vault.acme.example", "status.acme.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	bin, sim, ca, _, srv := startE2E(t, map[string]bool{"status": true}, "vault.acme.example", "status.acme.example")
 	addr := strings.TrimPrefix(srv.URL, "https://")
 	checks := health.Options{Resolve: map[string]string{"vault.acme.example": addr, "status.acme.example": addr},
 		RootCAs: ca.Pool, Timeout: 2 * time.Second, Interval: 100 * time.Millisecond}
@@ -167,7 +152,7 @@ func TestRollbackKeepsTheCurrentDangerZone(t *testing.T) {
 	// The last good configuration is the one in fsn1; the change now applied allows
 	// nothing dangerous and fails its health check.
 	tagGood(t, repo, inFsn1.Hash())
-	err = apply(site("nbg1", "", "uptime-kuma", "vaultwarden"))
+	err := apply(site("nbg1", "", "uptime-kuma", "vaultwarden"))
 	if err == nil || !strings.Contains(err.Error(), "rolling back") || !strings.Contains(err.Error(), "allow_destroying_data") {
 		t.Fatalf("the rollback was not refused for destroying the volume: %v\n%s", err, log.String())
 	}
