@@ -59,6 +59,7 @@ func Generate(s *site.Loaded, cat *catalog.Release) (*tree.Tree, error) {
 	}
 	t.Add(butane.ButanePath, butaneYAML, 0o644)
 	t.Add(butane.IgnitionPath, ign, 0o644)
+	t.Add(butane.SettingsPath, []byte(butane.BackupSettingsFile(in)), 0o644)
 
 	tf, err := terraform.Render(in)
 	if err != nil {
@@ -81,6 +82,11 @@ func Generate(s *site.Loaded, cat *catalog.Release) (*tree.Tree, error) {
 		return nil, fmt.Errorf("readme: %w", err)
 	}
 	t.Add(readme.Path, md, 0o644)
+	guide, err := readme.Guide(in)
+	if err != nil {
+		return nil, fmt.Errorf("guide: %w", err)
+	}
+	t.Add(readme.GuidePath, guide, 0o644)
 
 	schema, err := site.Schema()
 	if err != nil {

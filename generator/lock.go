@@ -102,7 +102,7 @@ const lockFix = "the lock file is generated: restore it from git (git checkout -
 
 // generatedPlaces are the folders (ending in /) and files nassella generates into. Keep a
 // place here after the generator stops using it, so old locks can still remove its files.
-var generatedPlaces = []string{".forgejo/workflows/", ".github/workflows/", ".nassella/", "README.md", "apps/", "host/", "proxy/", "terraform/"}
+var generatedPlaces = []string{".forgejo/workflows/", ".github/workflows/", ".nassella/", "GUIDE.md", "README.md", "apps/", "host/", "proxy/", "terraform/"}
 
 // Generated says whether p is a path nassella may write or remove: clean, relative,
 // slash-separated, without "..", inside one of the generated places.

@@ -94,3 +94,62 @@ func TestGitHubWorkflowsLeastPrivilege(t *testing.T) {
 		}
 	}
 }
+
+// The apply workflows speak to the owner, run every hour to apply a change that waits for
+// the maintenance window, can be run by hand, and open an issue when applying fails.
+func TestApplyWorkflowsWaitForTheWindow(t *testing.T) {
+	for _, n := range []string{"workflows/github/nassella-apply.yml", "workflows/forgejo/nassella-apply.yml"} {
+		data, err := fs.ReadFile(FS, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w struct {
+			Name string `yaml:"name"`
+			On   struct {
+				Schedule []struct {
+					Cron string `yaml:"cron"`
+				} `yaml:"schedule"`
+				Dispatch *struct{} `yaml:"workflow_dispatch"`
+			} `yaml:"on"`
+			Jobs map[string]struct {
+				Steps []struct {
+					Name string `yaml:"name"`
+					If   string `yaml:"if"`
+					Run  string `yaml:"run"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		if err := yaml.Unmarshal(data, &w); err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		if w.Name != "Apply your change" {
+			t.Errorf("%s: name %q", n, w.Name)
+		}
+		// Once an hour: minute fixed, every hour, day, month and weekday.
+		if len(w.On.Schedule) != 1 || !regexp.MustCompile(`^[0-5]?[0-9] \* \* \* \*$`).MatchString(w.On.Schedule[0].Cron) {
+			t.Errorf("%s: schedule %+v, want one hourly cron", n, w.On.Schedule)
+		}
+		if w.On.Dispatch == nil {
+			t.Errorf("%s: no workflow_dispatch: the owner cannot apply a waiting change by hand", n)
+		}
+		steps := map[string]string{}
+		var runs strings.Builder
+		for _, s := range w.Jobs["apply"].Steps {
+			steps[s.Name] = s.If
+			runs.WriteString(s.Run)
+		}
+		for _, name := range []string{"Find what is waiting", "Check your site.yaml", "Apply your change", "Remember the last good configuration"} {
+			if _, ok := steps[name]; !ok {
+				t.Errorf("%s: no step %q", n, name)
+			}
+		}
+		if steps["Tell you that your change failed"] != "failure()" {
+			t.Errorf("%s: no step that reports a failed apply (if: failure())", n)
+		}
+		for _, want := range []string{`--commit "$GITHUB_SHA"`, "refs/tags/nassella/last-tried", "nassella review apply-failed", `--sha "$GITHUB_SHA"`} {
+			if !strings.Contains(runs.String(), want) {
+				t.Errorf("%s: the steps never run %q", n, want)
+			}
+		}
+	}
+}

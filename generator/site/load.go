@@ -34,6 +34,9 @@ type Loaded struct {
 
 // Zones returns the DNS zones the site needs, sorted.
 func (l *Loaded) Zones() []string {
+	if l.DNS.RecordsOnly != nil {
+		return nil // the owner's DNS host keeps the records (dns.go)
+	}
 	seen := map[string]bool{}
 	var zones []string
 	for _, a := range l.Apps {
@@ -129,10 +132,11 @@ func (c *checker) site(l *Loaded) {
 	}
 	c.admin(s)
 	c.provider(s)
-	c.dns(s)
 	c.apps(l)
+	c.dns(l) // after apps: the records must not take an app's name (dns.go)
 	c.backups(s)
 	c.updates(s)
+	c.support(s)
 	c.state(s)
 }
 
@@ -281,15 +285,6 @@ func (c *checker) provider(s *Site) {
 	}
 	if c.required("provider.hetzner.volume_gb", "50") && (h.VolumeGB < 10 || h.VolumeGB > 10240) {
 		c.add("provider.hetzner.volume_gb", fmt.Sprintf("volume_gb %d is out of range", h.VolumeGB), "Hetzner volumes are 10 to 10240 GB")
-	}
-}
-
-func (c *checker) dns(s *Site) {
-	if !c.required("dns", "{ hetzner: {} }") {
-		return
-	}
-	if s.DNS.Hetzner == nil {
-		c.add("dns", "no DNS service is set", "add hetzner: {} under dns")
 	}
 }
 

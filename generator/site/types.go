@@ -17,8 +17,17 @@ type Site struct {
 	Apps     map[string]AppConf `yaml:"apps" jsonschema:"required" jsonschema_description:"The apps to run, by catalog name. Example: nextcloud: {}"`
 	Backups  Backups            `yaml:"backups" jsonschema:"required"`
 	Updates  Updates            `yaml:"updates" jsonschema:"required"`
+	Support  *Support           `yaml:"support" jsonschema_description:"Who you ask for help with this site; the README, the guide, the plan comments and the issues nassella opens name them. Without it they say: ask your co-op."`
 	State    *State             `yaml:"state" jsonschema_description:"Where OpenTofu keeps the site's state (encrypted); without it the state stays in the CI workspace, which is only fit for trying nassella out."`
 	Danger   Danger             `yaml:"danger_zone" jsonschema_description:"Settings that can lose data. Leave them out unless the co-op asked you to set one."`
+}
+
+// Support is the owner's contact for help: the co-op or the person who looks after the
+// site. Checked in support.go.
+type Support struct {
+	Name  string `yaml:"name" jsonschema:"required,minLength=1,maxLength=80" jsonschema_description:"Who helps you, as you would address them. Example: Riverside Tech Co-op"`
+	Email string `yaml:"email" jsonschema:"format=email" jsonschema_description:"Their email address. Example: help@riverside.coop"`
+	URL   string `yaml:"url" jsonschema:"format=uri" jsonschema_description:"An https address where you reach them: a help page, a ticket form or a chat. Example: https://riverside.coop/help"`
 }
 
 // State is the S3-compatible bucket the OpenTofu state lives in, locked with a lock file.
@@ -51,13 +60,29 @@ type Hetzner struct {
 	VolumeGB   int    `yaml:"volume_gb" jsonschema:"required,minimum=10,maximum=10240" jsonschema_description:"Size of the data volume in GB; it holds all app data and can grow later. Example: 50"`
 }
 
-// DNS is who serves the records for the site's domains. Exactly one is set.
+// DNS is who serves the records for the site's domains. Exactly one is set; the modes
+// are explained and checked in dns.go.
 type DNS struct {
-	Hetzner *HetznerDNS `yaml:"hetzner" jsonschema_description:"Records in a Hetzner DNS zone for each domain; the zone is created by nassella."`
+	Hetzner     *HetznerDNS  `yaml:"hetzner" jsonschema_description:"nassella keeps your domain's records at Hetzner: you point the domain (or a part of it, like apps.example.org) at Hetzner's name servers. Example: hetzner: { delegation: subdomain }"`
+	RecordsOnly *RecordsOnly `yaml:"records_only" jsonschema_description:"Your domain stays where it is: you add the addresses of your apps at your own DNS host, and nassella tells you which. Your e-mail and website there are not touched. Example: records_only: {}"`
 }
 
-// HetznerDNS has no settings yet; each zone is named after its domain.
-type HetznerDNS struct{}
+// RecordsOnly has no settings: the README and the doctor name the records to add.
+type RecordsOnly struct{}
+
+// HetznerDNS is a zone at Hetzner named after the domain (and one for each app domain).
+type HetznerDNS struct {
+	Delegation string      `yaml:"delegation" jsonschema:"enum=whole_domain,enum=subdomain" jsonschema_description:"whole_domain (the default): your whole domain moves to Hetzner, so every record it needs (e-mail, website) must be listed under records. subdomain: only the site's domain, like apps.example.org, moves; your main domain, its e-mail and website stay where they are. Example: subdomain"`
+	Records    []DNSRecord `yaml:"records" jsonschema_description:"Records your domain needs besides the apps (e-mail, website, verification), kept in the zone with the apps'. Example: [ { name: \"@\", type: MX, value: \"10 mx.mail.example.\" } ]"`
+}
+
+// DNSRecord is one record the owner keeps in the zone.
+type DNSRecord struct {
+	Name  string `yaml:"name" jsonschema:"required,minLength=1,maxLength=253" jsonschema_description:"Where the record is, inside the site's domain: @ for the domain itself, www for www.<domain>. Example: @"`
+	Type  string `yaml:"type" jsonschema:"required,enum=A,enum=AAAA,enum=CAA,enum=CNAME,enum=MX,enum=SRV,enum=TXT" jsonschema_description:"Kind of record. Example: MX"`
+	Value string `yaml:"value" jsonschema:"required,minLength=1" jsonschema_description:"What the record says, as your mail or web host gives it: an address for A/AAAA, '10 mx.mail.example.' for MX, the text for TXT (without quotes), a host name for CNAME, '0 issue \"letsencrypt.org\"' for CAA, '10 5 443 host.example.' for SRV. Example: 10 mx.mail.example."`
+	TTL   int    `yaml:"ttl" jsonschema:"minimum=60,maximum=86400" jsonschema_description:"How long, in seconds, other servers may remember the record; 3600 when left out. Example: 3600"`
+}
 
 // AppConf is a site's choices for one catalog app.
 type AppConf struct {

@@ -33,6 +33,13 @@ type Options struct {
 	Tofu string
 	// Log receives one line per check as it finishes; may be nil.
 	Log io.Writer
+	// ForApply fails what cannot be applied (placeholders, no backup key, no state);
+	// otherwise those are warnings (applicable.go).
+	ForApply bool
+	// LiveDNS also compares the domain's live records with the zone (dns.go), asking
+	// DNSResolver (host:port; the system's when empty).
+	LiveDNS     bool
+	DNSResolver string
 }
 
 // Check is the outcome of one check.
@@ -41,6 +48,7 @@ type Check struct {
 	Err     error
 	Skipped string // why it did not run
 	Detail  string // a figure worth showing when it passed
+	Warning string // passed, with something to fix before it is applied
 }
 
 // Report is every check's outcome.
@@ -84,6 +92,7 @@ func Site(ctx context.Context, dir string, s *site.Loaded, opt Options) *Report 
 	r := &Report{}
 	record := r.recorder(opt.Log)
 	record(Check{Name: SiteCheck, Detail: fmt.Sprintf("%d apps, catalog %s", len(s.Apps), opt.Catalog.Release)})
+	record(applicableCheck(dir, s, opt.ForApply))
 
 	t, err := generator.Generate(s, opt.Catalog)
 	if err != nil {
@@ -111,6 +120,9 @@ func Site(ctx context.Context, dir string, s *site.Loaded, opt Options) *Report 
 	} else {
 		record(tofuCheck(ctx, dir, opt.Tofu))
 	}
+	if opt.LiveDNS {
+		record(LiveDNS(ctx, s, opt.DNSResolver))
+	}
 	return r
 }
 
@@ -134,6 +146,8 @@ func (r *Report) recorder(log io.Writer) func(Check) {
 			fmt.Fprintf(log, "FAIL  %s\n%s\n", c.Name, indent(c.Err.Error()))
 		case c.Skipped != "":
 			fmt.Fprintf(log, "skip  %s: %s\n", c.Name, c.Skipped)
+		case c.Warning != "":
+			fmt.Fprintf(log, "warn  %s\n%s\n", c.Name, indent(c.Warning))
 		default:
 			line := "ok    " + c.Name
 			if c.Detail != "" {

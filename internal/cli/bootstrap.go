@@ -13,7 +13,7 @@ import (
 )
 
 func runBootstrap(ctx context.Context, s Streams, args []string) error {
-	fs := flags(s, "bootstrap", "[DIR] [--flatcar-image FILE|--flatcar-image-url URL --flatcar-sha512 HEX --flatcar-version V] [--forge KIND --forge-url URL --repo OWNER/NAME [--create-repo]]")
+	fs := flags(s, "bootstrap", "[DIR] [--flatcar-image FILE|--flatcar-image-url URL --flatcar-sha512 HEX --flatcar-version V] [--forge KIND --forge-url URL --repo OWNER/NAME [--create-repo] [--protect]] [--fleet FILE]")
 	cfg := bootstrap.Config{Out: s.Out}
 	catDir := fs.String("catalog", "", "use the catalog in `DIR` instead of the built-in one")
 	fs.StringVar(&cfg.Hetzner.Endpoint, "hcloud-endpoint", firstNonEmpty(os.Getenv("HCLOUD_ENDPOINT"), "https://api.hetzner.cloud/v1"), "Hetzner Cloud API endpoint")
@@ -26,6 +26,8 @@ func runBootstrap(ctx context.Context, s Streams, args []string) error {
 	fs.StringVar(&cfg.Image.RescueSSHAddr, "rescue-ssh-addr", "", "reach the rescue system's SSH at `HOST:PORT` instead of the server's public IPv4 (tests only)")
 	fs.StringVar(&cfg.Image.RescueUser, "rescue-ssh-user", "root", "the rescue system's user (tests only)")
 	fs.StringVar(&cfg.Hetzner.ServerType, "build-server-type", "cx22", "server type of the temporary server that builds the snapshot")
+	fs.StringVar(&cfg.DNSResolver, "dns-resolver", "", "ask the resolver at `ADDR` (host:port) for the domain's live records (default: the system's)")
+	fs.StringVar(&cfg.Fleet, "fleet", "", "the co-op's fleet.yaml (`FILE`), checked to list the site")
 	fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "use this S3 endpoint for both buckets instead of site.yaml's (tests, or a service reached another way)")
 	var ff forgeFlags
 	ff.add(fs)
@@ -41,7 +43,7 @@ func runBootstrap(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg.Site, cfg.Flatcar = r.Site, r.Catalog.Flatcar
+	cfg.Site, cfg.Flatcar, cfg.Catalog, cfg.Dir, cfg.Tofu = r.Site, r.Catalog.Flatcar, r.Catalog, dir, findTofu()
 	if cfg.Secrets, err = readSecrets(*secretsFile, secretEnv); err != nil {
 		return err
 	}
@@ -63,6 +65,7 @@ func runBootstrap(ctx context.Context, s Streams, args []string) error {
 type forgeFlags struct {
 	kind, url, api, repo, tokenEnv string
 	createRepo, public, replace    bool
+	protect                        bool
 }
 
 func (f *forgeFlags) add(fs *flag.FlagSet) {
@@ -71,7 +74,8 @@ func (f *forgeFlags) add(fs *flag.FlagSet) {
 	fs.StringVar(&f.api, "forge-api", "", "the forge's API base (default derived from --forge-url)")
 	fs.StringVar(&f.repo, "repo", "", "the site repo on the forge, `OWNER/NAME`")
 	fs.StringVar(&f.tokenEnv, "forge-token-env", "FORGE_TOKEN", "environment variable holding the forge access token")
-	fs.BoolVar(&f.createRepo, "create-repo", false, "create the repo when missing and push the local site repo to its main branch")
+	fs.BoolVar(&f.createRepo, "create-repo", false, "create the repo when missing and propose the local site repo as its first pull request (branch "+bootstrap.FirstBranch+"), after the secrets are stored")
+	fs.BoolVar(&f.protect, "protect", false, "protect main when it is not: changes only through pull requests whose plan check passed (default: only report)")
 	fs.BoolVar(&f.public, "public", false, "make a new repo public (default private)")
 	fs.BoolVar(&f.replace, "replace-secrets", false, "overwrite secrets the forge already has (default: keep them)")
 }
@@ -93,7 +97,7 @@ func (f forgeFlags) forge(dir string) (*bootstrap.Forge, error) {
 		return nil, usageError{"--forge-url is needed for " + f.kind}
 	}
 	return &bootstrap.Forge{Kind: f.kind, URL: url, API: f.api, Owner: owner, Repo: name,
-		Token: os.Getenv(f.tokenEnv), CreateRepo: f.createRepo, ReplaceSecrets: f.replace, Dir: dir, Private: !f.public}, nil
+		Token: os.Getenv(f.tokenEnv), CreateRepo: f.createRepo, ReplaceSecrets: f.replace, Dir: dir, Private: !f.public, Protect: f.protect}, nil
 }
 
 // readSecrets reads the workflows' secrets from a file, or from environment variables

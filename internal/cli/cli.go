@@ -38,7 +38,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"init", "make a new site repo: init DIR", runInit},
-		{"bootstrap", "prepare a new site's Hetzner project, buckets, forge repo and secrets: bootstrap [DIR]", runBootstrap},
+		{"bootstrap", "run the onboarding checklist for a new site: Hetzner project, buckets, secrets, first pull request: bootstrap [DIR]", runBootstrap},
 		{"generate", "write the site repo's files from site.yaml", runGenerate},
 		{"validate", "check a site repo with the real tools", runValidate},
 		{"plan", "plan a site repo's change and say what it does: plan [DIR]", runPlan},
@@ -46,7 +46,7 @@ func commands() []command {
 		{"restore", "bring a site's data back from a backup into a folder: restore [DIR] --target F [--app A]", runRestore},
 		{"logs", "print the server's logs, every app's or one's: logs [APP] [--since W] [--follow] [--json]", runLogs},
 		{"doctor", "check a running site from outside and say what to do: doctor [DIR]", runDoctor},
-		{"review", "for the site workflows: the reviewed plan digest, the plan comment, the doctor issue: review digest|plan-comment|doctor-issue", runReview},
+		{"review", "for the site workflows: the reviewed plan digest, the plan comment, the doctor issue, the failed-apply issue, the pull request's generated files: review digest|plan-comment|doctor-issue|apply-failed|regenerate", runReview},
 		{"demo", "generate and validate a built-in example site: demo [DIR]", runDemo},
 		{"update", "open catalog update pull requests in the fleet's site repos: update --fleet F --release R", runUpdate},
 		{"catalog", "the catalog: list | show APP; for maintainers: check-updates | lock | release | promote", runCatalog},

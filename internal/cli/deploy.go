@@ -89,7 +89,7 @@ func runPlan(ctx context.Context, s Streams, args []string) error {
 }
 
 func runApply(ctx context.Context, s Streams, args []string) error {
-	fs := flags(s, "apply", "[DIR] [--plan FILE] [--expect-digest D | --no-pr] [flags]")
+	fs := flags(s, "apply", "[DIR] [--plan FILE] [--expect-digest D | --no-pr] [--commit SHA --forge K --api URL] [flags]")
 	opt := deploy.ApplyOptions{Health: health.Options{Progress: s.Out}}
 	fs.StringVar(&opt.Plan, "plan", "tfplan", "the plan made by nassella plan")
 	fs.StringVar(&opt.ExpectDigest, "expect-digest", "", "refuse unless the plan's digest is this reviewed one (nassella review digest); an empty one is refused")
@@ -104,6 +104,8 @@ func runApply(ctx context.Context, s Streams, args []string) error {
 	fs.Var(resolve, "resolve", "send a host's health check to another address: host=ip:port (repeatable)")
 	var d deployFlags
 	d.add(fs)
+	var m mergeFlags
+	m.add(fs)
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -123,8 +125,16 @@ func runApply(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := deploy.Apply(ctx, env, opt); err != nil {
+	if opt.Merge, err = m.merge(ctx); err != nil {
 		return err
+	}
+	out, err := deploy.Apply(ctx, env, opt)
+	if err != nil {
+		return err
+	}
+	if out.Waiting != "" {
+		fmt.Fprintln(s.Out, out.Waiting)
+		return nil
 	}
 	fmt.Fprintln(s.Out, "applied; every app is healthy")
 	return nil

@@ -37,7 +37,7 @@ func TestPlanAndApplyCLI(t *testing.T) {
 	key := filepath.Join(tmp, "key.pub")
 	os.WriteFile(key, []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL6zIlYuTieo/a8PKqyVimoJXH/zvG6W+U7MfCE05fDL ops@acme\n"), 0o644)
 	repo := filepath.Join(tmp, "acme")
-	if out, errs, code := run(t, "init", "--domain", "acme.example", "--email", "ops@acme.example", "--ssh-key-file", key, repo); code != 0 {
+	if out, errs, code := run(t, "init", "--local-state", "--domain", "acme.example", "--email", "ops@acme.example", "--ssh-key-file", key, repo); code != 0 {
 		t.Fatalf("init: %s%s", out, errs)
 	}
 	plan := filepath.Join(tmp, "tfplan")
@@ -46,7 +46,7 @@ func TestPlanAndApplyCLI(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("plan: %s%s", out, errs)
 	}
-	for _, want := range []string{"Plan: ", "Your server will be created", "https://vault.acme.example will point at your server", "plan saved to"} {
+	for _, want := range []string{"Plan: ", "Your server will be created", "Add the A and AAAA records of https://vault.acme.example at your DNS host", "plan saved to"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan output lacks %q:\n%s", want, out)
 		}
@@ -86,7 +86,7 @@ func TestPlanAndApplyCLI(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("plan: %s%s", out, errs)
 	}
-	for _, want := range []string{"The server will be rebuilt", "Your data volume and IP addresses stay", "https://status.acme.example will point at your server"} {
+	for _, want := range []string{"The server will be rebuilt", "Your data volume and IP addresses stay", "If this change adds an app, add the A and AAAA records"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("change plan lacks %q:\n%s", want, out)
 		}

@@ -21,6 +21,7 @@ func runDoctor(ctx context.Context, s Streams, args []string) error {
 	fs.StringVar(&c.BackupKeyFile, "backup-key", os.Getenv("NASSELLA_BACKUP_SSH_KEY_FILE"), "private key of admin.backup_key, to read the backup status")
 	fs.StringVar(&c.Host, "host", "", "the server's SSH address (default: the first server IP, else the first app's host)")
 	md := fs.String("markdown", "", "also write the findings as an issue body to `FILE`")
+	fs.StringVar(&c.DNSResolver, "dns-resolver", "", "ask the resolver at `ADDR` (host:port) for the domain's records (default: the system's)")
 	fs.StringVar(&c.CAFile, "ca-file", "", "trust this CA instead of the system's (tests, internal CAs)")
 	catDir := fs.String("catalog", "", "use the catalog in `DIR` instead of the built-in one")
 	var hk hostKeyFlag
@@ -47,7 +48,7 @@ func runDoctor(ctx context.Context, s Streams, args []string) error {
 	findings := doctor.Run(ctx, opt)
 	fmt.Fprint(s.Out, doctor.Text(findings))
 	if *md != "" {
-		if err := os.WriteFile(*md, []byte(doctor.Markdown(findings)), 0o644); err != nil {
+		if err := os.WriteFile(*md, []byte(doctor.Markdown(findings, r.Site.Support)), 0o644); err != nil {
 			return err
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/nassella/nassella/generator"
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/generator/tree"
 	"github.com/nassella/nassella/internal/siterepo"
@@ -44,7 +43,5 @@ func printGenerated(w io.Writer, r *siterepo.Repo, res tree.Result) {
 	for _, p := range res.Removed {
 		fmt.Fprintf(w, "  removed %s\n", p)
 	}
-	if unpinned := r.Catalog.Unpinned(r.Site.AppNames()); len(unpinned) > 0 {
-		fmt.Fprintf(w, "note: %d images are not pinned by digest yet (see %s); the catalog pipeline pins them\n", len(unpinned), generator.LockPath)
-	}
+	noteUnpinned(w, len(r.Catalog.Unpinned(r.Site.AppNames())))
 }

@@ -18,6 +18,7 @@ func runInit(_ context.Context, s Streams, args []string) error {
 	f.StringVar(&opt.Domain, "domain", "", "the domain the apps live under")
 	f.StringVar(&opt.Email, "email", "", "the admin's email address")
 	f.StringVar(&opt.KeyFile, "ssh-key-file", "", "a public SSH key file (.pub) for the admin")
+	f.BoolVar(&opt.LocalState, "local-state", false, "leave state: out of site.yaml, so OpenTofu keeps its state in the folder: only for trying a site out on this machine (validate refuses it in CI)")
 	author := f.String("author", "nassella <nassella@localhost>", "git author of the first commit, as `Name <email>`")
 	pos, err := parse(f, args, 1)
 	if err != nil {
@@ -42,7 +43,9 @@ func runInit(_ context.Context, s Streams, args []string) error {
 	fmt.Fprintf(s.Out, "made a new site repo in %s (first commit: %q)\n", opt.Dir, res.Commit)
 	if res.Missing != nil {
 		fmt.Fprintf(s.Out, "next: edit %s, then run nassella generate in it. It still needs:\n%v\n", filepath.Join(opt.Dir, siterepo.SiteFile), res.Missing)
+		return nil
 	}
+	fmt.Fprintf(s.Out, "next: nassella bootstrap %s (it stores the secrets, adds the backup key and opens the first pull request; see docs/maintainers/onboarding.md)\n", opt.Dir)
 	return nil
 }
 

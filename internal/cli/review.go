@@ -8,7 +8,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/nassella/nassella/internal/fleet"
 	"github.com/nassella/nassella/internal/forge"
+	"github.com/nassella/nassella/internal/gitx"
+	"github.com/nassella/nassella/internal/siterepo"
 	"github.com/nassella/nassella/pipelines/doctor"
 	"github.com/nassella/nassella/pipelines/review"
 )
@@ -50,9 +53,10 @@ func (f *reviewFlags) client(ctx context.Context) (forge.Client, string, error) 
 
 func runReview(ctx context.Context, s Streams, args []string) error {
 	sub := map[string]func(context.Context, Streams, []string) error{
-		"digest": runReviewDigest, "plan-comment": runReviewPlanComment, "doctor-issue": runReviewDoctorIssue}
+		"digest": runReviewDigest, "plan-comment": runReviewPlanComment, "doctor-issue": runReviewDoctorIssue,
+		"apply-failed": runReviewApplyFailed, "regenerate": runReviewRegenerate}
 	if len(args) == 0 || sub[args[0]] == nil {
-		return usageError{"nassella review digest | plan-comment | doctor-issue (see --help of each)"}
+		return usageError{"nassella review digest | plan-comment | doctor-issue | apply-failed | regenerate (see --help of each)"}
 	}
 	return sub[args[0]](ctx, s, args[1:])
 }
@@ -129,5 +133,58 @@ func runReviewDoctorIssue(ctx context.Context, s Streams, args []string) error {
 		return err
 	}
 	fmt.Fprintln(s.Out, did)
+	return nil
+}
+
+// runReviewRegenerate commits the generated files of a pull request's head branch (checked
+// out in DIR) as the bot, or says on the pull request why it may not.
+func runReviewRegenerate(ctx context.Context, s Streams, args []string) error {
+	fs := flags(s, "review regenerate", "--pr N [--forge K --api URL --repo O/R --bot LOGIN --author \"Name <email>\" --annotations github] DIR")
+	var f reviewFlags
+	f.add(fs)
+	pr := fs.Int("pr", 0, "the pull request")
+	author := fs.String("author", os.Getenv("NASSELLA_BOT_AUTHOR"), "who the bot's commit is by, `\"Name <email>\"`; commits with that e-mail are the bot's (default: $NASSELLA_BOT_AUTHOR, else "+fleet.DefaultBot.Name+" <"+fleet.DefaultBot.Email+">)")
+	catalogDir := fs.String("catalog", "", "use the catalog in `DIR` instead of the built-in one")
+	annotations := fs.String("annotations", "", "also print "+siterepo.SiteFile+" errors as CI annotations: github (GitHub and Forgejo Actions)")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	if *pr <= 0 {
+		return usageError{"--pr is needed"}
+	}
+	who := gitx.Identity{Name: fleet.DefaultBot.Name, Email: fleet.DefaultBot.Email}
+	if *author != "" {
+		if who, err = gitx.ParseIdentity(*author); err != nil {
+			return usageError{"--author: " + err.Error()}
+		}
+	}
+	token := os.Getenv("NASSELLA_FORGE_TOKEN")
+	if token == "" && f.bot == "" && f.kind == forge.KindGitHub {
+		// Only the workflow's own token (a fork's pull request gets no secrets): it may
+		// not read GET /user.
+		f.bot = review.GitHubActionsBot
+	}
+	c, bot, err := f.client(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := review.Regenerate(ctx, review.RegenerateOptions{Forge: c, Repo: f.repo, Bot: bot, PR: *pr, Dir: dirArg(pos),
+		Author: who, Token: token, Site: siterepo.Options{CatalogDir: *catalogDir}})
+	if err != nil {
+		if *annotations == "github" {
+			annotate(s, err)
+		}
+		return err
+	}
+	switch res.Outcome {
+	case review.OutcomeCommitted:
+		fmt.Fprintf(s.Err, "pull request #%d: committed %s, updating %d generated files (%s); the checks run again for it\n", *pr, res.Commit, len(res.Paths), strings.Join(res.Paths, ", "))
+	case review.OutcomeUpToDate:
+		fmt.Fprintf(s.Err, "pull request #%d: the generated files match site.yaml; nothing to commit\n", *pr)
+	case review.OutcomeClosed:
+		fmt.Fprintf(s.Err, "pull request #%d is closed; nothing to do\n", *pr)
+	}
+	fmt.Fprintln(s.Out, res.Outcome)
 	return nil
 }

@@ -3,24 +3,13 @@ package cli_test
 import (
 	"strings"
 	"testing"
-
-	"github.com/nassella/nassella/internal/testenv/githubsim"
 )
 
 // The workflows' path: the digest lookup of a direct push prints nothing (apply then
 // gets --no-pr), and an empty --expect-digest, as a missing plan comment used to give,
 // stops the apply with the reason instead of skipping the check.
 func TestReviewDigestAndApplyCLI(t *testing.T) {
-	sim, err := githubsim.Start("bot-token")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	if err := sim.CreateRepo("coop", "site"); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("GITHUB_TOKEN", "bot-token")
-	t.Setenv("NASSELLA_FORGE_TOKEN", "")
+	sim := siteOnGitHub(t)
 	out, errs, code := run(t, "review", "digest", "--forge", "github", "--api", sim.URL+"/api/v3/", "--repo", "coop/site",
 		"--bot", "github-actions[bot]", "--commit", strings.Repeat("ab", 20))
 	if code != 0 || out != "" || !strings.Contains(errs, "without a pull request") {

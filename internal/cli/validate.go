@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/nassella/nassella/generator/validate"
@@ -15,14 +16,21 @@ import (
 type validateOptions struct {
 	dir, catalogDir, tofu string
 	noTofu, annotate      bool
+	forApply              bool
+	liveDNS               bool
+	dnsResolver           string
 }
 
 func runValidate(ctx context.Context, s Streams, args []string) error {
-	fs := flags(s, "validate", "[DIR] [--catalog DIR] [--tofu PATH] [--no-tofu]")
+	fs := flags(s, "validate", "[DIR] [--catalog DIR] [--tofu PATH] [--no-tofu] [--for-apply] [--live-dns] [--dns-resolver ADDR]")
 	var opt validateOptions
 	fs.StringVar(&opt.catalogDir, "catalog", "", "use the catalog in `DIR` instead of the built-in one")
 	fs.StringVar(&opt.tofu, "tofu", "", "OpenTofu binary (default: $NASSELLA_TOFU, then tofu on PATH)")
 	fs.BoolVar(&opt.noTofu, "no-tofu", false, "skip the OpenTofu check")
+	fs.BoolVar(&opt.liveDNS, "live-dns", false, "also compare the domain's live DNS records with the zone (a whole-domain zone must keep them)")
+	fs.StringVar(&opt.dnsResolver, "dns-resolver", "", "ask the resolver at `ADDR` (host:port) for --live-dns, which it turns on (default: the system's)")
+	fs.BoolVar(&opt.forApply, "for-apply", os.Getenv("CI") != "", "fail what cannot be applied: the template's placeholder domain and buckets, no admin.backup_key, no state "+
+		"(default on when the CI environment variable is set, as in GitHub and Forgejo Actions; otherwise these are warnings)")
 	annotations := fs.String("annotations", "", "also print "+siterepo.SiteFile+" errors as CI annotations: github (GitHub and Forgejo Actions)")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
@@ -33,6 +41,7 @@ func runValidate(ctx context.Context, s Streams, args []string) error {
 		return usageError{fmt.Sprintf("--annotations %q: only github is known", *annotations)}
 	}
 	opt.annotate = *annotations == "github"
+	opt.liveDNS = opt.liveDNS || opt.dnsResolver != ""
 	return validateDir(ctx, s, opt)
 }
 
@@ -49,7 +58,7 @@ func validateDir(ctx context.Context, s Streams, opt validateOptions) error {
 		tofu = ""
 	}
 	fmt.Fprintf(s.Out, "validating %s\n", opt.dir)
-	r := siterepo.Validate(ctx, opt.dir, siterepo.Options{CatalogDir: opt.catalogDir}, validate.Options{Tofu: tofu, Log: s.Out})
+	r := siterepo.Validate(ctx, opt.dir, siterepo.Options{CatalogDir: opt.catalogDir}, validate.Options{Tofu: tofu, Log: s.Out, ForApply: opt.forApply, LiveDNS: opt.liveDNS, DNSResolver: opt.dnsResolver})
 	if !r.OK() {
 		failed := 0
 		for _, c := range r.Checks {
@@ -63,6 +72,7 @@ func validateDir(ctx context.Context, s Streams, opt validateOptions) error {
 		return fmt.Errorf("%s is not valid: %d of %d checks failed (see above)", opt.dir, failed, len(r.Checks))
 	}
 	fmt.Fprintf(s.Out, "%s is valid\n", opt.dir)
+	noteUnpinnedIn(s.Out, opt.dir)
 	return nil
 }
 

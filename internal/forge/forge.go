@@ -83,9 +83,18 @@ type Client interface {
 	SecretNames(ctx context.Context) ([]string, error)
 	// SetSecret stores an Actions secret; created is false when it replaced one.
 	SetSecret(ctx context.Context, name, value string) (created bool, err error)
+	// Actions says whether the repo's Actions are on and which runners can take its jobs
+	// (onboarding.go).
+	Actions(ctx context.Context) (Actions, error)
+	// BranchProtection reads a branch's protection; found is false when it has none.
+	BranchProtection(ctx context.Context, branch string) (p Protection, found bool, err error)
+	// ProtectBranch lets changes reach branch only through pull requests whose checks pass.
+	ProtectBranch(ctx context.Context, branch string, checks []string) error
 
 	// PRsOfCommit lists the numbers of the pull requests commit sha belongs to.
 	PRsOfCommit(ctx context.Context, sha string) ([]int, error)
+	// MergedBy reads a pull request with the login that merged it (merged.go).
+	MergedBy(ctx context.Context, number int) (MergedPR, error)
 	// Comments lists an issue's or pull request's comments, oldest first, with authors.
 	Comments(ctx context.Context, number int) ([]Comment, error)
 	EditComment(ctx context.Context, id int64, body string) error
@@ -94,6 +103,16 @@ type Client interface {
 	CreateIssue(ctx context.Context, title, body string) (int, error)
 	// EditIssue sets an issue's body (unless empty) and closes it when close is true.
 	EditIssue(ctx context.Context, number int, body string, close bool) error
+
+	// For the bot that regenerates a pull request's files (prfiles.go): the pull request,
+	// its commits with the files they change, and notes on lines of its files.
+	PullRequest(ctx context.Context, number int) (PRInfo, error)
+	// PRCommits lists the pull request's commits, oldest first.
+	PRCommits(ctx context.Context, number int) ([]Commit, error)
+	LineNotes(ctx context.Context, number int) ([]LineNote, error)
+	// AddLineNote comments on line n.Line of n.Path as commit sha of the pull request has it.
+	AddLineNote(ctx context.Context, number int, sha string, n LineNote) error
+	DeleteLineNote(ctx context.Context, number int, n LineNote) error
 
 	// Calls is the number of HTTP requests sent so far.
 	Calls() int64

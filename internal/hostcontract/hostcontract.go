@@ -62,7 +62,7 @@ const (
 	BackupScript     = BinDir + "/nassella-backup" // run | check | restore | snapshots
 	BackupNowCommand = "nassella-backup-now"       // the forced command of admin.backup_key
 	BackupNowScript  = BinDir + "/" + BackupNowCommand
-	BackupEnv        = ConfigDir + "/backup.env"      // repository, retention, image
+	BackupEnv        = ConfigDir + "/backup.env"      // repository, image, excludes
 	BackupHooks      = ConfigDir + "/backup-hooks.sh" // each app's dump commands
 	BackupStateDir   = DataDir + "/backup"            // status.json, on the volume
 	BackupStatusFile = BackupStateDir + "/status.json"
@@ -75,6 +75,23 @@ const (
 	// record, so `nassella doctor` can read it from CI.
 	StatusCommand = "nassella-backup-status"
 )
+
+// The backup settings that change on a running server, without a rebuild: when backups
+// run, how many are kept, and the heartbeat address. Terraform writes them at first boot
+// (they are not part of the Ignition that decides a rebuild); later, `nassella apply`
+// sends new ones through the backup key's forced command, which hands them to
+// SettingsScript. A systemd generator turns them into the backup timer's schedule at
+// every boot and daemon-reload.
+const (
+	BackupSettings    = ConfigDir + "/backup-settings.env" // KEY=VALUE lines, read, never sourced
+	SettingsCommand   = "nassella-backup-settings"         // what the backup key asks for, the settings on stdin
+	SettingsScript    = BinDir + "/" + SettingsCommand     // set (stdin) | timer DIR
+	ScheduleGenerator = "/etc/systemd/system-generators/nassella-backup-schedule"
+	ScheduleDropIn    = BackupTimer + ".d/schedule.conf" // written by the generator into its folder
+)
+
+// SettingsKeys are the keys of BackupSettings, in the order they are written.
+var SettingsKeys = []string{"NASSELLA_SCHEDULE", "NASSELLA_KEEP_DAILY", "NASSELLA_KEEP_WEEKLY", "NASSELLA_KEEP_MONTHLY", "NASSELLA_HEARTBEAT_URL"}
 
 // Repository is the restic repository of a site: a folder named after the site in the
 // backup bucket at endpoint.

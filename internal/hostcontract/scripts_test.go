@@ -58,6 +58,8 @@ func TestScriptsNameTheContract(t *testing.T) {
 			`status="$state/` + path.Base(hostcontract.BackupStatusFile) + `"`,
 			`outside="$config/` + path.Base(hostcontract.OutsideEnv) + `"`,
 			`. "$config/` + path.Base(hostcontract.BackupEnv) + `"`,
+			`settings="$config/` + path.Base(hostcontract.BackupSettings) + `"`,
+			"NASSELLA_SCHEDULE | NASSELLA_KEEP_DAILY | NASSELLA_KEEP_WEEKLY | NASSELLA_KEEP_MONTHLY | NASSELLA_HEARTBEAT_URL)",
 			`. "$config/` + path.Base(hostcontract.BackupHooks) + `"`,
 			`local dir="$data/` + path.Base(hostcontract.AppsData) + `/$app/` + hostcontract.DumpsDir + `"`,
 			`--env-file "$data/` + path.Base(hostcontract.SecretsDir) + `/$app` + hostcontract.EnvSuffix + `"`,
@@ -77,6 +79,16 @@ func TestScriptsNameTheContract(t *testing.T) {
 			`"${SSH_ORIGINAL_COMMAND:-}" = ` + hostcontract.StatusCommand + " ",
 			"exec sudo -n cat " + hostcontract.BackupStatusFile + "\n",
 			"sudo -n systemctl start " + hostcontract.BackupUnit + ";",
+			`"${SSH_ORIGINAL_COMMAND:-}" = ` + hostcontract.SettingsCommand + " ",
+			"exec sudo -n " + hostcontract.SettingsScript + " set\n",
+		},
+		"nassella-backup-settings.sh": {
+			"config=${NASSELLA_CONFIG:-" + hostcontract.ConfigDir + "}",
+			`file="$config/` + path.Base(hostcontract.BackupSettings) + `"`,
+			"keys=(" + strings.Join(hostcontract.SettingsKeys, " ") + ")",
+			"#   timer DIR  the systemd generator (" + hostcontract.ScheduleGenerator + ",",
+			`"$dir/` + hostcontract.ScheduleDropIn + `"`,
+			"systemctl restart " + hostcontract.BackupTimer + "\n",
 		},
 		"nassella-data-volume.sh": {
 			"Terraform writes it to " + hostcontract.VolumeEnv + "}",
@@ -118,7 +130,8 @@ func TestScriptsNameNothingElse(t *testing.T) {
 		hostcontract.BackupCacheDir, hostcontract.BackupUnit, hostcontract.AppUnitName("$app"),
 		hostcontract.AppUnitName("*"), hostcontract.BackupScript, hostcontract.BackupNowScript,
 		path.Base(hostcontract.BackupScript), path.Base(hostcontract.BackupNowScript),
-		hostcontract.StatusCommand,
+		hostcontract.StatusCommand, hostcontract.BackupSettings, hostcontract.SettingsCommand,
+		hostcontract.SettingsScript, hostcontract.ScheduleGenerator, hostcontract.BackupTimer,
 	} {
 		known[p] = true
 	}

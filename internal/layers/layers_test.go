@@ -36,7 +36,7 @@ var layers = []struct {
 	{2, []string{"pipelines"}},
 	{3, []string{"internal/siterepo"}},
 	{4, []string{"generator"}},
-	{5, []string{"internal/hostcontract", "internal/sshx", "internal/gitx", "internal/forge", "internal/registry", "internal/health", "internal/fleet"}},
+	{5, []string{"internal/hostcontract", "internal/sshx", "internal/gitx", "internal/forge", "internal/registry", "internal/health", "internal/fleet", "internal/dnscheck"}},
 	{6, []string{"catalog", "site-template", "ci-images"}},
 	{7, []string{"internal/diag", "internal/strictyaml", "internal/syncbuf", "internal/inputfile"}},
 	// Test servers and helpers: only tests import them, from any layer.

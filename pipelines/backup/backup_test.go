@@ -112,6 +112,7 @@ func newHost(t *testing.T, fail string) *host {
 	for p, body := range map[string]string{
 		filepath.Join(h.config, "backup.env"):                          envFile,
 		filepath.Join(h.config, "backup-hooks.sh"):                     butane.BackupHooksFile(in),
+		filepath.Join(h.config, "backup-settings.env"):                 butane.BackupSettingsFile(in),
 		filepath.Join(h.config, "outside.env"):                         outside,
 		filepath.Join(root, "nassella-backup"):                         string(script),
 		filepath.Join(stubDir, "docker"):                               string(stub),

@@ -1,8 +1,11 @@
 // Package bootstrap prepares everything a new site needs before its first merge brings
 // the server up: a Hetzner Cloud token that may write, the Flatcar snapshot the site's
-// Terraform looks up by label, the S3 buckets for the state and the backups, the site
-// repo on the forge with the workflows' secrets, and the DNS delegation the owner makes at
-// their registrar.
+// Terraform looks up by label, the S3 buckets for the state and the backups, the backup
+// key, the site repo on the forge with the workflows' secrets (stored before anything is
+// pushed) and the site proposed as its first pull request, and the DNS delegation the
+// owner makes at their registrar. Along the way it runs the maintainer's onboarding
+// checklist (docs/maintainers/onboarding.md): the tools, the forge's Actions and runner,
+// the CI image, fleet.yaml, the generated files, branch protection and the DNS order.
 //
 // Every step is idempotent and reported as done, already there, to do (for the owner),
 // a warning, or failed with what to do about it. A second run over a prepared site
@@ -81,6 +84,8 @@ type Resolver interface {
 // Hooks let tests act between steps (cancel the run at a given point, write the rescue
 // system's authorized_keys). Nil hooks are skipped.
 type Hooks struct {
+	// BeforePush runs once the secrets are stored, before the site is pushed.
+	BeforePush func()
 	// AfterServerCreated runs once the temporary server exists.
 	AfterServerCreated func(serverID int64)
 	// BeforeRescueSSH runs when the server has booted the rescue system, before the
@@ -101,6 +106,9 @@ type Config struct {
 	Image    Image
 	Forge    *Forge   // nil: leave the forge alone
 	Resolver Resolver // nil: net.DefaultResolver
+	// DNSResolver (host:port) is asked for the domain's live records (dns.go); "": the
+	// system's resolver.
+	DNSResolver string
 
 	// S3Endpoint, when set, replaces the endpoint site.yaml gives both buckets (an S3
 	// service reached another way, or a test's).
@@ -109,6 +117,16 @@ type Config struct {
 	// HTTPClient makes the S3 and forge calls, and downloads the image; nil: a client
 	// with a timeout.
 	HTTPClient *http.Client
+
+	// Dir is the local site repo (git); default Forge.Dir, then ".".
+	Dir string
+	// Catalog is the release the site repo is pinned to; the generated files are checked
+	// against it (nil: that step is skipped).
+	Catalog *catalog.Release
+	// Tofu is the OpenTofu binary found on this machine ("" when none).
+	Tofu string
+	// Fleet is the maintainer's fleet.yaml, which should list the site ("": not checked).
+	Fleet string
 
 	Out   io.Writer // each step is printed here as it ends; nil: nowhere
 	Hooks Hooks
@@ -179,6 +197,9 @@ type Forge struct {
 	Dir string
 	// Private makes a new repo private (default true via the CLI).
 	Private bool
+	// Protect protects main when it is not: changes only through pull requests whose
+	// plan check passed. By default the protection is only read.
+	Protect bool
 }
 
 // Run prepares the site and reports every step; the error says that at least one step
@@ -199,6 +220,14 @@ type runner struct {
 	// generated are the secrets this run made (the host key): they never replace what the
 	// forge has, even with ReplaceSecrets.
 	generated map[string]bool
+	// replace are the secrets that replace what the forge has whatever ReplaceSecrets says:
+	// a backup key made for a site.yaml without one (the forge's has no public half there).
+	replace map[string]bool
+	// backupKeyLine is the public half of a backup key made or given for a site.yaml
+	// without admin.backup_key: written there once its private half is stored.
+	backupKeyLine string
+	// stored are the secrets the forge holds after storeSecrets.
+	stored map[string]bool
 }
 
 func (r *runner) defaults() {
@@ -244,6 +273,12 @@ func (r *runner) defaults() {
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 10 * time.Minute}
+	}
+	if c.Dir == "" && c.Forge != nil {
+		c.Dir = c.Forge.Dir
+	}
+	if c.Dir == "" {
+		c.Dir = "."
 	}
 	if f := c.Forge; f != nil {
 		f.Kind = strings.ToLower(f.Kind)
@@ -305,7 +340,9 @@ func (r *runner) run(ctx context.Context) {
 		r.report(Step{Name: "site", Status: Failed, Detail: "no site.yaml loaded", Fix: "run nassella bootstrap in a site repo (nassella init makes one)"})
 		return
 	}
+	r.checkTools()
 	r.ensureHostKey()
+	r.ensureBackupKey()
 	r.checkSecrets()
 	hc, ok := r.checkToken(ctx)
 	if ok {
@@ -316,5 +353,9 @@ func (r *runner) run(ctx context.Context) {
 	}
 	r.ensureBuckets(ctx)
 	r.ensureForge(ctx)
+	r.checkCIImage()
+	r.checkFleet()
+	r.checkLiveDNS(ctx)
 	r.checkDelegation(ctx, hc)
+	r.dnsOrder(ctx, hc)
 }

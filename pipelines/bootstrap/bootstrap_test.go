@@ -39,10 +39,12 @@ import (
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator/examples"
 	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/internal/siterepo"
 	"github.com/nassella/nassella/internal/testenv/giteatest"
 	"github.com/nassella/nassella/internal/testenv/hcloudsim"
 	"github.com/nassella/nassella/internal/testenv/s3test"
 	"github.com/nassella/nassella/internal/testenv/sshtest"
+	"github.com/nassella/nassella/pipelines/initsite"
 )
 
 // fakeResolver is a test double for DNS: it answers NS lookups from a map, so the
@@ -113,6 +115,12 @@ func testSecrets() map[string]string {
 		"BACKUP_SSH_KEY":              string(pem.EncodeToMemory(block)),
 		"NASSELLA_FORGE_TOKEN":        "forge-comment-token-" + randHex(8),
 	}
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
 }
 
 func randHex(n int) string {
@@ -222,6 +230,8 @@ type githubSecretsSim struct {
 	mu       sync.Mutex
 	secrets  map[string]string
 	badToken int
+	// protection is main's required checks once protected; nil: not protected.
+	protection []string
 }
 
 func (g *githubSecretsSim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -241,6 +251,30 @@ func (g *githubSecretsSim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			names = append(names, map[string]string{"name": n})
 		}
 		json.NewEncoder(w).Encode(map[string]any{"total_count": len(names), "secrets": names})
+	case r.Method == "GET" && r.URL.Path == "/repos/coop/site/actions/permissions":
+		fmt.Fprint(w, `{"enabled":true,"allowed_actions":"all"}`)
+	case r.Method == "GET" && r.URL.Path == "/repos/coop/site/branches/main/protection":
+		if g.protection == nil {
+			http.Error(w, `{"message":"Branch not protected"}`, http.StatusNotFound)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{
+			"required_status_checks":        map[string]any{"strict": true, "contexts": g.protection},
+			"required_pull_request_reviews": map[string]any{"required_approving_review_count": 0},
+		})
+	case r.Method == "PUT" && r.URL.Path == "/repos/coop/site/branches/main/protection":
+		var body struct {
+			Checks struct {
+				Contexts []string `json:"contexts"`
+			} `json:"required_status_checks"`
+			Reviews *struct{} `json:"required_pull_request_reviews"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Reviews == nil {
+			http.Error(w, `{"message":"bad body"}`, http.StatusUnprocessableEntity)
+			return
+		}
+		g.protection = body.Checks.Contexts
+		fmt.Fprint(w, `{}`)
 	case r.Method == "GET" && r.URL.Path == "/repos/coop/site/actions/secrets/public-key":
 		json.NewEncoder(w).Encode(map[string]string{"key_id": "key-1", "key": base64.StdEncoding.EncodeToString(g.pub[:])})
 	case r.Method == "PUT" && strings.HasPrefix(r.URL.Path, "/repos/coop/site/actions/secrets/"):
@@ -296,16 +330,17 @@ func TestGitHubSecrets(t *testing.T) {
 	var out bytes.Buffer
 	newRunner := func(replace bool) *runner {
 		r := &runner{cfg: Config{Site: l, Secrets: secrets, Out: &out,
-			Forge: &Forge{Kind: "github", URL: "https://github.com", API: api, Owner: "coop", Repo: "site", Token: "gh-test-token", ReplaceSecrets: replace}}, rep: &Report{}}
+			Forge: &Forge{Kind: "github", URL: "https://github.com", API: api, Owner: "coop", Repo: "site", Token: "gh-test-token", ReplaceSecrets: replace, Protect: true}}, rep: &Report{}}
 		r.defaults()
 		return r
 	}
 	r := newRunner(false)
 	r.ensureForge(context.Background())
-	if _, ok := gh.secrets["NASSELLA_FORGE_TOKEN"]; ok {
-		t.Error("NASSELLA_FORGE_TOKEN was stored on GitHub, whose workflows use GITHUB_TOKEN")
+	// GitHub needs the bot's token too: a push with GITHUB_TOKEN (the regenerated files)
+	// would not run the pull request's checks again.
+	if _, ok := gh.secrets["NASSELLA_FORGE_TOKEN"]; !ok {
+		t.Error("NASSELLA_FORGE_TOKEN was not stored on GitHub; the plan workflow commits the regenerated files with it")
 	}
-	delete(secrets, "NASSELLA_FORGE_TOKEN")
 	for name, value := range secrets {
 		if gh.secrets[name] != value {
 			t.Errorf("%s decrypted to a different value", name)
@@ -314,10 +349,16 @@ func TestGitHubSecrets(t *testing.T) {
 			t.Errorf("secret %s: %+v", name, s)
 		}
 	}
+	if s := r.rep.Step(stepProtection); s.Status != Done || len(gh.protection) != 1 || gh.protection[0] != "plan" {
+		t.Errorf("protection: %+v, GitHub requires %v, want the plan job", s, gh.protection)
+	}
+	if s := r.rep.Step(stepActions); s.Status != AlreadyThere || !strings.Contains(s.Detail, "GitHub-hosted") {
+		t.Errorf("actions: %+v", s)
+	}
 	r = newRunner(false)
 	r.ensureForge(context.Background())
 	for _, s := range r.rep.Steps {
-		if s.Status != AlreadyThere {
+		if s.Status != AlreadyThere && s.Name != stepCommitted && s.Name != stepFirstPR {
 			t.Errorf("second run: %s is %s, want already there", s.Name, s.Status)
 		}
 	}
@@ -378,6 +419,8 @@ func makeImage(t *testing.T) (path string, raw []byte, sum string) {
 	return path, raw, hex.EncodeToString(h[:])
 }
 
+// commitSite makes a site repo in one commit (its root holds the site: bootstrap must
+// start main without it), generated as nassella generate would.
 func commitSite(t *testing.T, siteYAML []byte) (string, plumbing.Hash) {
 	t.Helper()
 	dir := t.TempDir()
@@ -386,8 +429,15 @@ func commitSite(t *testing.T, siteYAML []byte) (string, plumbing.Hash) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "site.yaml"), siteYAML, 0o644)
+	sr, err := siterepo.Open(dir, siterepo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sr.Regenerate(); err != nil {
+		t.Fatal(err)
+	}
 	wt, _ := repo.Worktree()
-	wt.Add("site.yaml")
+	wt.AddWithOptions(&git.AddOptions{All: true})
 	sig := &object.Signature{Name: "test", Email: "test@nassella.invalid", When: time.Unix(1700000000, 0)}
 	h, err := wt.Commit("my site", &git.CommitOptions{Author: sig, Committer: sig})
 	if err != nil {
@@ -396,11 +446,23 @@ func commitSite(t *testing.T, siteYAML []byte) (string, plumbing.Hash) {
 	return dir, h
 }
 
+// openSite loads the site repo as the CLI does before each run.
+func openSite(t *testing.T, dir string) *site.Loaded {
+	t.Helper()
+	sr, err := siterepo.Open(dir, siterepo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sr.Site
+}
+
 // The whole onboarding against the simulator, a real sshd as the rescue system, a real
 // S3 server and a real Gitea: an interrupted run cleans up after itself, a crashed run's
 // leftover is found by label, the next run builds the snapshot (image bytes checked on
-// the "disk"), the buckets, the repo and its secrets, and says what to delegate; a third
-// run changes nothing.
+// the "disk"), the buckets, the repo and its secrets (on the forge before anything is
+// pushed), makes the backup key, opens the site as a pull request into a main without
+// site files, protects main, runs the checklist and says what to delegate; a third run
+// changes nothing.
 func TestBootstrapEndToEnd(t *testing.T) {
 	sshAddr, authorizedKeys, sshUser, hostKeys := startSSHD(t)
 	s3 := s3test.Start(t)
@@ -417,17 +479,39 @@ func TestBootstrapEndToEnd(t *testing.T) {
 		hcloud.WithPollOpts(hcloud.PollOpts{BackoffFunc: hcloud.ConstantBackoff(5 * time.Millisecond)}))
 
 	l, siteYAML := loadSite(t)
-	siteDir, head := commitSite(t, siteYAML)
+	// Without a backup key, as nassella init writes it: bootstrap makes the pair.
+	siteYAML = regexp.MustCompile(`(?m)^  backup_key: .*\n`).ReplaceAll(siteYAML, nil)
+	siteDir, _ := commitSite(t, siteYAML)
 	imagePath, raw, sum := makeImage(t)
 	disk := filepath.Join(t.TempDir(), "disk.img") // the rescue system's "/dev/sda"
 	os.WriteFile(disk, nil, 0o600)
 	secrets := testSecrets()
+	delete(secrets, BackupKeySecret)
 	dns := &fakeResolver{}
+	fleetFile := filepath.Join(t.TempDir(), "fleet.yaml")
+	os.WriteFile(fleetFile, []byte("version: 1\nsites:\n  - forge: gitea\n    url: "+gitea.URL+"\n    repo: riverside/site\n    channel: stable\n    token_env: RIVERSIDE_TOKEN\n"), 0o644)
+	var atPush []string // the secrets Gitea holds when the site is pushed
+	beforePush := func() {
+		var stored []struct {
+			Name string `json:"name"`
+		}
+		if err := gitea.API(ctx, "GET", "/repos/riverside/site/actions/secrets", nil, &stored); err != nil {
+			t.Error(err)
+		}
+		for _, s := range stored {
+			atPush = append(atPush, s.Name)
+		}
+	}
 
 	var out bytes.Buffer
 	cfgFor := func(runID string, hooks Hooks) Config {
+		hooks.BeforePush = beforePush
 		return Config{
-			Site:       l,
+			Site:       openSite(t, siteDir),
+			Catalog:    catalog.Embedded(),
+			Dir:        siteDir,
+			Fleet:      fleetFile,
+			Tofu:       os.Getenv("NASSELLA_TOFU"),
 			Flatcar:    catalog.Embedded().Flatcar,
 			Secrets:    secrets,
 			S3Endpoint: s3.Endpoint,
@@ -435,7 +519,7 @@ func TestBootstrapEndToEnd(t *testing.T) {
 			Image: Image{Path: imagePath, Checksum: "sha512:" + sum, Version: "4230.2.3", Device: disk,
 				RescueSSHAddr: sshAddr, RescueUser: sshUser, HostKey: hostKeys, SSHWait: 20 * time.Second},
 			Forge: &Forge{Kind: "gitea", URL: gitea.URL, Owner: "riverside", Repo: "site", Token: gitea.Token,
-				CreateRepo: true, Dir: siteDir, Private: true},
+				CreateRepo: true, Dir: siteDir, Private: true, Protect: true},
 			Resolver: dns,
 			Out:      &out,
 			Hooks:    hooks,
@@ -513,9 +597,16 @@ func TestBootstrapEndToEnd(t *testing.T) {
 		"state bucket riverside-state":             Done,
 		"backups bucket riverside-backups":         Done,
 		"site repo riverside/site on " + gitea.URL: Done,
-		"push the site to main":                    Done,
+		stepFirstPR:                                Done,
+		stepBackupKey:                              Done,
+		stepWriteBackupKey:                         Done,
+		stepCommitted:                              AlreadyThere,
+		stepFleet:                                  AlreadyThere,
+		stepProtection:                             Done,
+		stepCIImage:                                Warning,
+		stepDNSOrder:                               ToDo,
 		"DNS delegation of riverside.example":      ToDo,
-		"DNS delegation of riverside-dev.example":  ToDo,
+		"DNS delegation of riverside-dev.example": ToDo,
 	}
 	got := statuses(rep)
 	for name, st := range want {
@@ -560,20 +651,68 @@ func TestBootstrapEndToEnd(t *testing.T) {
 			t.Errorf("bucket %s is not on the S3 server: %v", b, err)
 		}
 	}
-	// main on Gitea is the local commit (read with git, as a clone would).
+	// The secrets were on Gitea before anything was pushed; main holds a commit without
+	// files and the site is on the pull request's branch, at the local head (read with
+	// git, as a clone would).
+	sort.Strings(atPush)
+	if wantNames := append([]string(nil), SecretNames()...); !slices.Equal(atPush, sorted(wantNames)) {
+		t.Errorf("when the site was pushed Gitea held %v, want every secret %v", atPush, sorted(wantNames))
+	}
 	rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "gitea", URLs: []string{gitea.URL + "/riverside/site.git"}})
 	refs, err := rem.List(&git.ListOptions{Auth: &githttp.BasicAuth{Username: gitea.User, Password: gitea.Token}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mainAt plumbing.Hash
+	branches := map[string]plumbing.Hash{}
 	for _, ref := range refs {
-		if ref.Name() == plumbing.NewBranchReferenceName("main") {
-			mainAt = ref.Hash()
+		branches[ref.Name().Short()] = ref.Hash()
+	}
+	local, _ := git.PlainOpen(siteDir)
+	head, _ := local.Head()
+	if branches[FirstBranch] != head.Hash() {
+		t.Errorf("%s on Gitea is %s, want the local head %s", FirstBranch, branches[FirstBranch], head.Hash())
+	}
+	var files []any
+	if err := gitea.API(ctx, "GET", "/repos/riverside/site/contents?ref=main", nil, &files); err != nil || len(files) != 0 {
+		t.Errorf("main holds %d files (%v), want none", len(files), err)
+	}
+	var prs []struct {
+		Head struct {
+			Ref string `json:"ref"`
+		} `json:"head"`
+		Base struct {
+			Ref string `json:"ref"`
+		} `json:"base"`
+	}
+	if err := gitea.API(ctx, "GET", "/repos/riverside/site/pulls?state=open", nil, &prs); err != nil || len(prs) != 1 || prs[0].Head.Ref != FirstBranch || prs[0].Base.Ref != "main" {
+		t.Errorf("open pull requests: %+v (%v), want one from %s into main", prs, err, FirstBranch)
+	}
+	// site.yaml names the backup key whose private half was stored, and main is protected.
+	siteNow := openSite(t, siteDir)
+	signer, err := ssh.ParsePrivateKey([]byte(secrets[BackupKeySecret]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(siteNow.Admin.BackupKey)); err != nil || ssh.FingerprintSHA256(pub) != ssh.FingerprintSHA256(signer.PublicKey()) {
+		t.Errorf("admin.backup_key %q is not the public half of %s (%v)", siteNow.Admin.BackupKey, BackupKeySecret, err)
+	}
+	var rule struct {
+		EnablePush bool     `json:"enable_push"`
+		Contexts   []string `json:"status_check_contexts"`
+	}
+	// Gitea names an Actions check "<workflow> / <job> (<event>)".
+	checks, _ := requiredChecks("gitea")
+	if err := gitea.API(ctx, "GET", "/repos/riverside/site/branch_protections/main", nil, &rule); err != nil || rule.EnablePush ||
+		len(rule.Contexts) != 1 || !slices.Equal(rule.Contexts, checks) || !strings.HasSuffix(checks[0], " / plan (pull_request)") {
+		t.Errorf("main's protection: %+v (%v)", rule, err)
+	}
+	for _, name := range []string{stepActions, stepDNSOrder} {
+		if s := rep.Step(name); s.Status != ToDo || s.Fix == "" {
+			t.Errorf("%s: %+v, want a to-do with its fix", name, s)
 		}
 	}
-	if mainAt != head {
-		t.Errorf("main on Gitea is %s, want the local %s", mainAt, head)
+	if s := rep.Step(stepActions); !strings.Contains(s.Fix, gitea.URL+"/riverside/site/settings") {
+		t.Errorf("the Actions to-do does not name the settings page: %+v", s)
 	}
 	var repoInfo struct {
 		Private bool `json:"private"`
@@ -628,7 +767,10 @@ func TestBootstrapEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range rep.Steps {
-		ok := s.Status == AlreadyThere || (s.Status == Warning && strings.HasPrefix(s.Name, "versioning"))
+		// What only a person can change stays to do: Actions (off in the test Gitea),
+		// the CI image's pin, OpenTofu when this machine has none.
+		ok := s.Status == AlreadyThere || s.Status == Skipped || (s.Status == Warning && strings.HasPrefix(s.Name, "versioning")) ||
+			s.Name == stepActions || s.Name == stepCIImage || (s.Name == stepTools && s.Status == ToDo)
 		if !ok {
 			t.Errorf("second run: %s is %q (%s), want already there", s.Name, s.Status, s.Detail)
 		}
@@ -666,4 +808,72 @@ func TestWrongChecksumCreatesNothing(t *testing.T) {
 	if n := len(sim.SSHKeys()); n != 0 {
 		t.Errorf("%d SSH keys were created", n)
 	}
+}
+
+// A repo nassella init made starts main at init's first commit (no files), so the local
+// history stays as it is; once the owner merged the pull request, a run finds the site
+// on main. Only the forge part runs here.
+func TestFirstPullRequestFromInit(t *testing.T) {
+	gitea := giteatest.Start(t)
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "mysite")
+	keyFile := filepath.Join(t.TempDir(), "me.pub")
+	os.WriteFile(keyFile, []byte(newPublicKey(t)+" me@laptop\n"), 0o644)
+	if _, err := initsite.Init(initsite.Options{Dir: dir, KeyFile: keyFile, AuthorName: "me", AuthorEmail: "me@nassella.invalid"}); err != nil {
+		t.Fatal(err)
+	}
+	local, _ := git.PlainOpen(dir)
+	head, _ := local.Head()
+	first, _ := local.CommitObject(head.Hash())
+	root, _ := first.Parent(0)
+	secrets := testSecrets()
+	delete(secrets, BackupKeySecret)
+	run := func() *Report {
+		r := &runner{cfg: Config{Site: openSite(t, dir), Catalog: catalog.Embedded(), Dir: dir, Secrets: secrets,
+			Forge: &Forge{Kind: "gitea", URL: gitea.URL, Owner: gitea.User, Repo: "mysite", Token: gitea.Token, CreateRepo: true, Private: true}}, rep: &Report{}}
+		r.defaults()
+		r.ensureBackupKey()
+		r.ensureForge(ctx)
+		return r.rep
+	}
+	rep := run()
+	if s := rep.Step(stepFirstPR); s.Status != Done || !strings.Contains(s.Detail, "got the repo's first commit, which holds no files") {
+		t.Fatalf("first pull request: %+v\n%s", s, rep.Text())
+	}
+	head, _ = local.Head()
+	top, _ := local.CommitObject(head.Hash())
+	// The one commit on top of init's is bootstrap's, adding the backup key.
+	if top.NumParents() != 1 || top.ParentHashes[0] != first.Hash {
+		t.Errorf("the local history changed: head %s has parents %v, want init's commit %s", top.Hash, top.ParentHashes, first.Hash)
+	}
+	var branch struct {
+		Commit struct {
+			ID string `json:"id"`
+		} `json:"commit"`
+	}
+	if err := gitea.API(ctx, "GET", "/repos/"+gitea.User+"/mysite/branches/main", nil, &branch); err != nil || branch.Commit.ID != root.Hash.String() {
+		t.Errorf("main on Gitea is %s (%v), want init's first commit %s", branch.Commit.ID, err, root.Hash)
+	}
+
+	// The owner merges; the next run finds the site on main.
+	if err := gitea.API(ctx, "POST", "/repos/"+gitea.User+"/mysite/pulls/1/merge", map[string]string{"Do": "merge"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	rep = run()
+	if s := rep.Step(stepFirstPR); s.Status != AlreadyThere || !strings.Contains(s.Detail, "main holds") {
+		t.Errorf("after the merge: %+v", s)
+	}
+	if rep.Failed() {
+		t.Errorf("after the merge:\n%s", rep.Text())
+	}
+}
+
+func newPublicKey(t *testing.T) string {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := ssh.NewPublicKey(pub)
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
 }

@@ -2,12 +2,55 @@ package bootstrap
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
+
+	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/generator/validate"
 )
+
+// stepLiveDNS is the step that refuses a whole-domain zone dropping live records.
+const stepLiveDNS = "your domain's current records"
+
+// checkLiveDNS refuses (fails) a whole-domain zone while the live domain has records
+// the zone would drop, naming them, as nassella validate --live-dns does; in
+// records-only mode it says which records the owner adds after the first apply. It
+// asks cfg.DNSResolver, or the system's resolver when Resolver is the system's too (a
+// caller with its own Resolver and no DNSResolver is a test: nothing is asked).
+func (r *runner) checkLiveDNS(ctx context.Context) {
+	s := r.cfg.Site
+	if s.DNSMode() == site.DNSRecordsOnly {
+		var hosts []string
+		for _, a := range s.Apps {
+			hosts = append(hosts, a.Host)
+		}
+		r.report(Step{Name: stepLiveDNS, Status: ToDo, Detail: "your domain stays at your DNS host; the apps need an A and an AAAA record each there: " + strings.Join(hosts, ", "),
+			Fix: "after the first apply, add the records the README lists (terraform output records_to_add) at your DNS host; nassella doctor checks them"})
+		return
+	}
+	if r.cfg.DNSResolver == "" && r.cfg.Resolver != Resolver(net.DefaultResolver) {
+		r.report(Step{Name: stepLiveDNS, Status: Skipped, Detail: "no resolver to ask for the live records"})
+		return
+	}
+	c := validate.LiveDNS(ctx, s, r.cfg.DNSResolver)
+	var dropped *validate.DroppedError
+	switch {
+	case errors.As(c.Err, &dropped):
+		r.report(Step{Name: stepLiveDNS, Status: Failed, Detail: c.Err.Error(),
+			Fix: "change dns in site.yaml as said above, run nassella generate and bootstrap again"})
+		return
+	case c.Err != nil:
+		r.report(Step{Name: stepLiveDNS, Status: Warning, Detail: "the domain's records could not be looked at: " + c.Err.Error(),
+			Fix: "before the domain points at Hetzner, run nassella validate --live-dns where DNS can be asked"})
+		return
+	}
+	r.report(Step{Name: stepLiveDNS, Status: AlreadyThere, Detail: c.Detail})
+}
 
 // HetznerNameservers are the name servers Hetzner assigns to primary zones
 // (authoritative_nameservers.assigned); they are what the owner delegates to before the
@@ -47,8 +90,12 @@ func (r *runner) checkDelegation(ctx context.Context, hc *hcloud.Client) {
 		if len(got) > 0 {
 			now = "now " + strings.Join(got, ", ")
 		}
-		r.report(Step{Name: name, Status: ToDo, Detail: fmt.Sprintf("not delegated to Hetzner yet (%s)", now),
-			Fix: fmt.Sprintf("at the registrar of %s, set its name servers to %s (%s); the change can take up to a day to show", zone, strings.Join(want, ", "), source)})
+		fix := fmt.Sprintf("at the registrar of %s, set its name servers to %s (%s); the change can take up to a day to show", zone, strings.Join(want, ", "), source)
+		if r.cfg.Site.DNSMode() == site.DNSSubdomain {
+			parent := zone[strings.IndexByte(zone, '.')+1:]
+			fix = fmt.Sprintf("where the records of %s are kept (its DNS host), add an NS record for %s to each of %s (%s); the rest of %s stays as it is", parent, zone, strings.Join(want, ", "), source, parent)
+		}
+		r.report(Step{Name: name, Status: ToDo, Detail: fmt.Sprintf("not delegated to Hetzner yet (%s)", now), Fix: fix})
 	}
 }
 

@@ -16,12 +16,16 @@ import (
 	"github.com/nassella/nassella/internal/gitx"
 )
 
-// ensureForge makes sure the site repo is on the forge (with CreateRepo: creates it and
-// pushes the local site repo) and holds the workflows' secrets.
+// ensureForge makes sure the site repo is on the forge and holds the workflows'
+// secrets, then (with CreateRepo) proposes the local site repo as its first pull
+// request, and reads the forge's settings the workflows need. The secrets are stored
+// before anything is pushed: a push starts the workflows, which must find them.
 func (r *runner) ensureForge(ctx context.Context) {
 	f := r.cfg.Forge
 	if f == nil {
 		r.report(Step{Name: "site repo on the forge", Status: Skipped, Detail: "no forge given (--forge, --forge-url, --repo)"})
+		r.writeBackupKey()
+		r.checkCommitted()
 		return
 	}
 	name := fmt.Sprintf("site repo %s/%s on %s", f.Owner, f.Repo, f.URL)
@@ -43,10 +47,21 @@ func (r *runner) ensureForge(ctx context.Context) {
 	if !ok {
 		return
 	}
-	if f.CreateRepo {
-		r.pushSite(ctx, f, repo)
+	secretsOK := r.storeSecrets(ctx, c, f)
+	r.writeBackupKey()
+	committed := r.checkCommitted()
+	switch {
+	case !f.CreateRepo:
+		r.report(Step{Name: stepFirstPR, Status: Skipped, Detail: "not asked for: --create-repo proposes the local site repo as the first pull request"})
+	case !secretsOK:
+		r.report(Step{Name: stepFirstPR, Status: Skipped, Detail: "the secrets must be on the forge first: a push starts the workflows, which need them"})
+	case !committed:
+		r.report(Step{Name: stepFirstPR, Status: Skipped, Detail: "the generated files are not committed (see above)"})
+	default:
+		r.proposeSite(ctx, c, f, repo)
 	}
-	r.storeSecrets(ctx, c, f)
+	r.checkActions(ctx, c, f)
+	r.checkProtection(ctx, c, f)
 }
 
 // ensureRepo finds the repo, creating it with CreateRepo.
@@ -84,49 +99,6 @@ func (r *runner) ensureRepo(ctx context.Context, c forge.Client, f *Forge, name 
 	return repo, true
 }
 
-// pushSite pushes the local site repo's current branch to the forge's main branch.
-func (r *runner) pushSite(ctx context.Context, f *Forge, repo forge.Repo) {
-	name := "push the site to main"
-	dir := f.Dir
-	if dir == "" {
-		dir = "."
-	}
-	local, err := git.PlainOpen(dir)
-	if err != nil {
-		r.report(Step{Name: name, Status: Failed, Detail: fmt.Sprintf("%s is not a git repo: %v", dir, err), Fix: "run in the site repo (nassella init makes one)"})
-		return
-	}
-	head, err := local.Head()
-	if err != nil {
-		r.report(Step{Name: name, Status: Failed, Detail: "the site repo has no commit yet", Fix: "commit the site first (nassella init commits a complete site)"})
-		return
-	}
-	remote := repo.CloneURL
-	if remote == "" {
-		remote = f.URL + "/" + f.Owner + "/" + f.Repo + ".git"
-	}
-	at, err := remoteMain(ctx, local, remote, f.Token)
-	if err != nil {
-		r.report(Step{Name: name, Status: Failed, Detail: err.Error(), Fix: "check that the token may read the repo"})
-		return
-	}
-	if at == head.Hash() {
-		r.report(Step{Name: name, Status: AlreadyThere, Detail: "main is at " + head.Hash().String()[:12]})
-		return
-	}
-	// Pushed to the URL itself: the local repo's config is left as it is.
-	err = gitx.Push(ctx, local, remote, []config.RefSpec{config.RefSpec(head.Name().String() + ":refs/heads/main")}, f.Token, false)
-	if err != nil {
-		fix := "check that the token may push to the repo"
-		if strings.Contains(err.Error(), "non-fast-forward") {
-			fix = "main on the forge has commits the local repo does not: pull them into the local site repo (git pull), then run again"
-		}
-		r.report(Step{Name: name, Status: Failed, Detail: err.Error(), Fix: fix})
-		return
-	}
-	r.report(Step{Name: name, Status: Done, Detail: "pushed " + head.Name().Short() + " (" + head.Hash().String()[:12] + ") to main"})
-}
-
 // remoteMain is the commit main points at in the repo at url, zero when the repo is
 // empty or has no main.
 func remoteMain(ctx context.Context, local *git.Repository, url, token string) (plumbing.Hash, error) {
@@ -147,28 +119,40 @@ func remoteMain(ctx context.Context, local *git.Repository, url, token string) (
 }
 
 // storeSecrets puts the workflows' secrets in the forge's secret store, by name only in
-// the report. Secrets the forge already has stay unless ReplaceSecrets.
-func (r *runner) storeSecrets(ctx context.Context, c forge.Client, f *Forge) {
+// the report. Secrets the forge already has stay unless ReplaceSecrets. It reports
+// whether the forge holds every secret the site needs.
+func (r *runner) storeSecrets(ctx context.Context, c forge.Client, f *Forge) bool {
 	names, err := c.SecretNames(ctx)
 	if err != nil {
 		r.report(Step{Name: "secrets on the forge", Status: Failed, Detail: err.Error(), Fix: secretsFix(f)})
-		return
+		return false
 	}
 	existing := map[string]bool{}
 	for _, n := range names {
 		existing[strings.ToUpper(n)] = true
 	}
+	r.stored = existing
+	all := true
 	for _, s := range Secrets {
 		value := r.cfg.Secrets[s.Name]
 		name := "secret " + s.Name
 		switch {
 		case !s.Needed(&r.cfg):
 			continue
+		case value == "" && s.Name == BackupKeySecret && existing[s.Name]:
+			r.report(Step{Name: name, Status: AlreadyThere, Detail: "kept (the private half of admin.backup_key)"})
+			continue
+		case value == "" && s.Name == BackupKeySecret:
+			all = false
+			r.report(Step{Name: name, Status: Failed, Detail: "site.yaml has admin.backup_key, but the forge has no " + BackupKeySecret + " and none was given",
+				Fix: "give the key's private half as " + BackupKeySecret + ", or delete the backup_key line from site.yaml, commit, and run again: bootstrap then makes a new pair"})
+			continue
 		case value == "":
+			all = all && existing[s.Name] // one stored earlier still serves the workflows
 			r.report(Step{Name: name, Status: Skipped, Detail: "not given (see above)"})
 			continue
 		}
-		if existing[s.Name] && !f.ReplaceSecrets {
+		if existing[s.Name] && !f.ReplaceSecrets && !r.replace[s.Name] {
 			r.report(Step{Name: name, Status: AlreadyThere, Detail: "kept (--replace-secrets overwrites it)"})
 			continue
 		}
@@ -177,8 +161,12 @@ func (r *runner) storeSecrets(ctx context.Context, c forge.Client, f *Forge) {
 			continue
 		}
 		created, err := c.SetSecret(ctx, s.Name, value)
+		if err == nil {
+			r.stored[s.Name] = true
+		}
 		switch {
 		case err != nil:
+			all = false
 			r.report(Step{Name: name, Status: Failed, Detail: err.Error(), Fix: secretsFix(f)})
 		case created:
 			r.report(Step{Name: name, Status: Done, Detail: "stored"})
@@ -186,6 +174,7 @@ func (r *runner) storeSecrets(ctx context.Context, c forge.Client, f *Forge) {
 			r.report(Step{Name: name, Status: Done, Detail: "replaced"})
 		}
 	}
+	return all
 }
 
 func secretsFix(f *Forge) string {

@@ -1,9 +1,6 @@
 package bootstrap
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -36,7 +33,7 @@ func (r *runner) ensureHostKey() {
 		r.report(step)
 		return
 	}
-	pem, pub, err := newHostKey(r.cfg.Site.Name)
+	pem, pub, err := newKeyPair("nassella host key of " + r.cfg.Site.Name)
 	if err != nil {
 		step.Status, step.Detail, step.Fix = Failed, err.Error(), "run again"
 		r.report(step)
@@ -47,18 +44,4 @@ func (r *runner) ensureHostKey() {
 	step.Status = Done
 	step.Detail = "made " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))) + " (" + ssh.FingerprintSHA256(pub) + "); stored as " + HostKeySecret + " unless the forge already has one"
 	r.report(step)
-}
-
-// newHostKey returns a new ed25519 key as an OpenSSH private key file, and its public key.
-func newHostKey(site string) (string, ssh.PublicKey, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return "", nil, err
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "nassella host key of "+site)
-	if err != nil {
-		return "", nil, err
-	}
-	sshPub, err := ssh.NewPublicKey(pub)
-	return string(pem.EncodeToMemory(block)), sshPub, err
 }

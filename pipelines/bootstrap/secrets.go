@@ -22,11 +22,11 @@ func withState(c *Config) bool { return c.Site.State != nil && c.Site.State.S3 !
 
 func withBackups(c *Config) bool { return c.Site.Backups.Target.S3 != nil }
 
-func withBackupKey(c *Config) bool { return c.Site.Admin.BackupKey != "" }
-
-// onGitea: the Forgejo/Gitea workflows post plan comments and doctor issues with a
-// token of their own (GitHub's workflows use the automatic GITHUB_TOKEN).
-func onGitea(c *Config) bool { return c.Forge != nil && c.Forge.Kind != "github" }
+// withBackupKey: a site that backs up promises a backup before every rebuild, which CI
+// takes with this key; bootstrap makes it when site.yaml has none (backupkey.go).
+func withBackupKey(c *Config) bool {
+	return c.Site.Admin.BackupKey != "" || c.Site.Backups.Target.S3 != nil
+}
 
 // Secrets are the secrets of site-template/workflows (GitHub and Forgejo), by name.
 var Secrets = []Secret{
@@ -37,9 +37,9 @@ var Secrets = []Secret{
 	{"BACKUP_PASSWORD", "password of the restic backup repository", withBackups},
 	{"BACKUP_S3_ACCESS_KEY_ID", "access key of the backup bucket", withBackups},
 	{"BACKUP_S3_SECRET_ACCESS_KEY", "secret key of the backup bucket", withBackups},
-	{"BACKUP_SSH_KEY", "private SSH key of admin.backup_key, to back up before a rebuild", withBackupKey},
+	{BackupKeySecret, "private SSH key of admin.backup_key, to back up before a rebuild; bootstrap makes it when site.yaml has no backup_key", withBackupKey},
 	{HostKeySecret, "the server's SSH host key (OpenSSH ed25519 private key), which every SSH call checks; bootstrap makes it when not given", always},
-	{"NASSELLA_FORGE_TOKEN", "Forgejo/Gitea token the workflows comment on pull requests and open issues with", onGitea},
+	{"NASSELLA_FORGE_TOKEN", "the bot's forge token: it commits the regenerated files to pull requests (a push with the workflow's own token would not run the checks again) and, on Forgejo/Gitea, comments on pull requests and opens issues", always},
 }
 
 // SecretNames returns the names of Secrets.
@@ -85,7 +85,9 @@ func (r *runner) checkSecrets() {
 	known := map[string]bool{}
 	for _, s := range Secrets {
 		known[s.Name] = true
-		if s.Needed(&r.cfg) && r.cfg.Secrets[s.Name] == "" {
+		// A backup key bootstrap made on an earlier run is on the forge only: storeSecrets
+		// checks it is there.
+		if s.Needed(&r.cfg) && r.cfg.Secrets[s.Name] == "" && s.Name != BackupKeySecret {
 			missing = append(missing, s.Name)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -56,10 +57,19 @@ type ApplyOptions struct {
 	// without a pull request (a direct push to main, which has nothing reviewed). CI sets
 	// it, so a pull request whose plan comment is missing never applies unchecked.
 	RequireReview, NoPR bool
+
+	// Merge is how the commit reached main: a change that restarts the server and that
+	// the update bot merged waits for the maintenance window (window.go). Now is the
+	// clock it is checked against (time.Now when nil).
+	Merge Merge
+	Now   func() time.Time
 }
 
 // Outcome is what an apply did.
 type Outcome struct {
+	// Waiting, when set, says why nothing was applied: the change waits for the
+	// maintenance window.
+	Waiting    string
 	Health     []health.Result
 	RolledBack bool
 	RolledTo   string
@@ -110,6 +120,9 @@ func Apply(ctx context.Context, e Env, opt ApplyOptions) (*Outcome, error) {
 	if err := e.checkStateKept(s); err != nil {
 		return nil, err
 	}
+	if wait, err := e.waiting(opt, p, s); err != nil || wait != "" {
+		return &Outcome{Waiting: wait}, err
+	}
 	dir := filepath.Join(e.Dir, terraform.Dir)
 	tf, err := e.tf(ctx, dir)
 	if err != nil {
@@ -119,6 +132,9 @@ func Apply(ctx context.Context, e Env, opt ApplyOptions) (*Outcome, error) {
 		if err := e.backup(ctx, tf, opt); err != nil {
 			return nil, err
 		}
+	}
+	if err := e.sendSettings(ctx, tf, opt, p); err != nil {
+		return nil, err
 	}
 	e.logf("applying %s (digest %s)\n", e.Dir, p.Digest)
 	if err := tf.Apply(ctx, tfexec.DirOrPlan(p.File)); err != nil {

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/nassella/nassella/internal/sshx"
+	"github.com/nassella/nassella/internal/syncbuf"
 )
 
 func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
@@ -40,6 +42,24 @@ const Command = "nassella-backup-now"
 
 // Backup runs the backup and returns its output in the error when it fails.
 func (b SSHBackup) Backup(ctx context.Context, host string) error {
+	out, err := b.run(ctx, host, Command, nil)
+	return commandError(Command, host, err, out)
+}
+
+// commandError is err of command on host with what it printed, or nil.
+func commandError(command, host string, err error, out []byte) error {
+	switch {
+	case err == nil:
+		return nil
+	case len(out) == 0:
+		return fmt.Errorf("%s on %s: %w", command, host, err)
+	}
+	return fmt.Errorf("%s on %s: %w\n%s", command, host, err, out)
+}
+
+// run runs command on host with stdin (none when nil); its error comes with what the
+// command printed.
+func (b SSHBackup) run(ctx context.Context, host, command string, stdin []byte) ([]byte, error) {
 	user, port, timeout := b.User, b.Port, b.Timeout
 	if user == "" {
 		user = "core"
@@ -51,7 +71,7 @@ func (b SSHBackup) Backup(ctx context.Context, host string) error {
 		timeout = 30 * time.Minute
 	}
 	if b.HostKey == nil {
-		return fmt.Errorf("%s on %s: %w", Command, host, ErrNoHostKey)
+		return nil, ErrNoHostKey
 	}
 	addr := b.Addr
 	if addr == "" {
@@ -61,12 +81,14 @@ func (b SSHBackup) Backup(ctx context.Context, host string) error {
 	defer cancel()
 	c, err := sshx.Dial(ctx, addr, sshx.Config{User: user, Signer: b.Signer, HostKey: sshx.Pinned(b.HostKey)})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer c.Close()
-	out, err := c.Run(ctx, Command)
-	if err != nil {
-		return fmt.Errorf("%s on %s: %w\n%s", Command, host, err, bytes.TrimSpace(out.Combined))
+	var in io.Reader
+	if stdin != nil {
+		in = bytes.NewReader(stdin)
 	}
-	return nil
+	var out syncbuf.Buffer // the session writes both streams from two goroutines
+	err = c.Stream(ctx, command, in, &out, &out)
+	return bytes.TrimSpace(out.Bytes()), err
 }

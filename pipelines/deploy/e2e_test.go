@@ -166,7 +166,7 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	sum := deploy.Summarize(p).Text()
-	for _, want := range []string{"Your server will be created", "A data volume of 50 GB", "https://vault.acme.example will point at your server", "A fixed IPV4 address"} {
+	for _, want := range []string{"Your server will be created", "A data volume of 50 GB", "https://vault.acme.example will point at your server", "A fixed IPv4 address"} {
 		if !strings.Contains(sum, want) {
 			t.Errorf("first plan summary lacks %q:\n%s", want, sum)
 		}

@@ -104,6 +104,9 @@ type Plan struct {
 	// Reads are the data sources the configuration reads, which OpenTofu runs while
 	// planning.
 	Reads []Read `json:"reads,omitempty"`
+	// Site is the site the plan was made for; MakePlan sets it and it is not saved. The
+	// summary reads from it what it may promise, such as a backup before a rebuild.
+	Site *site.Loaded `json:"-"`
 }
 
 // Read is a data source of the configuration.
@@ -164,7 +167,11 @@ func MakePlan(ctx context.Context, e Env, file string) (*Plan, error) {
 	if err := validate.ExtraFiles(e.Dir, t.Paths()); err != nil {
 		return nil, fmt.Errorf("%s: %w", e.Dir, err)
 	}
-	return makePlan(ctx, e, file, r.Site.Danger)
+	p, err := makePlan(ctx, e, file, r.Site.Danger)
+	if p != nil {
+		p.Site = r.Site
+	}
+	return p, err
 }
 
 // makePlan plans the repo's Terraform as it is; danger is the site's danger_zone, which

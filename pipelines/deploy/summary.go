@@ -4,18 +4,38 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/nassella/nassella/generator/site"
 )
 
-// Summary is what a plan does, in words a site owner understands.
+// Summary is what a plan does, in words a site owner understands: what happens to their
+// site, not which resources change (those stay in the technical details).
 type Summary struct {
 	Headline string
+	// When says when the change applies: at once, or in the site's maintenance window
+	// (Timing, window.go); empty when nothing changes or the plan knows no site.
+	When     string
 	Lines    []string
 	Warnings []string
+	// Counts is the technical tally, "Plan: 1 to rebuild, 2 to change.", for logs and
+	// the technical details.
+	Counts string
+	// Support is who the owner asks, in Markdown, or "your co-op".
+	Support string
 }
 
-// Summarize turns a plan's changes into owner words.
+// Summarize turns a plan's changes into owner words. What it promises comes from the site
+// the plan was made for (p.Site): a backup before a rebuild only with admin.backup_key.
 func Summarize(p *Plan) Summary {
-	var s Summary
+	s := Summary{Support: site.NoSupport}
+	backupKey := false
+	if p.Site != nil {
+		s.Support = p.Site.Support.Markdown()
+		backupKey = p.Site.Admin.BackupKey != ""
+	}
+	if len(p.Changes) > 0 {
+		s.When = Timing(p) // window.go
+	}
 	hosts := map[string]string{} // host → action of its DNS records
 	counts := map[string]int{}
 	for _, c := range p.Changes {
@@ -24,11 +44,17 @@ func Summarize(p *Plan) Summary {
 		case "hcloud_server":
 			switch c.Action {
 			case "replace":
-				s.Lines = append(s.Lines, "The server will be rebuilt with the new configuration (apps, versions or settings changed). Your data volume and IP addresses stay; a backup is taken first and the apps are offline for a few minutes.")
+				line := "The server will be rebuilt with the new setup, because your apps' settings or the server's setup changed. Your data volume and IP addresses stay; your apps are offline for a few minutes."
+				if backupKey {
+					line += " A backup of all your data is taken first."
+				} else if p.Site != nil {
+					s.Warnings = append(s.Warnings, fmt.Sprintf("The server must be rebuilt, but site.yaml has no admin.backup_key, so no backup can be taken first: merging stops before anything changes. Ask %s to set up the backup key.", s.Support))
+				}
+				s.Lines = append(s.Lines, line)
 			case "create":
 				s.Lines = append(s.Lines, "Your server will be created and your apps installed on it.")
 			case "update":
-				s.Lines = append(s.Lines, "Server settings will change without a rebuild.")
+				s.Lines = append(s.Lines, "The server's setup will change without a rebuild; if its size changes, it restarts once and your apps are offline for a few minutes.")
 			case "delete":
 				s.Warnings = append(s.Warnings, "The server will be deleted.")
 			}
@@ -44,18 +70,21 @@ func Summarize(p *Plan) Summary {
 		case "hcloud_primary_ip":
 			switch c.Action {
 			case "create":
-				s.Lines = append(s.Lines, fmt.Sprintf("A fixed %s address will be reserved for the site.", strings.ToUpper(strings.Replace(c.Detail, "ip", "IP", 1))))
+				s.Lines = append(s.Lines, fmt.Sprintf("A fixed %s address will be reserved for your site.", ipName(c.Detail)))
 			case "delete", "replace":
-				s.Warnings = append(s.Warnings, fmt.Sprintf("The site's %s address will be released: every app's address changes.", c.Detail))
+				s.Warnings = append(s.Warnings, fmt.Sprintf("Your site's %s address will be released: every app's address changes.", ipName(c.Detail)))
 			}
 		case "hcloud_zone_rrset":
-			if c.Detail != "" {
+			// The owner's own records (MX, the website, ...) are not app addresses.
+			if strings.HasPrefix(c.Address, "hcloud_zone_rrset.owner[") {
+				s.Lines = append(s.Lines, fmt.Sprintf("Your own record for %s (dns.hetzner.records in site.yaml) will be %s.", c.Detail, pastTense(c.Action)))
+			} else if c.Detail != "" {
 				hosts[c.Detail] = c.Action
 			}
 		case "hcloud_zone":
 			switch c.Action {
 			case "create":
-				s.Lines = append(s.Lines, fmt.Sprintf("A DNS zone for %s will be created; your domain's name servers must point at it (the co-op tells you which).", c.Detail))
+				s.Lines = append(s.Lines, fmt.Sprintf("A DNS zone for %s will be created; your domain's name servers must point at it (ask %s which).", c.Detail, s.Support))
 			case "delete":
 				s.Warnings = append(s.Warnings, fmt.Sprintf("The DNS zone for %s will be deleted.", c.Detail))
 			}
@@ -69,10 +98,17 @@ func Summarize(p *Plan) Summary {
 			// Rescue keys: too technical to list one by one.
 		case "hcloud_volume_attachment":
 			// Follows the server and the volume.
+		case "terraform_data":
+			// nassella's own records (server.tf): the server's setup shows as its rebuild;
+			// new backup settings change the running server.
+			if l := SetupLine(p, c); l != "" {
+				s.Lines = append(s.Lines, l)
+			}
 		default:
-			s.Lines = append(s.Lines, fmt.Sprintf("%s will be %s.", c.Address, pastTense(c.Action)))
+			s.Lines = append(s.Lines, fmt.Sprintf("Another part of the server's setup (`%s`) will be %s.", c.Address, pastTense(c.Action)))
 		}
 	}
+	s.Lines = append(s.Lines, recordsToAdd(p)...)
 	names := make([]string, 0, len(hosts))
 	for h := range hosts {
 		names = append(names, h)
@@ -93,8 +129,9 @@ func Summarize(p *Plan) Summary {
 			s.Warnings = append(s.Warnings, w+" Nassella never generates this: do not merge unless you know why it is there.")
 		}
 	}
+	s.Headline = headline(p)
 	if len(p.Changes) == 0 {
-		s.Headline = "Nothing changes on the server."
+		s.Counts = "Plan: no changes."
 		return s
 	}
 	var parts []string
@@ -103,8 +140,36 @@ func Summarize(p *Plan) Summary {
 			parts = append(parts, fmt.Sprintf("%d to %s", counts[a], map[string]string{"create": "add", "replace": "rebuild", "update": "change", "delete": "remove"}[a]))
 		}
 	}
-	s.Headline = "Plan: " + strings.Join(parts, ", ") + "."
+	s.Counts = "Plan: " + strings.Join(parts, ", ") + "."
 	return s
+}
+
+// headline is the one sentence the owner reads first: what merging does to their site.
+func headline(p *Plan) string {
+	server := ""
+	for _, c := range p.Changes {
+		if c.Type == "hcloud_server" {
+			server = c.Action
+		}
+	}
+	switch {
+	case len(p.Changes) == 0:
+		return "Nothing changes on your server."
+	case server == "create":
+		return "Your server will be created."
+	case server == "replace":
+		return "Your server will be rebuilt: your apps are offline for a few minutes."
+	case server == "update":
+		return "Your server will be changed without a rebuild."
+	case server == "delete":
+		return "Your server will be deleted: read the warnings below."
+	}
+	return "Your site will be changed; your apps keep running."
+}
+
+// ipName is "IPv4" for the provider's "ipv4".
+func ipName(t string) string {
+	return strings.Replace(t, "ip", "IP", 1)
 }
 
 // siteProvider is the one provider nassella's Terraform reads and changes the site with.
@@ -129,16 +194,20 @@ func pastTense(action string) string {
 	return map[string]string{"create": "created", "update": "changed", "replace": "replaced", "delete": "deleted"}[action]
 }
 
-// Text renders the summary for a terminal or CI log.
+// Text renders the summary for a terminal or CI log, with the technical tally.
 func (s Summary) Text() string {
 	var b strings.Builder
 	b.WriteString(s.Headline + "\n")
+	if s.When != "" {
+		b.WriteString("  " + s.When + "\n")
+	}
 	for _, w := range s.Warnings {
 		b.WriteString("  WARNING: " + w + "\n")
 	}
 	for _, l := range s.Lines {
 		b.WriteString("  - " + l + "\n")
 	}
+	b.WriteString("  " + s.Counts + "\n")
 	return b.String()
 }
 
@@ -146,14 +215,17 @@ func (s Summary) Text() string {
 // comment rather than adding one per push.
 const CommentMarker = "<!-- nassella-plan -->"
 
-// Markdown renders the summary as the sticky pull-request comment, with the technical
-// list folded away and the plan digest the merge is checked against.
+// Markdown renders the summary as the sticky pull-request comment: the owner's words
+// first, the technical list folded away, and the plan digest the merge is checked against.
 func (s Summary) Markdown(p *Plan) string {
 	var b strings.Builder
 	b.WriteString(CommentMarker + "\n")
 	fmt.Fprintf(&b, "<!-- nassella-plan-digest: %s -->\n", p.Digest)
 	b.WriteString("### What merging this pull request does\n\n")
 	fmt.Fprintf(&b, "**%s**\n\n", s.Headline)
+	if s.When != "" {
+		fmt.Fprintf(&b, "%s\n\n", s.When)
+	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(&b, "> [!WARNING]\n> %s\n\n", w)
 	}
@@ -161,15 +233,39 @@ func (s Summary) Markdown(p *Plan) string {
 		fmt.Fprintf(&b, "- %s\n", l)
 	}
 	if len(p.Changes)+len(p.Reads) > 0 {
-		b.WriteString("\n<details><summary>Technical details</summary>\n\n| Resource | Change |\n|---|---|\n")
+		fmt.Fprintf(&b, "\n<details><summary>Technical details</summary>\n\n%s\n\n| Resource | Change |\n|---|---|\n", s.Counts)
 		for _, c := range p.Changes {
 			fmt.Fprintf(&b, "| `%s` | %s |\n", c.Address, c.Action)
 		}
 		for _, r := range p.Reads {
 			fmt.Fprintf(&b, "| `%s` | read (%s) |\n", r.Address, r.Provider)
 		}
-		b.WriteString("\n</details>\n")
+		fmt.Fprintf(&b, "\nPlan digest `%s`: merging applies exactly these changes, or nothing.\n\n</details>\n", p.Digest)
 	}
-	fmt.Fprintf(&b, "\nPlan digest `%s`: merging applies exactly these changes, or nothing.\n", p.Digest)
+	fmt.Fprintf(&b, "\nQuestions about this change? Ask %s.\n", s.Support)
 	return b.String()
+}
+
+// recordsToAdd tells a records_only site's owner, who keeps the domain's records at
+// their own DNS host, which records to add there: every app's on a new server; on a
+// rebuild the plan cannot tell which app is new, so it points at the README's list.
+func recordsToAdd(p *Plan) []string {
+	if p.Site == nil || p.Site.DNSMode() != site.DNSRecordsOnly {
+		return nil
+	}
+	var out []string
+	for _, c := range p.Changes {
+		if c.Type != "hcloud_server" {
+			continue
+		}
+		switch c.Action {
+		case "create":
+			for _, a := range p.Site.Apps {
+				out = append(out, fmt.Sprintf("Add the A and AAAA records of https://%s at your DNS host once the server exists (README.md lists them; the addresses are in the log of this change, under records_to_add).", a.Host))
+			}
+		case "replace":
+			out = append(out, "If this change adds an app, add the A and AAAA records of its address at your DNS host (README.md lists every name).")
+		}
+	}
+	return out
 }

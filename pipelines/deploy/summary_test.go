@@ -6,6 +6,7 @@ import (
 
 	tfjson "github.com/hashicorp/terraform-json"
 
+	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/pipelines/deploy"
 )
 
@@ -67,5 +68,69 @@ func TestSummaryCallsOutDataSources(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("comment lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// The plan comment speaks of the owner's site, promises a backup only where one can be
+// taken, names who to ask and folds the resources away.
+func TestSummaryWords(t *testing.T) {
+	rebuild := []deploy.Change{{Address: "hcloud_server.host", Type: "hcloud_server", Action: "replace"}, {Address: "hcloud_zone_rrset.app[\"cloud\"]", Type: "hcloud_zone_rrset", Action: "create", Detail: "cloud.acme.example"}}
+	withKey := &site.Loaded{Site: &site.Site{Admin: site.Admin{BackupKey: "ssh-ed25519 AAAA ci"}}}
+	supported := &site.Loaded{Site: &site.Site{Support: &site.Support{Name: "Riverside Tech Co-op", Email: "help@riverside.coop"}}}
+	for _, tc := range []struct {
+		name      string
+		plan      deploy.Plan
+		when      string
+		want, not []string
+	}{
+		{"rebuild with a backup key", deploy.Plan{Changes: rebuild, Site: withKey},
+			"",
+			[]string{"**Your server will be rebuilt: your apps are offline for a few minutes.**", "your apps' settings or the server's setup changed", "A backup of all your data is taken first.",
+				"- https://cloud.acme.example will point at your server.", "<details><summary>Technical details</summary>\n\nPlan: 1 to add, 1 to rebuild.", "| `hcloud_server.host` | replace |", "Questions about this change? Ask your co-op."},
+			[]string{"WARNING"}},
+		{"rebuild without a backup key", deploy.Plan{Changes: rebuild, Site: supported},
+			"",
+			[]string{"> [!WARNING]\n> The server must be rebuilt, but site.yaml has no admin.backup_key", "Ask **Riverside Tech Co-op** ([help@riverside.coop](mailto:help@riverside.coop)) to set up the backup key."},
+			[]string{"backup of all your data is taken first"}},
+		{"first apply", deploy.Plan{Changes: []deploy.Change{{Address: "hcloud_server.host", Type: "hcloud_server", Action: "create"}, {Address: "hcloud_zone.site[\"acme.example\"]", Type: "hcloud_zone", Action: "create", Detail: "acme.example"}, {Address: "hcloud_primary_ip.v6", Type: "hcloud_primary_ip", Action: "create", Detail: "ipv6"}}, Site: supported},
+			"",
+			[]string{"**Your server will be created.**", "A fixed IPv6 address will be reserved for your site.", "your domain's name servers must point at it (ask **Riverside Tech Co-op**"},
+			[]string{"co-op tells you"}},
+		{"in place", deploy.Plan{Changes: []deploy.Change{{Address: "hcloud_server.host", Type: "hcloud_server", Action: "update"}}},
+			"It is applied in your maintenance window, Sun 03:00 (Europe/Berlin).",
+			[]string{"**Your server will be changed without a rebuild.**\n\nIt is applied in your maintenance window, Sun 03:00 (Europe/Berlin).\n\n", "The server's setup will change without a rebuild"},
+			nil},
+		{"nothing", deploy.Plan{},
+			"",
+			[]string{"**Nothing changes on your server.**"},
+			[]string{"<details>"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.plan.Digest = "0123456789abcdef"
+			s := deploy.Summarize(&tc.plan)
+			if len(tc.plan.Changes) > 0 && s.When != deploy.Timing(&tc.plan) {
+				t.Errorf("When = %q, want Timing's %q", s.When, deploy.Timing(&tc.plan))
+			}
+			if tc.when != "" {
+				s.When = tc.when
+			}
+			md := s.Markdown(&tc.plan)
+			for _, w := range tc.want {
+				if !strings.Contains(md, w) {
+					t.Errorf("comment lacks %q:\n%s", w, md)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(md, w) {
+					t.Errorf("comment says %q:\n%s", w, md)
+				}
+			}
+			if !strings.HasPrefix(md, deploy.CommentMarker+"\n<!-- nassella-plan-digest: 0123456789abcdef -->\n") {
+				t.Errorf("comment does not open with the marker and digest:\n%s", md)
+			}
+			if text := s.Text(); !strings.Contains(text, s.Headline+"\n") || !strings.Contains(text, s.Counts) {
+				t.Errorf("text lacks the headline or the tally:\n%s", text)
+			}
+		})
 	}
 }

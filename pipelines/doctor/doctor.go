@@ -1,7 +1,7 @@
 // Package doctor checks a running site from outside, the way its owner would notice
 // trouble: every app answers over HTTPS, certificates are far from expiry, DNS points at
 // the server, the newest backup is recent and the data volume has room. Each finding says
-// in plain words what is wrong and what to do.
+// in plain words what is wrong, what the owner can do and what the co-op does about it.
 package doctor
 
 import (
@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/internal/hostcontract"
 )
@@ -39,15 +40,22 @@ type Options struct {
 	Timeout      time.Duration // for each app's HTTPS check; 1 minute when 0
 	CertMinDays  int           // 14 when 0
 	DiskMaxUsage int           // percent; 80 when 0
+	DNS          *DNSSetup     // the records-only records or the delegation (dns.go); not checked when nil
 }
 
-// Finding is one check's outcome.
+// Finding is one check's outcome. A problem says what the owner can do and what the
+// co-op does, apart: the owner never runs a command, the co-op has the logs and secrets.
 type Finding struct {
 	Check   string // https, certificate, dns, backup, disk
 	Subject string // the app or host it is about
 	OK      bool
 	What    string // what was found
-	Fix     string // what to do, when not OK
+	// Owner is what the site's owner can do, in plain words; empty when it is the co-op's
+	// alone.
+	Owner string
+	// Coop is what the co-op (the site's support contact) does about it: the technical
+	// steps, commands and secrets.
+	Coop string
 }
 
 // Run runs every check and returns the findings, problems first.
@@ -71,6 +79,7 @@ func Run(ctx context.Context, opt Options) []Finding {
 	fs = append(fs, checkHTTPS(ctx, opt)...)
 	fs = append(fs, checkCerts(ctx, opt)...)
 	fs = append(fs, checkDNS(ctx, opt)...)
+	fs = append(fs, CheckDNSSetup(ctx, opt)...)
 	fs = append(fs, checkBackup(ctx, opt)...)
 	sort.SliceStable(fs, func(i, j int) bool { return !fs[i].OK && fs[j].OK })
 	return fs
@@ -84,7 +93,8 @@ func checkHTTPS(ctx context.Context, opt Options) []Finding {
 			f.What = fmt.Sprintf("%s answers", r.URL())
 		} else {
 			f.What = fmt.Sprintf("%s does not answer as it should: %s", r.URL(), r.Last)
-			f.Fix = fmt.Sprintf("look at the app's logs (nassella logs %s); if it stays down, restart the server from the provider's console", r.App)
+			f.Owner = "try the address again in a few minutes; if it still does not open, tell your support contact what you were doing when it stopped"
+			f.Coop = fmt.Sprintf("look at the app's logs (nassella logs %s); if it stays down, restart the server from the provider's console", r.App)
 		}
 		fs = append(fs, f)
 	}
@@ -105,7 +115,8 @@ func checkCerts(ctx context.Context, opt Options) []Finding {
 		cancel()
 		if err != nil {
 			f.What = fmt.Sprintf("no valid HTTPS certificate for %s: %v", t.Host, err)
-			f.Fix = "check that DNS points at the server (below) and look at the proxy's logs (nassella logs proxy): Caddy gets certificates by itself once DNS is right"
+			f.Owner = "if you changed your domain's settings lately (name servers, records), say so to your support contact; visitors may see a security warning until this is fixed"
+			f.Coop = "check that DNS points at the server (below) and look at the proxy's logs (nassella logs proxy): Caddy gets certificates by itself once DNS is right"
 			fs = append(fs, f)
 			continue
 		}
@@ -116,7 +127,8 @@ func checkCerts(ctx context.Context, opt Options) []Finding {
 		f.OK = left >= time.Duration(opt.CertMinDays)*24*time.Hour
 		f.What = fmt.Sprintf("the certificate of %s is valid for %d more days", t.Host, days)
 		if !f.OK {
-			f.Fix = "Caddy renews certificates 30 days before they expire, so renewal is failing: look at nassella logs proxy (DNS, port 80/443 blocked, the CA's rate limits)"
+			f.Owner = fmt.Sprintf("nothing yet: the address works for %d more days", days)
+			f.Coop = "Caddy renews certificates 30 days before they expire, so renewal is failing: look at nassella logs proxy (DNS, port 80/443 blocked, the CA's rate limits)"
 		}
 		fs = append(fs, f)
 	}
@@ -131,7 +143,8 @@ func checkDNS(ctx context.Context, opt Options) []Finding {
 		switch {
 		case err != nil || len(addrs) == 0:
 			f.What = fmt.Sprintf("%s has no DNS record: %v", t.Host, err)
-			f.Fix = "run the apply workflow again (it writes the records); if the domain is new, check that its registrar points at the DNS service's name servers"
+			f.Owner = "if the domain is new or moved lately, check at the company you bought it from that its name servers are the ones your support contact gave you"
+			f.Coop = "run the apply workflow again (it writes the records); if the domain is new, check that its registrar points at the DNS service's name servers"
 		case len(opt.ServerIPs) == 0:
 			f.OK = true
 			f.What = fmt.Sprintf("%s resolves to %s (the server's addresses were not given, so not compared)", t.Host, strings.Join(addrs, ", "))
@@ -146,7 +159,8 @@ func checkDNS(ctx context.Context, opt Options) []Finding {
 			f.What = fmt.Sprintf("%s resolves to %s", t.Host, strings.Join(addrs, ", "))
 			if !f.OK {
 				f.What += fmt.Sprintf(", but the server is %s", strings.Join(opt.ServerIPs, ", "))
-				f.Fix = "another record points elsewhere: remove it at the DNS service or run the apply workflow again; changes take up to an hour to spread"
+				f.Owner = "if you added a record for this address yourself, at your domain's company or DNS host, remove it"
+				f.Coop = "another record points elsewhere: remove it at the DNS service or run the apply workflow again; changes take up to an hour to spread"
 			}
 		}
 		fs = append(fs, f)
@@ -165,19 +179,19 @@ func MaxAge(schedule string) time.Duration {
 func checkBackup(ctx context.Context, opt Options) []Finding {
 	if opt.Status == nil {
 		return []Finding{{Check: "backup", Subject: "backups", What: "the backup status was not checked (no backup key given)",
-			Fix: "give nassella doctor the BACKUP_SSH_KEY secret (--backup-key) and set admin.backup_key in site.yaml"}}
+			Coop: "give nassella doctor the BACKUP_SSH_KEY secret (--backup-key) and set admin.backup_key in site.yaml"}}
 	}
 	st, err := opt.Status(ctx)
 	if errors.Is(err, ErrNoHostKey) {
 		return []Finding{{Check: "backup", Subject: "backups", What: "the backup status was not checked (no host key given)",
-			Fix: "give nassella doctor the NASSELLA_HOST_KEY secret (or --host-key FILE), so it reads the status from the site's server only"}}
+			Coop: "give nassella doctor the NASSELLA_HOST_KEY secret (or --host-key FILE), so it reads the status from the site's server only"}}
 	}
 	if err != nil {
 		fix := "check that the server is up and admin.backup_key matches the BACKUP_SSH_KEY secret"
 		if errors.Is(err, ErrNoStatus) {
 			fix = "no backup has ever finished: look at nassella logs backup; the first one runs at the next scheduled time (" + opt.Schedule + ")"
 		}
-		return []Finding{{Check: "backup", Subject: "backups", What: "there is no record of any backup: " + err.Error(), Fix: fix}}
+		return []Finding{{Check: "backup", Subject: "backups", What: "there is no record of any backup: " + err.Error(), Coop: fix}}
 	}
 	var fs []Finding
 	f := Finding{Check: "backup", Subject: "backups"}
@@ -189,20 +203,23 @@ func checkBackup(ctx context.Context, opt Options) []Finding {
 		if st.Result == "failed" {
 			f.What += "; the last try failed: " + st.Error
 		}
-		f.Fix = "look at nassella logs backup and fix what it says; the data is not protected until a backup works"
+		f.Owner = "nothing, but know that your data has no backup until this is fixed"
+		f.Coop = "look at nassella logs backup and fix what it says; the data is not protected until a backup works"
 	case age > MaxAge(opt.Schedule):
 		f.What = fmt.Sprintf("the newest backup is %s old (schedule: %s)", roundAge(age), opt.Schedule)
 		if st.Result == "failed" {
 			f.What += "; the last try failed: " + st.Error
 		}
-		f.Fix = "look at nassella logs backup; check the BACKUP_* secrets and that the backup bucket exists and has room"
+		f.Owner = fmt.Sprintf("nothing, but know that your newest backup is %s old until this is fixed", roundAge(age))
+		f.Coop = "look at nassella logs backup; check the BACKUP_* secrets and that the backup bucket exists and has room"
 	default:
 		f.OK = true
 		f.What = fmt.Sprintf("the newest backup is %s old (snapshot %s)", roundAge(age), st.Snapshot)
 		if st.Result == "failed" {
 			f.OK = false
 			f.What = fmt.Sprintf("the last backup failed (%s); the newest good one is %s old", st.Error, roundAge(age))
-			f.Fix = "look at nassella logs backup; the next scheduled run may fix it by itself"
+			f.Owner = "nothing: the next backup may work by itself"
+			f.Coop = "look at nassella logs backup; the next scheduled run may fix it by itself"
 		}
 	}
 	fs = append(fs, f)
@@ -212,7 +229,8 @@ func checkBackup(ctx context.Context, opt Options) []Finding {
 		d.OK, d.What = false, "the data volume's use is unknown"
 	}
 	if !d.OK {
-		d.Fix = fmt.Sprintf("raise provider.hetzner.volume_gb in site.yaml (it grows without downtime) or remove data; above %d%% apps may stop", opt.DiskMaxUsage)
+		d.Owner = "make the disk bigger: raise provider.hetzner.volume_gb in your site.yaml in a pull request (it grows without downtime), or delete what you no longer need"
+		d.Coop = fmt.Sprintf("grow the volume (provider.hetzner.volume_gb) or help remove data; above %d%% apps may stop", opt.DiskMaxUsage)
 	}
 	return append(fs, d)
 }
@@ -251,7 +269,19 @@ func Problems(fs []Finding) int {
 	return n
 }
 
-// Text is the findings for a terminal.
+// ownerDefault is what the owner reads for a problem that is the co-op's alone.
+const ownerDefault = "nothing: it is for your support contact to fix"
+
+// owner is what the owner can do about f.
+func (f Finding) owner() string {
+	if f.Owner == "" {
+		return ownerDefault
+	}
+	return f.Owner
+}
+
+// Text is the findings for a terminal: every check, then for the problems what the owner
+// can do and what the co-op does, apart.
 func Text(fs []Finding) string {
 	var b strings.Builder
 	for _, f := range fs {
@@ -260,14 +290,23 @@ func Text(fs []Finding) string {
 			mark = "PROBLEM"
 		}
 		fmt.Fprintf(&b, "%s  %-11s  %s\n", mark, f.Check, f.What)
-		if f.Fix != "" && !f.OK {
-			fmt.Fprintf(&b, "         what to do: %s\n", f.Fix)
+	}
+	n := Problems(fs)
+	if n == 0 {
+		b.WriteString("everything looks fine\n")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%d problem(s) need attention\n\nwhat the owner can do:\n", n)
+	for _, f := range fs {
+		if !f.OK {
+			fmt.Fprintf(&b, "  %s (%s): %s\n", f.Check, f.Subject, f.owner())
 		}
 	}
-	if n := Problems(fs); n == 0 {
-		b.WriteString("everything looks fine\n")
-	} else {
-		fmt.Fprintf(&b, "%d problem(s) need attention\n", n)
+	b.WriteString("\nwhat the co-op does:\n")
+	for _, f := range fs {
+		if !f.OK {
+			fmt.Fprintf(&b, "  %s (%s): %s\n", f.Check, f.Subject, f.Coop)
+		}
 	}
 	return b.String()
 }
@@ -275,8 +314,9 @@ func Text(fs []Finding) string {
 // Marker opens the issue body, so the workflow finds its own issue.
 const Marker = "<!-- nassella-doctor -->"
 
-// Markdown is the findings as the body of the site repo's doctor issue.
-func Markdown(fs []Finding) string {
+// Markdown is the findings as the body of the site repo's doctor issue: what is wrong,
+// what the owner can do, what the co-op does, and who that is (support, from site.yaml).
+func Markdown(fs []Finding, support *site.Support) string {
 	var b strings.Builder
 	b.WriteString(Marker + "\n")
 	n := Problems(fs)
@@ -286,10 +326,24 @@ func Markdown(fs []Finding) string {
 		fmt.Fprintf(&b, "## %d thing(s) need attention\n\n", n)
 	}
 	for _, f := range fs {
-		if f.OK {
-			continue
+		if !f.OK {
+			fmt.Fprintf(&b, "- **%s** (%s): %s\n", f.Check, f.Subject, f.What)
 		}
-		fmt.Fprintf(&b, "- **%s** (%s): %s\n  - What to do: %s\n", f.Check, f.Subject, f.What, f.Fix)
+	}
+	if n > 0 {
+		b.WriteString("\n### What you can do\n\n")
+		for _, f := range fs {
+			if !f.OK {
+				fmt.Fprintf(&b, "- **%s** (%s): %s\n", f.Check, f.Subject, upper(strings.ReplaceAll(f.owner(), "your support contact", who(support))))
+			}
+		}
+		fmt.Fprintf(&b, "\n### What %s does\n\n", who(support))
+		for _, f := range fs {
+			if !f.OK {
+				fmt.Fprintf(&b, "- **%s** (%s): %s\n", f.Check, f.Subject, upper(f.Coop))
+			}
+		}
+		fmt.Fprintf(&b, "\nQuestions? Ask %s.\n", support.Markdown())
 	}
 	b.WriteString("\n<details><summary>Everything that was checked</summary>\n\n")
 	for _, f := range fs {
@@ -299,6 +353,21 @@ func Markdown(fs []Finding) string {
 		}
 		fmt.Fprintf(&b, "- %s %s: %s\n", mark, f.Check, f.What)
 	}
-	b.WriteString("\n</details>\n\nThis issue is opened, updated and closed by the nassella doctor workflow.\n")
+	b.WriteString("\n</details>\n\nThis issue is opened, updated and closed by the workflow \"Check on your server\" (nassella doctor), which runs every six hours.\n")
 	return b.String()
+}
+
+// who names the co-op in a heading: its name from site.yaml, or "your co-op".
+func who(s *site.Support) string {
+	if s == nil {
+		return site.NoSupport
+	}
+	return s.Name
+}
+
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

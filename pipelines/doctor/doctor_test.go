@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/internal/hostcontract"
 	"github.com/nassella/nassella/pipelines/doctor"
@@ -69,7 +70,7 @@ func problems(fs []doctor.Finding) string {
 	var out []string
 	for _, f := range fs {
 		if !f.OK {
-			out = append(out, f.Check+": "+f.What+" → "+f.Fix)
+			out = append(out, f.Check+": "+f.What+" → "+f.Coop)
 		}
 	}
 	return strings.Join(out, "\n")
@@ -119,9 +120,59 @@ func TestFindings(t *testing.T) {
 					t.Errorf("problems lack %q:\n%s", w, p)
 				}
 			}
-			if md := doctor.Markdown(fs); !strings.HasPrefix(md, doctor.Marker) || !strings.Contains(md, "need attention") {
+			if md := doctor.Markdown(fs, nil); !strings.HasPrefix(md, doctor.Marker) || !strings.Contains(md, "need attention") {
 				t.Errorf("markdown:\n%s", md)
 			}
 		})
+	}
+}
+
+// A problem tells the owner what they can do and, apart, what the co-op does; the issue
+// names the co-op from site.yaml's support.
+func TestOwnerAndCoopSections(t *testing.T) {
+	o := options(t)
+	o.Status = status(now.Add(-time.Hour), "ok", 85) // the owner can grow the disk
+	o.Resolver = fakeDNS{"example.com": {"192.0.2.1", "198.51.100.7"}}
+	fs := doctor.Run(context.Background(), o)
+	support := &site.Support{Name: "Riverside Tech Co-op", Email: "help@riverside.coop"}
+	for _, tc := range []struct {
+		name  string
+		got   string
+		order []string // each after the one before
+	}{
+		{"issue", doctor.Markdown(fs, support), []string{
+			"## 2 thing(s) need attention",
+			"### What you can do",
+			"- **dns** (example.com): If you added a record for this address yourself",
+			"- **disk** (data volume): Make the disk bigger: raise provider.hetzner.volume_gb in your site.yaml",
+			"### What Riverside Tech Co-op does",
+			"- **dns** (example.com): Another record points elsewhere",
+			"- **disk** (data volume): Grow the volume",
+			"Questions? Ask **Riverside Tech Co-op** ([help@riverside.coop](mailto:help@riverside.coop)).",
+			"<details><summary>Everything that was checked</summary>",
+		}},
+		{"issue without support", doctor.Markdown(fs, nil), []string{"### What you can do", "### What your co-op does", "Questions? Ask your co-op."}},
+		{"terminal", doctor.Text(fs), []string{
+			"PROBLEM  dns", "2 problem(s) need attention",
+			"what the owner can do:\n", "  dns (example.com): if you added a record", "  disk (data volume): make the disk bigger",
+			"what the co-op does:\n", "  dns (example.com): another record points elsewhere", "  disk (data volume): grow the volume",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rest := tc.got
+			for _, w := range tc.order {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("%q missing or out of order in:\n%s", w, tc.got)
+				}
+				rest = rest[i+len(w):]
+			}
+		})
+	}
+	// A problem only the co-op can fix still tells the owner so.
+	o = options(t)
+	o.Status = func(context.Context) (*hostcontract.Status, error) { return nil, doctor.ErrNoStatus }
+	if md := doctor.Markdown(doctor.Run(context.Background(), o), nil); !strings.Contains(md, "- **backup** (backups): Nothing: it is for your co-op to fix") {
+		t.Errorf("no owner line for a co-op-only problem:\n%s", md)
 	}
 }

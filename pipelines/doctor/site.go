@@ -22,12 +22,15 @@ type SiteCheck struct {
 	// HostKey is the server's public SSH host key; the status is read from no other.
 	HostKey ssh.PublicKey
 	CAFile  string // the only CA the HTTPS checks trust, when set
+	// DNSResolver (host:port) is asked for the DNS setup's records (dns.go); "": the
+	// system's resolver.
+	DNSResolver string
 }
 
 // Options are the checks of c's site: its apps, its backup schedule and, with the backup
 // key, the host's backup status.
 func (c SiteCheck) Options() (Options, error) {
-	opt := Options{ServerIPs: c.ServerIPs, Schedule: c.Site.Backups.Schedule, Apps: siterepo.Targets(c.Site)}
+	opt := Options{ServerIPs: c.ServerIPs, Schedule: c.Site.Backups.Schedule, Apps: siterepo.Targets(c.Site), DNS: DNSSetupOf(c.Site, c.DNSResolver)}
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {

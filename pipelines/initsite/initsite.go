@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/nassella/nassella/generator"
@@ -26,6 +27,9 @@ type Options struct {
 	Domain  string
 	Email   string // the admin's address
 	KeyFile string // the admin's public SSH key (.pub)
+	// LocalState leaves state: out, so OpenTofu keeps its state in the folder: for trying
+	// a site out on one machine only (validate refuses it in CI).
+	LocalState bool
 	// AuthorName and AuthorEmail sign the first commit.
 	AuthorName, AuthorEmail string
 }
@@ -112,8 +116,12 @@ func skeleton(opt Options) (string, error) {
 	}
 	replace("name: mysite", "name: "+name)
 	replace("bucket: mysite-backups", "bucket: "+name+"-backups")
+	replace("bucket: mysite-state", "bucket: "+name+"-state")
 	if opt.Email != "" {
 		replace("admin@"+domain, opt.Email)
+	}
+	if opt.LocalState {
+		text = stateBlock.ReplaceAllString(text, "")
 	}
 	if opt.KeyFile != "" {
 		key, err := os.ReadFile(opt.KeyFile)
@@ -128,6 +136,9 @@ func skeleton(opt Options) (string, error) {
 	}
 	return text, nil
 }
+
+// stateBlock is the skeleton's state: section with the comment above it.
+var stateBlock = regexp.MustCompile(`(?m)(^#.*\n)*^state:\n(^[ \t]+.*\n)*`)
 
 // exampleDomain is the template's placeholder domain.
 const exampleDomain = "mysite.example"

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/nassella/nassella/internal/forge"
 	"github.com/nassella/nassella/internal/testenv/giteatest"
 	"github.com/nassella/nassella/internal/testenv/githubsim"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 	"github.com/nassella/nassella/pipelines/doctor"
 	"github.com/nassella/nassella/pipelines/review"
 )
@@ -29,33 +28,11 @@ type site struct {
 	issueOpen func(t *testing.T, number int) bool
 }
 
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@nassella.invalid",
-		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@nassella.invalid")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// commit commits a file on branch of a local clone and pushes it to remote.
-func commit(t *testing.T, dir, remote, branch, file string) string {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(dir, ".git")); err != nil {
-		git(t, dir, "init", "-q", "-b", "main")
-	}
-	git(t, dir, "checkout", "-q", "-B", branch)
-	if err := os.WriteFile(filepath.Join(dir, file), []byte(file), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	git(t, dir, "add", file)
-	git(t, dir, "commit", "-q", "-m", file)
-	git(t, dir, "push", "-q", remote, branch)
-	return git(t, dir, "rev-parse", "HEAD")
-}
+// git and commit are the shared test helpers under shorter names.
+var (
+	git    = testtool.Git
+	commit = testtool.PushFile
+)
 
 func githubSite(t *testing.T) site {
 	sim, err := githubsim.Start("bot-token")
@@ -202,6 +179,7 @@ func TestReview(t *testing.T) {
 		{"MergeWithoutBotPlanIsRefused", mergeWithoutBotPlanIsRefused},
 		{"PlanCommentIgnoresLookalikes", planCommentIgnoresLookalikes},
 		{"DoctorIssueIgnoresLookalikes", doctorIssueIgnoresLookalikes},
+		{"ApplyFailedIssueOnePerCommit", applyFailedIssueOnePerCommit},
 	} {
 		t.Run(sc.name+"/github", func(t *testing.T) { sc.test(t, githubSite(t)) })
 		t.Run(sc.name+"/gitea", func(t *testing.T) {

@@ -1,9 +1,14 @@
 #!/bin/bash
 # The only command admin.backup_key may run (forced in authorized_keys): start a backup and
-# wait for it, or, asked for nassella-backup-status, print the last backup's status record.
+# wait for it; asked for nassella-backup-status, print the last backup's status record;
+# asked for nassella-backup-settings, take new backup settings on stdin (the settings
+# script checks every line before it writes anything).
 set -euo pipefail
 if [ "${SSH_ORIGINAL_COMMAND:-}" = nassella-backup-status ]; then
   exec sudo -n cat /var/lib/nassella/backup/status.json
+fi
+if [ "${SSH_ORIGINAL_COMMAND:-}" = nassella-backup-settings ]; then
+  exec sudo -n /opt/nassella/bin/nassella-backup-settings set
 fi
 if sudo -n systemctl start nassella-backup.service; then
   sudo -n cat /var/lib/nassella/backup/status.json

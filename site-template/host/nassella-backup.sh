@@ -15,6 +15,20 @@ outside="$config/outside.env"
 # shellcheck source=/dev/null
 . "$config/backup.env"
 export RESTIC_REPOSITORY
+settings="$config/backup-settings.env"
+
+# read_settings: schedule, retention and heartbeat, which change on a running server
+# (nassella-backup-settings checks and writes them): read as KEY=VALUE lines, never run.
+read_settings() {
+  local line key
+  [ -r "$settings" ] || failed "$settings is missing (Terraform writes it at first boot; nassella apply sends new settings)"
+  while IFS= read -r line || [ -n "$line" ]; do
+    key=${line%%=*}
+    case $key in
+      NASSELLA_SCHEDULE | NASSELLA_KEEP_DAILY | NASSELLA_KEEP_WEEKLY | NASSELLA_KEEP_MONTHLY | NASSELLA_HEARTBEAT_URL) printf -v "$key" '%s' "${line#*=}" ;;
+    esac
+  done <"$settings"
+}
 
 log() { echo "nassella-backup: $*" >&2; }
 
@@ -60,7 +74,7 @@ write_status() {
   "added_bytes": ${added_bytes:-0},
   "duration_seconds": $(( $(date +%s) - started )),
   "last_success": "$last",
-  "schedule": "$NASSELLA_SCHEDULE",
+  "schedule": "${NASSELLA_SCHEDULE:-}",
   "disk": {"size_bytes": ${size:-0}, "used_bytes": ${used:-0}, "avail_bytes": ${avail:-0}, "used_percent": $pct}
 }
 JSON
@@ -106,6 +120,7 @@ ensure_repo() {
 }
 
 run_backup() {
+  read_settings
   # shellcheck source=/dev/null
   . "$config/backup-hooks.sh"
   ensure_repo

@@ -19,15 +19,50 @@ func Quote(s string) string {
 
 // backupFiles are the host's backup: restic, run from the catalog's pinned image, backs the
 // data volume up to the site's S3 target on a timer. Everything it needs besides the
-// outside secrets (RESTIC_PASSWORD and the S3 keys in outside.env) is written here: the
-// scripts from site-template/host, the site's settings and hooks rendered.
+// outside secrets (RESTIC_PASSWORD and the S3 keys in outside.env) and the settings that
+// change in place (BackupSettingsFile) is written here: the scripts from site-template/host,
+// the site's repository and hooks rendered.
 func backupFiles(in render.Input) []File {
 	return []File{
 		{Path: hostcontract.BackupEnv, Contents: BackupEnvFile(in), Mode: 0o644},
 		{Path: hostcontract.BackupHooks, Contents: BackupHooksFile(in), Mode: 0o644},
 		{Path: hostcontract.BackupScript, Contents: backupScript, Mode: 0o755},
 		{Path: hostcontract.BackupNowScript, Contents: backupNowScript, Mode: 0o755},
+		{Path: hostcontract.SettingsScript, Contents: settingsScript, Mode: 0o755},
+		{Path: hostcontract.ScheduleGenerator, Contents: scheduleGenerator, Mode: 0o755},
 	}
+}
+
+// scheduleGenerator is the systemd generator that gives the backup timer its schedule
+// from the settings file, at boot before the units load and at every daemon-reload
+// (systemd.generator(7): /etc/systemd/system-generators/, called with the output folders).
+const scheduleGenerator = "#!/bin/bash\nexec " + hostcontract.SettingsScript + " timer \"$1\"\n"
+
+// SettingsPath is where the site repo keeps the backup settings that change on a running
+// server. Terraform writes the file to the host at first boot beside the Ignition, not in
+// it, so a change replaces no server; nassella apply sends it to a running one.
+const SettingsPath = "host/backup-settings.env"
+
+// BackupSettingsFile is SettingsPath: schedule, retention and heartbeat, one KEY=VALUE a
+// line, unquoted (site.yaml's checks keep quotes, spaces and $ out of them, and the host
+// reads the lines, never runs them).
+func BackupSettingsFile(in render.Input) string {
+	bk := in.Site.Backups
+	values := map[string]string{
+		"NASSELLA_SCHEDULE":      bk.Schedule,
+		"NASSELLA_KEEP_DAILY":    fmt.Sprint(bk.Keep.Daily),
+		"NASSELLA_KEEP_WEEKLY":   fmt.Sprint(bk.Keep.Weekly),
+		"NASSELLA_KEEP_MONTHLY":  fmt.Sprint(bk.Keep.Monthly),
+		"NASSELLA_HEARTBEAT_URL": bk.HeartbeatURL,
+	}
+	var b strings.Builder
+	b.WriteString(render.Header("#", in))
+	b.WriteString("# Backup settings (backups in site.yaml), in " + hostcontract.BackupSettings + " on the server.\n" +
+		"# A change here changes the running server in place; nothing restarts.\n")
+	for _, k := range hostcontract.SettingsKeys {
+		fmt.Fprintf(&b, "%s=%s\n", k, values[k])
+	}
+	return b.String()
 }
 
 // BackupEnvFile is /etc/nassella/backup.env: what the backup script knows about the site.
@@ -50,11 +85,6 @@ func BackupEnvFile(in render.Input) string {
 	kv("RESTIC_REPOSITORY", hostcontract.Repository(t.Endpoint, t.Bucket, s.Name))
 	kv("NASSELLA_S3_REGION", t.Region)
 	kv("NASSELLA_RESTIC_IMAGE", in.Catalog.Backup.Ref())
-	kv("NASSELLA_KEEP_DAILY", fmt.Sprint(s.Backups.Keep.Daily))
-	kv("NASSELLA_KEEP_WEEKLY", fmt.Sprint(s.Backups.Keep.Weekly))
-	kv("NASSELLA_KEEP_MONTHLY", fmt.Sprint(s.Backups.Keep.Monthly))
-	kv("NASSELLA_HEARTBEAT_URL", s.Backups.HeartbeatURL)
-	kv("NASSELLA_SCHEDULE", s.Backups.Schedule)
 	fmt.Fprintf(&b, "NASSELLA_EXCLUDE=(")
 	for i, e := range excludes {
 		if i > 0 {
@@ -84,11 +114,9 @@ func BackupHooksFile(in render.Input) string {
 	return b.String()
 }
 
-func backupUnits(in render.Input) []unit {
-	delay := "30min"
-	if in.Site.Backups.Schedule == "hourly" {
-		delay = "5min"
-	}
+// backupUnits are the backup's units; the site's schedule is not in them (see
+// scheduleGenerator).
+func backupUnits(render.Input) []unit {
 	return []unit{
 		{Name: hostcontract.BackupUnit, Contents: `[Unit]
 Description=Back up the nassella data volume with restic
@@ -102,12 +130,12 @@ Nice=10
 IOSchedulingClass=idle
 ExecStart=` + hostcontract.BackupScript + ` run
 `},
+		// The schedule comes from the settings file, as the drop-in schedule.conf the
+		// generator writes, so it changes without a rebuild.
 		{Name: hostcontract.BackupTimer, Enabled: enabled(), Contents: `[Unit]
-Description=Back up the nassella data volume (` + in.Site.Backups.Schedule + `)
+Description=Back up the nassella data volume (schedule: ` + hostcontract.BackupSettings + `)
 [Timer]
-OnCalendar=` + in.Site.BackupOnCalendar() + `
 Persistent=true
-RandomizedDelaySec=` + delay + `
 [Install]
 WantedBy=timers.target
 `},

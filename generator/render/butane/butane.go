@@ -360,6 +360,7 @@ func UserDataSize(ignition []byte) (int, error) {
 	volumeEnv := "NASSELLA_DATA_DEVICE=/dev/disk/by-id/scsi-0HC_Volume_1234567890123\n"
 	secret := strings.Repeat("x", 128)
 	outsideEnv := "RESTIC_PASSWORD=" + secret + "\nAWS_ACCESS_KEY_ID=" + secret + "\nAWS_SECRET_ACCESS_KEY=" + secret + "\n"
+	settings := strings.Repeat("x", 1024) // the backup settings file, with the longest heartbeat address
 	wrapper := map[string]any{
 		"ignition": map[string]any{
 			"version": "3.3.0",
@@ -373,6 +374,8 @@ func UserDataSize(ignition []byte) (int, error) {
 				"contents": map[string]any{"source": "data:;base64," + base64.StdEncoding.EncodeToString([]byte(volumeEnv))}},
 			map[string]any{"path": "/etc/nassella/outside.env", "mode": 384, "overwrite": true,
 				"contents": map[string]any{"source": "data:;base64," + base64.StdEncoding.EncodeToString([]byte(outsideEnv))}},
+			map[string]any{"path": hostcontract.BackupSettings, "mode": 420, "overwrite": true,
+				"contents": map[string]any{"source": "data:;base64," + base64.StdEncoding.EncodeToString([]byte(settings))}},
 		}},
 	}
 	out, err := json.Marshal(wrapper)

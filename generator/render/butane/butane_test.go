@@ -9,6 +9,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/nassella/nassella/catalog"
+	"github.com/nassella/nassella/generator/render"
+	"github.com/nassella/nassella/generator/render/butane"
 	"github.com/nassella/nassella/internal/hostcontract"
 )
 
@@ -74,6 +77,14 @@ func TestUnitsVerify(t *testing.T) {
 	for _, u := range cfg.Systemd.Units {
 		write("etc/systemd/system/"+u.Name, u.Contents, 0o644)
 		units = append(units, filepath.Join(root, "etc/systemd/system", u.Name))
+	}
+	// The backup timer's schedule, as the generator writes it at boot from the settings
+	// Terraform writes (systemd-analyze runs no generator).
+	write(strings.TrimPrefix(hostcontract.BackupSettings, "/"), butane.BackupSettingsFile(render.Input{Site: l, Catalog: catalog.Embedded(), Version: "test"}), 0o644)
+	gen := exec.Command("bash", filepath.Join(root, hostcontract.SettingsScript), "timer", filepath.Join(root, "etc/systemd/system"))
+	gen.Env = append(os.Environ(), "NASSELLA_CONFIG="+filepath.Join(root, hostcontract.ConfigDir))
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("the schedule generator: %v\n%s", err, out)
 	}
 	// Stand-ins for what Flatcar provides.
 	write("etc/systemd/system/docker.service", "[Service]\nExecStart=/usr/bin/dockerd\n", 0o644)

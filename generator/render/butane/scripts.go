@@ -22,6 +22,9 @@ var (
 	// backupNowScript is the forced command of admin.backup_key: it starts the backup unit
 	// and waits for it (joining one that is already running), or prints the status record.
 	backupNowScript = hostScript("nassella-backup-now")
+	// settingsScript checks and writes the backup settings that change in place, and
+	// gives the backup timer its schedule.
+	settingsScript = hostScript("nassella-backup-settings")
 )
 
 func hostScript(name string) string {

@@ -115,7 +115,38 @@ func tfvars(in render.Input) []byte {
 		fmt.Fprintf(&b, "  %-*s = { zone = %s, name = %s }\n", width, quote(a.Host), quote(a.Zone), quote(name))
 	}
 	b.WriteString("}\n")
+	dnsVars(&b, s)
 	return []byte(b.String())
+}
+
+// dnsVars writes the DNS mode and the owner's records, each only when it is not the
+// default, so a site with hetzner: {} keeps the tfvars it had before the modes.
+func dnsVars(b *strings.Builder, s *site.Loaded) {
+	if mode := s.DNSMode(); mode != site.DNSWholeDomain {
+		fmt.Fprintf(b, "\ndns_mode = %s\n", quote(mode))
+	}
+	records := s.OwnerRecords()
+	if len(records) == 0 {
+		return
+	}
+	b.WriteString("\nowner_records = {\n")
+	key := func(r site.ZoneRecord) string { return quote(r.Zone + " " + r.Name + " " + r.Type) }
+	width := 0
+	for _, r := range records {
+		width = max(width, len(key(r)))
+	}
+	for _, r := range records {
+		values := make([]string, len(r.Values))
+		for i, v := range r.Values {
+			if r.Type == "TXT" {
+				v = site.TXTValue(v)
+			}
+			values[i] = quote(v)
+		}
+		fmt.Fprintf(b, "  %-*s = { zone = %s, name = %s, type = %s, ttl = %d, values = [%s] }\n",
+			width, key(r), quote(r.Zone), quote(r.Name), quote(r.Type), r.TTL, strings.Join(values, ", "))
+	}
+	b.WriteString("}\n")
 }
 
 // quote writes an HCL string; site values are already restricted to safe characters, but

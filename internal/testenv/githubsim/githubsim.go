@@ -12,7 +12,8 @@
 // AddUser adds (each with a token; every token may do everything), forks (Fork) and pull
 // requests from them, and answers only what the bot asks. Endpoints follow https://docs.github.com/rest (pulls, issues
 // comments and labels, rate limits, users, repos, Actions secrets; issues.go: issues,
-// listing and editing comments, a commit's pull requests) and
+// listing and editing comments, a commit's pull requests; reviews.go: one pull request,
+// its commits and their files, review comments on lines) and
 // https://docs.github.com/graphql.
 package githubsim
 
@@ -101,6 +102,10 @@ type PullRequest struct {
 
 	// MergeCommitSHA is the commit Merge made on the base branch.
 	MergeCommitSHA string `json:"merge_commit_sha,omitempty"`
+	Merged         bool   `json:"merged"`
+	MergedBy       *User  `json:"merged_by"` // merged.go
+	// LineNotes are its review comments (reviews.go).
+	LineNotes []ReviewComment `json:"-"`
 }
 
 // User is a GitHub user.
@@ -242,6 +247,7 @@ func (s *Server) PullRequests(owner, name string) []PullRequest {
 	for _, p := range r.pulls {
 		c := *p
 		c.Comments = append([]Comment(nil), p.Comments...)
+		c.LineNotes = append([]ReviewComment(nil), p.LineNotes...)
 		out = append(out, c)
 	}
 	return out
@@ -334,7 +340,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.used++
 	s.rateHeaders(w)
 	var m []string
-	if s.serveIssues(w, r, who) {
+	if s.serveIssues(w, r, who) || s.serveReviews(w, r, who) {
 		return
 	}
 	switch {
@@ -368,7 +374,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func routeOf(p string) string {
-	for _, re := range []*regexp.Regexp{rePulls, rePull, reComment, reLabels, reRepo, reSecrets, reKey, reSecret, reCommitPulls, reIssues, reIssue, reEditComment} {
+	for _, re := range []*regexp.Regexp{rePulls, rePull, reComment, reLabels, reRepo, reSecrets, reKey, reSecret, reCommitPulls, reIssues, reIssue, reEditComment, rePullComments, reCommit, rePullCommits, reDelPullComment} {
 		if re.MatchString(p) {
 			return re.String()
 		}

@@ -35,7 +35,7 @@ func (s *Server) Merge(owner, name string, number int, sha string) {
 	defer s.mu.Unlock()
 	for _, p := range s.repos[owner+"/"+name].pulls {
 		if p.Number == number {
-			p.State, p.MergeCommitSHA, p.UpdatedAt = "closed", sha, time.Now().UTC()
+			p.State, p.MergeCommitSHA, p.Merged, p.UpdatedAt = "closed", sha, true, time.Now().UTC()
 		}
 	}
 }

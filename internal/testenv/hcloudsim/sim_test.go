@@ -742,6 +742,8 @@ records = { "vault.acme.example" = { zone = "acme.example", name = "vault" } }
 `)
 	ignition := filepath.Join(dir, "host", "ignition.json")
 	writeFile(t, ignition, `{"ignition":{"version":"3.3.0"}}`)
+	// The backup settings go next to the Ignition, changed on the running server.
+	writeFile(t, filepath.Join(dir, "host", "backup-settings.env"), "NASSELLA_SCHEDULE=daily 03:00\n")
 
 	tf := &tofu{t: t, bin: tofuBin, dir: module, env: append(os.Environ(),
 		"TF_IN_AUTOMATION=1",
@@ -787,10 +789,11 @@ records = { "vault.acme.example" = { zone = "acme.example", name = "vault" } }
 	// The simulator returns what the provider expects: nothing to change.
 	tf.run(0, "plan", "-detailed-exitcode", "-input=false", "-no-color")
 
-	// A new Ignition replaces the server; the volume, the IPs and the records stay.
+	// A new Ignition replaces the server (server.tf: the hash of the server's setup
+	// triggers it); the volume, the IPs and the records stay.
 	writeFile(t, ignition, `{"ignition":{"version":"3.3.0"},"storage":{"files":[{"path":"/etc/motd","contents":{"source":"data:,v2"}}]}}`)
 	plan := tf.run(2, "plan", "-detailed-exitcode", "-input=false", "-no-color")
-	for _, want := range []string{"hcloud_server.host must be replaced", "hcloud_volume_attachment.data must be replaced", "Plan: 2 to add, 0 to change, 2 to destroy."} {
+	for _, want := range []string{"hcloud_server.host will be replaced due to changes in replace_triggered_by", "terraform_data.server_setup will be updated in-place", "hcloud_volume_attachment.data must be replaced", "Plan: 2 to add, 1 to change, 2 to destroy."} {
 		if !strings.Contains(plan, want) {
 			t.Errorf("the plan for a new Ignition lacks %q:\n%s", want, plan)
 		}

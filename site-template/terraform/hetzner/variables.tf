@@ -28,6 +28,29 @@ variable "records" {
   description = "Host names pointing at the server, by fully qualified name (e.g. { \"cloud.acme.example\" = { zone = \"acme.example\", name = \"cloud\" } })"
 }
 
+variable "dns_mode" {
+  type        = string
+  description = "How the site's DNS is served: whole_domain, subdomain (a zone per delegated subdomain) or records_only (no zone; the owner adds records_to_add at their DNS host)"
+  default     = "whole_domain"
+
+  validation {
+    condition     = contains(["whole_domain", "subdomain", "records_only"], var.dns_mode)
+    error_message = "The DNS mode must be one of whole_domain, subdomain, records_only."
+  }
+}
+
+variable "owner_records" {
+  type = map(object({
+    zone   = string
+    name   = string
+    type   = string
+    ttl    = number
+    values = list(string)
+  }))
+  description = "The owner's own records kept in the zone (dns.hetzner.records), one set per name and type (e.g. { \"acme.example @ MX\" = { zone = \"acme.example\", name = \"@\", type = \"MX\", ttl = 3600, values = [\"10 mx.mail.example.\"] } })"
+  default     = {}
+}
+
 # instances
 
 variable "location" {
@@ -81,6 +104,12 @@ variable "ignition_file" {
   type        = string
   description = "Path of the host's Ignition, rendered from host/butane.yaml"
   default     = "../host/ignition.json"
+}
+
+variable "backup_settings_file" {
+  type        = string
+  description = "Path of the backup settings that change on the running server (schedule, retention, heartbeat)"
+  default     = "../host/backup-settings.env"
 }
 
 variable "protect_data" {

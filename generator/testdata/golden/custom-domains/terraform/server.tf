@@ -30,33 +30,49 @@ locals {
     "AWS_SECRET_ACCESS_KEY=${var.backup_s3_secret_access_key}\n",
   ])
 
-  # A small Ignition that merges the committed one (gzip, to stay far below Hetzner's
-  # 32 KiB user_data limit) and adds the apply-time files.
+  # The committed Ignition, gzipped to stay far below Hetzner's 32 KiB user_data limit.
+  ignition_source = "data:;base64,${base64gzip(file("${path.module}/${var.ignition_file}"))}"
+
+  # The apply-time files that are part of the server's setup: a change rebuilds it.
+  setup_files = concat([
+    {
+      path      = "/etc/nassella/volume.env"
+      mode      = 420 # 0644
+      overwrite = true
+      contents  = { source = "data:;base64,${base64encode(local.volume_env)}" }
+    },
+    {
+      path      = "/etc/nassella/outside.env"
+      mode      = 384 # 0600
+      overwrite = true
+      contents  = { source = "data:;base64,${base64encode(local.outside_env)}" }
+    },
+  ], local.host_key_files)
+
+  # When backups run, how many are kept, the heartbeat: written at first boot, changed on
+  # the running server by nassella apply (over SSH, with the backup key), never a rebuild.
+  backup_settings = file("${path.module}/${var.backup_settings_file}")
+
+  # A small Ignition that merges the committed one and adds the apply-time files.
   user_data = jsonencode({
     ignition = {
       version = "3.3.0"
       config = {
         merge = [{
-          source      = "data:;base64,${base64gzip(file("${path.module}/${var.ignition_file}"))}"
+          source      = local.ignition_source
           compression = "gzip"
         }]
       }
     }
     storage = {
-      files = concat([
+      files = concat(local.setup_files, [
         {
-          path      = "/etc/nassella/volume.env"
+          path      = "/etc/nassella/backup-settings.env"
           mode      = 420 # 0644
           overwrite = true
-          contents  = { source = "data:;base64,${base64encode(local.volume_env)}" }
+          contents  = { source = "data:;base64,${base64encode(local.backup_settings)}" }
         },
-        {
-          path      = "/etc/nassella/outside.env"
-          mode      = 384 # 0600
-          overwrite = true
-          contents  = { source = "data:;base64,${base64encode(local.outside_env)}" }
-        },
-      ], local.host_key_files)
+      ])
     }
   })
 
@@ -81,8 +97,25 @@ locals {
   ]
 }
 
-# The server. Immutable: a changed Ignition replaces it (data stays on the volume, the IPs
-# stay); a newer Flatcar snapshot does not, as Flatcar updates itself in place.
+# The server's setup: the committed Ignition and the apply-time files, not the backup
+# settings. A change replaces the server (replace_triggered_by below triggers on this
+# resource's update: opentofu internal/tofu/eval_context_builtin.go,
+# EvaluateReplaceTriggeredBy); its hash keeps the state small.
+resource "terraform_data" "server_setup" {
+  input = sha256(jsonencode([local.ignition_source, local.setup_files]))
+}
+
+# The backup settings the running server has (the file's lines, comments aside); a change
+# is an update that nassella apply sends to the server, which restarts nothing.
+resource "terraform_data" "backup_settings" {
+  input = [for line in split("\n", local.backup_settings) : line if line != "" && !startswith(line, "#")]
+}
+
+# The server. Immutable: a changed setup replaces it (data stays on the volume, the IPs
+# stay); a newer Flatcar snapshot does not, as Flatcar updates itself in place, nor do new
+# backup settings. A replacement boots with the whole current user_data: ignore_changes
+# only holds back updates (opentofu internal/tofu/node_resource_abstract_instance.go plans
+# a replace from the configuration "with no ignored values").
 resource "hcloud_server" "host" {
   name                     = var.site
   server_type              = var.server_type
@@ -103,9 +136,10 @@ resource "hcloud_server" "host" {
   }
 
   # ssh_keys only serve the rescue system; the host's keys come with the Ignition, whose
-  # change replaces the server anyway.
+  # change replaces the server anyway. user_data changes through server_setup only.
   lifecycle {
-    ignore_changes = [image, ssh_keys]
+    ignore_changes       = [image, ssh_keys, user_data]
+    replace_triggered_by = [terraform_data.server_setup]
 
     # A private host key without its public half (or the other way round) is a plan made
     # by hand without nassella, which would rebuild the server with another user_data.
