@@ -18,7 +18,7 @@ admin:
   email: ops@acme.example
   ssh_keys: [ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL6zIlYuTieo/a8PKqyVimoJXH/zvG6W+U7MfCE05fDL ops@acme" ]
 provider:
-  hetzner: { location: nbg1, server_type: cx32, volume_gb: 50 }
+  hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 }
 dns:
 DNS
 apps:

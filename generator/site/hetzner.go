@@ -21,14 +21,61 @@ func HetznerDatacenter(location string) string { return hetznerDatacenters[locat
 type ServerType struct {
 	Name     string
 	MemoryMB int
+	// Gone is set on a type Hetzner no longer sells in its European locations: new
+	// servers cannot be created on it there, and a running one can never be rebuilt.
+	Gone bool
 }
 
-// hetznerServerTypes, smallest first within each family.
+// hetznerServerTypes, smallest first within each family. The list is only a hint for
+// validate: nassella plan asks the live API (pipelines/deploy/servertype.go).
+//
+// Hetzner deprecated cx22–cx52 and cpx11–cpx51 on 2025-10-16 with unavailable_after
+// 2025-12-31T23:59:59Z (the API's deprecation object as recorded in hetznercloud/hcloud-go
+// hcloud/server_test.go, TestServerClientGetByID, for cx22 in fsn1, nbg1 and hel1); their
+// successors are cx23–cx53 and cpx12–cpx62 (the provider's own examples moved to cx23 and
+// cpx22: hetznercloud/terraform-provider-hcloud docs/resources/server.md). Their memory is
+// Hetzner's price list (hetzner.com/cloud) as quoted in public code, not an API answer;
+// plan reads the API's own figures. The ccx family was not withdrawn. The old cpx types are deprecated per location: where
+// Hetzner still sells them outside Europe, the live check in plan lets them through.
 var hetznerServerTypes = []ServerType{
-	{"cx22", 4096}, {"cx32", 8192}, {"cx42", 16384}, {"cx52", 32768},
-	{"cx23", 4096}, {"cx33", 8192}, {"cx43", 16384}, {"cx53", 32768},
-	{"cpx11", 2048}, {"cpx21", 4096}, {"cpx31", 8192}, {"cpx41", 16384}, {"cpx51", 32768},
-	{"ccx13", 8192}, {"ccx23", 16384}, {"ccx33", 32768}, {"ccx43", 65536}, {"ccx53", 131072}, {"ccx63", 196608},
+	{"cx23", 4096, false}, {"cx33", 8192, false}, {"cx43", 16384, false}, {"cx53", 32768, false},
+	{"cpx12", 2048, false}, {"cpx22", 4096, false}, {"cpx32", 8192, false}, {"cpx42", 16384, false}, {"cpx52", 24576, false}, {"cpx62", 32768, false},
+	{"ccx13", 8192, false}, {"ccx23", 16384, false}, {"ccx33", 32768, false}, {"ccx43", 65536, false}, {"ccx53", 131072, false}, {"ccx63", 196608, false},
+	{"cx22", 4096, true}, {"cx32", 8192, true}, {"cx42", 16384, true}, {"cx52", 32768, true},
+	{"cpx11", 2048, true}, {"cpx21", 4096, true}, {"cpx31", 8192, true}, {"cpx41", 16384, true}, {"cpx51", 32768, true},
+}
+
+// europe are the locations where the old types are gone and their successors sold.
+var europe = map[string]bool{"fsn1": true, "nbg1": true, "hel1": true}
+
+// GoneIn says whether Hetzner no longer creates servers of the named type in location,
+// as far as the built-in list knows.
+func GoneIn(name, location string) bool {
+	t, ok := serverType(name)
+	return ok && t.Gone && europe[location]
+}
+
+// CurrentServerType says whether nassella supports the named type and it is not one the
+// built-in list knows to be gone.
+func CurrentServerType(name string) bool {
+	t, ok := serverType(name)
+	return ok && !t.Gone
+}
+
+// successor is the current type of the same family with at least the memory of the
+// named type and needMB, smallest first.
+func successor(name string, needMB int) (ServerType, bool) {
+	t, _ := serverType(name)
+	return smallestCurrent(family(name), max(t.MemoryMB, needMB))
+}
+
+func smallestCurrent(fam string, needMB int) (ServerType, bool) {
+	for _, t := range hetznerServerTypes {
+		if !t.Gone && family(t.Name) == fam && t.MemoryMB >= needMB {
+			return t, true
+		}
+	}
+	return ServerType{}, false
 }
 
 // HostReserveMB is the memory the host itself needs besides the apps: Flatcar, Docker,
@@ -44,10 +91,13 @@ func serverType(name string) (ServerType, bool) {
 	return ServerType{}, false
 }
 
+// serverTypeNames are the current types: what the schema offers and suggestions name.
 func serverTypeNames() []string {
-	names := make([]string, len(hetznerServerTypes))
-	for i, t := range hetznerServerTypes {
-		names[i] = t.Name
+	var names []string
+	for _, t := range hetznerServerTypes {
+		if !t.Gone {
+			names = append(names, t.Name)
+		}
 	}
 	return names
 }
@@ -60,21 +110,4 @@ func family(name string) string {
 		}
 	}
 	return name
-}
-
-// smallestFitting returns the smallest type of the same family (and generation digit)
-// with at least needMB of memory.
-func smallestFitting(current string, needMB int) (ServerType, bool) {
-	gen := current[len(current)-1]
-	for _, t := range hetznerServerTypes {
-		if family(t.Name) == family(current) && t.Name[len(t.Name)-1] == gen && t.MemoryMB >= needMB {
-			return t, true
-		}
-	}
-	for _, t := range hetznerServerTypes {
-		if family(t.Name) == family(current) && t.MemoryMB >= needMB {
-			return t, true
-		}
-	}
-	return ServerType{}, false
 }

@@ -133,6 +133,7 @@ func (c *checker) site(l *Loaded) {
 	c.admin(s)
 	c.provider(s)
 	c.apps(l)
+	c.serverTypeGone(l)
 	c.dns(l) // after apps: the records must not take an app's name (dns.go)
 	c.backups(s)
 	c.updates(s)
@@ -260,12 +261,12 @@ func (c *checker) backupKey(s *Site) {
 }
 
 func (c *checker) provider(s *Site) {
-	if !c.required("provider", "{ hetzner: { location: nbg1, server_type: cx32, volume_gb: 50 } }") {
+	if !c.required("provider", "{ hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 } }") {
 		return
 	}
 	h := s.Provider.Hetzner
 	if h == nil {
-		c.add("provider", "no provider is set", "add hetzner: { location: nbg1, server_type: cx32, volume_gb: 50 } under provider")
+		c.add("provider", "no provider is set", "add hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 } under provider")
 		return
 	}
 	if c.required("provider.hetzner.location", "nbg1") {
@@ -274,11 +275,11 @@ func (c *checker) provider(s *Site) {
 				suggest(h.Location, sortedKeys(hetznerDatacenters), "use one of fsn1, nbg1, hel1 (Europe), ash, hil (USA), sin (Singapore)"))
 		}
 	}
-	if c.required("provider.hetzner.server_type", "cx32") {
+	if c.required("provider.hetzner.server_type", "cx33") {
 		if _, ok := serverType(h.ServerType); !ok {
 			fix := suggest(h.ServerType, serverTypeNames(), "use one of "+strings.Join(serverTypeNames(), ", "))
 			if strings.HasPrefix(h.ServerType, "cax") {
-				fix = "Arm (cax) servers are not supported yet; use an x86 type such as cx32"
+				fix = "Arm (cax) servers are not supported yet; use an x86 type such as cx33"
 			}
 			c.add("provider.hetzner.server_type", fmt.Sprintf("server type %q is not one nassella supports", h.ServerType), fix)
 		}
@@ -346,15 +347,15 @@ func (c *checker) memory(l *Loaded) {
 		return
 	}
 	t, ok := serverType(h.ServerType)
-	if !ok {
-		return
+	if !ok || GoneIn(t.Name, h.Location) {
+		return // serverTypeGone names a successor that fits
 	}
 	need := l.MemoryMB()
 	if need <= t.MemoryMB {
 		return
 	}
 	fix := "remove an app"
-	if bigger, ok := smallestFitting(t.Name, need); ok {
+	if bigger, ok := smallestCurrent(family(t.Name), need); ok {
 		fix = fmt.Sprintf("choose server_type: %s (%s) or remove an app", bigger.Name, gb(bigger.MemoryMB))
 	}
 	c.add("provider.hetzner.server_type", fmt.Sprintf("the apps need %s of memory (with %s for the system) but %s has %s",

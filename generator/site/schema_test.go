@@ -64,7 +64,7 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 			t.Errorf("example %s fails the schema: %v", name, err)
 		}
 	}
-	for _, f := range []string{"bad-name", "bad-domain", "bad-location", "several-errors", "unknown-key", "wrong-type", "wrong-version", "missing-dns", "trailing-dot-domain"} {
+	for _, f := range []string{"bad-name", "bad-domain", "bad-location", "several-errors", "unknown-key", "wrong-type", "wrong-version", "missing-dns", "trailing-dot-domain", "old-server-type"} {
 		data := readFile(t, filepath.Join("testdata", "invalid", f+".yaml"))
 		if err := s.Validate(instance(t, data)); err == nil {
 			t.Errorf("%s passes the schema but nassella refuses it", f)

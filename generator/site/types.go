@@ -56,7 +56,7 @@ type Provider struct {
 // Hetzner is a Hetzner Cloud server.
 type Hetzner struct {
 	Location   string `yaml:"location" jsonschema:"required,enum=fsn1,enum=nbg1,enum=hel1,enum=ash,enum=hil,enum=sin" jsonschema_description:"Hetzner location. Example: nbg1"`
-	ServerType string `yaml:"server_type" jsonschema:"required,enum=cx22,enum=cx32,enum=cx42,enum=cx52,enum=cx23,enum=cx33,enum=cx43,enum=cx53,enum=cpx11,enum=cpx21,enum=cpx31,enum=cpx41,enum=cpx51,enum=ccx13,enum=ccx23,enum=ccx33,enum=ccx43,enum=ccx53,enum=ccx63" jsonschema_description:"Hetzner server type; its memory must fit the apps. Example: cx32"`
+	ServerType string `yaml:"server_type" jsonschema:"required,enum=cx23,enum=cx33,enum=cx43,enum=cx53,enum=cpx12,enum=cpx22,enum=cpx32,enum=cpx42,enum=cpx52,enum=cpx62,enum=ccx13,enum=ccx23,enum=ccx33,enum=ccx43,enum=ccx53,enum=ccx63" jsonschema_description:"Hetzner server type; its memory must fit the apps. Older types (cx22 to cx52, cpx11 to cpx51) can no longer be ordered, and every change rebuilds the server, so nassella refuses them. Example: cx33"`
 	VolumeGB   int    `yaml:"volume_gb" jsonschema:"required,minimum=10,maximum=10240" jsonschema_description:"Size of the data volume in GB; it holds all app data and can grow later. Example: 50"`
 }
 

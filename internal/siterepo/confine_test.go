@@ -126,7 +126,7 @@ func TestFailingRemovalChangesNothing(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "apps/gone/compose.yaml/data"), []byte("mine"), 0o644)
 	// And a change to site.yaml, so site.auto.tfvars and the lock would be rewritten.
 	sitePath := filepath.Join(dir, siterepo.SiteFile)
-	os.WriteFile(sitePath, bytes.Replace(mustRead(t, sitePath), []byte("server_type: cx22"), []byte("server_type: cx32"), 1), 0o644)
+	os.WriteFile(sitePath, bytes.Replace(mustRead(t, sitePath), []byte("server_type: cx23"), []byte("server_type: cx33"), 1), 0o644)
 	tfvars, lock := filepath.Join(dir, "terraform/site.auto.tfvars"), filepath.Join(dir, generator.LockPath)
 	oldTfvars, oldLock := mustRead(t, tfvars), mustRead(t, lock)
 

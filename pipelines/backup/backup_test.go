@@ -32,7 +32,7 @@ admin:
   email: ops@acme.example
   ssh_keys: [ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP6GFDaQMZU1kOb0QQ/u7o8CuL6QqDAT2ZoAqrdTEh8l me@laptop" ]
 provider:
-  hetzner: { location: nbg1, server_type: cx52, volume_gb: 50 }
+  hetzner: { location: nbg1, server_type: cx53, volume_gb: 50 }
 dns:
   hetzner: {}
 apps:

@@ -137,7 +137,7 @@ type Hetzner struct {
 	Endpoint string // default https://api.hetzner.cloud/v1
 	// Token is the project's API token; default Secrets["HCLOUD_TOKEN"].
 	Token string
-	// ServerType of the temporary server that builds the snapshot (default cx22: the
+	// ServerType of the temporary server that builds the snapshot (default cx23: the
 	// snapshot's disk size is this type's, so keep it the smallest).
 	ServerType string
 	// BaseImage the temporary server is created with before its disk is overwritten
@@ -242,7 +242,7 @@ func (r *runner) defaults() {
 		c.Hetzner.Token = c.Secrets["HCLOUD_TOKEN"]
 	}
 	if c.Hetzner.ServerType == "" {
-		c.Hetzner.ServerType = "cx22"
+		c.Hetzner.ServerType = "cx23"
 	}
 	if c.Hetzner.BaseImage == "" {
 		c.Hetzner.BaseImage = "ubuntu-24.04"

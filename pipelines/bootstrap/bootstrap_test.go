@@ -571,7 +571,7 @@ func TestBootstrapEndToEnd(t *testing.T) {
 
 	// 2. A crashed run (killed, no cleanup) left a labelled server behind.
 	start2 := false
-	res, _, err := hc.Server.Create(ctx, hcloud.ServerCreateOpts{Name: "nassella-bootstrap-crashed", ServerType: &hcloud.ServerType{Name: "cx22"},
+	res, _, err := hc.Server.Create(ctx, hcloud.ServerCreateOpts{Name: "nassella-bootstrap-crashed", ServerType: &hcloud.ServerType{Name: "cx23"},
 		Image: &hcloud.Image{Name: "debian-12"}, Location: &hcloud.Location{Name: "fsn1"}, StartAfterCreate: &start2,
 		Labels: map[string]string{LabelRun: "run-crashed"}})
 	if err != nil {

@@ -153,7 +153,8 @@ func (e Env) LoadSite() (*site.Loaded, error) {
 
 // MakePlan runs init and plan, saves the plan to file and reads back what it does. A repo
 // whose terraform/ or host/ holds files nassella did not generate is refused before
-// OpenTofu reads them. A plan that would delete the data volume or an IP address is refused
+// OpenTofu reads them, and so is a server type Hetzner can no longer create in the site's
+// location (servertype.go). A plan that would delete the data volume or an IP address is refused
 // (and its file removed) unless site.yaml sets danger_zone.allow_destroying_data.
 func MakePlan(ctx context.Context, e Env, file string) (*Plan, error) {
 	r, err := siterepo.Open(e.Dir, siterepo.Options{Catalog: e.Catalog, CatalogDir: e.CatalogDir})
@@ -166,6 +167,9 @@ func MakePlan(ctx context.Context, e Env, file string) (*Plan, error) {
 	}
 	if err := validate.ExtraFiles(e.Dir, t.Paths()); err != nil {
 		return nil, fmt.Errorf("%s: %w", e.Dir, err)
+	}
+	if err := e.checkServerType(ctx, r.Site); err != nil {
+		return nil, err
 	}
 	p, err := makePlan(ctx, e, file, r.Site.Danger)
 	if p != nil {

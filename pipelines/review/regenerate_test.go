@@ -39,7 +39,7 @@ admin:
     - "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL6zIlYuTieo/a8PKqyVimoJXH/zvG6W+U7MfCE05fDL it@coop"
 provider:
   hetzner:
-    server_type: cx32
+    server_type: cx33
     location: fsn1
     volume_gb: 20
 dns: { hetzner: {} }
@@ -481,7 +481,7 @@ func mistakeGetsALineNote(t *testing.T, s siteForge) {
 		}
 	}
 	// Another mistake, on another line: the old note goes.
-	s.edit(t, "add-app", "site.yaml", strings.Replace(regenSiteYAML, "server_type: cx32", "server_type: cx999", 1))
+	s.edit(t, "add-app", "site.yaml", strings.Replace(regenSiteYAML, "server_type: cx33", "server_type: cx999", 1))
 	_, _, err := runJob(t, s, pr)
 	refusal(t, err, review.RefusedMistakes)
 	if notes := botNotes(t, s, pr); len(notes) != 1 || notes[0].Line != 10 {

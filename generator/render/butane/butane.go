@@ -182,9 +182,12 @@ func Translate(butaneYAML []byte) ([]byte, error) {
 }
 
 func updateConf(in render.Input) string {
+	// The window has a space, so it is quoted as in Flatcar's docs (flatcar-website
+	// content/docs/latest/updates-releases/releases/update-strategies.md:
+	// LOCKSMITHD_REBOOT_WINDOW_START="Thu 04:00").
 	return fmt.Sprintf(`GROUP=%s
 REBOOT_STRATEGY=reboot
-LOCKSMITHD_REBOOT_WINDOW_START=%s
+LOCKSMITHD_REBOOT_WINDOW_START="%s"
 LOCKSMITHD_REBOOT_WINDOW_LENGTH=1h
 `, in.Catalog.Flatcar.Channel, in.Site.Updates.Window)
 }

@@ -3,6 +3,7 @@ package hcloudsim
 import (
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Location is a location to seed, such as nbg1.
@@ -38,6 +39,29 @@ type ServerType struct {
 	Locations []string
 	// MonthlyPrice is the net monthly price in EUR.
 	MonthlyPrice float64
+	// Deprecation, when set, is announced for the type in DeprecatedIn (empty: every
+	// location it is sold in). The API keeps listing a deprecated type, with a deprecation
+	// object per location, and refuses new servers of it after UnavailableAfter.
+	Deprecation  *Deprecation
+	DeprecatedIn []string
+}
+
+// Deprecation is the API's deprecation object (hcloud-go hcloud/schema/deprecation.go).
+type Deprecation struct {
+	Announced        time.Time
+	UnavailableAfter time.Time
+}
+
+func (d *Deprecation) json() *deprecationJSON {
+	if d == nil {
+		return nil
+	}
+	return &deprecationJSON{d.Announced.UTC().Format(time.RFC3339), d.UnavailableAfter.UTC().Format(time.RFC3339)}
+}
+
+type deprecationJSON struct {
+	Announced        string `json:"announced"`
+	UnavailableAfter string `json:"unavailable_after"`
 }
 
 // The catalogue keeps the names of its entries in meta too, for lookups.
@@ -92,14 +116,38 @@ func (s *Server) renderDatacenter(d *datacenter) datacenterJSON {
 			types = append(types, t.id)
 		}
 	}
+	available := []int64{}
+	for _, t := range s.serverTypes.sorted() {
+		if t.orderable(d.location.Name, s.now()) {
+			available = append(available, t.id)
+		}
+	}
 	out.ServerTypes.Supported = types
-	out.ServerTypes.Available = types
-	out.ServerTypes.AvailableForMigration = types
+	out.ServerTypes.Available = available
+	out.ServerTypes.AvailableForMigration = available
 	return out
 }
 
 func (t *serverType) soldIn(location string) bool {
 	return len(t.Locations) == 0 || slices.Contains(t.Locations, location)
+}
+
+// deprecatedIn returns the type's deprecation in a location, or nil.
+func (t *serverType) deprecatedIn(location string) *Deprecation {
+	if t.Deprecation == nil || (len(t.DeprecatedIn) > 0 && !slices.Contains(t.DeprecatedIn, location)) {
+		return nil
+	}
+	return t.Deprecation
+}
+
+// gone says whether no new server of the type can be created in location at now.
+func (t *serverType) gone(location string, now time.Time) bool {
+	d := t.deprecatedIn(location)
+	return d != nil && now.After(d.UnavailableAfter)
+}
+
+func (t *serverType) orderable(location string, now time.Time) bool {
+	return t.soldIn(location) && !t.gone(location, now)
 }
 
 type priceJSON struct {
@@ -116,10 +164,11 @@ type serverTypePriceJSON struct {
 }
 
 type serverTypeLocationJSON struct {
-	ID          int64  `json:"id"`
-	Name        string `json:"name"`
-	Deprecation any    `json:"deprecation"`
-	Available   bool   `json:"available"`
+	ID          int64            `json:"id"`
+	Name        string           `json:"name"`
+	Deprecation *deprecationJSON `json:"deprecation"`
+	Available   bool             `json:"available"`
+	Recommended bool             `json:"recommended"`
 }
 
 type serverTypeJSON struct {
@@ -131,7 +180,7 @@ type serverTypeJSON struct {
 	Memory          float64                  `json:"memory"`
 	Disk            int                      `json:"disk"`
 	Deprecated      bool                     `json:"deprecated"`
-	Deprecation     any                      `json:"deprecation"`
+	Deprecation     *deprecationJSON         `json:"deprecation"`
 	Prices          []serverTypePriceJSON    `json:"prices"`
 	StorageType     string                   `json:"storage_type"`
 	CPUType         string                   `json:"cpu_type"`
@@ -163,7 +212,9 @@ func (s *Server) renderServerType(t *serverType) serverTypeJSON {
 		if !t.soldIn(l.Name) {
 			continue
 		}
-		out.Locations = append(out.Locations, serverTypeLocationJSON{ID: l.id, Name: l.Name, Available: true})
+		out.Locations = append(out.Locations, serverTypeLocationJSON{
+			ID: l.id, Name: l.Name, Deprecation: t.deprecatedIn(l.Name).json(), Available: t.orderable(l.Name, s.now()),
+		})
 		out.Prices = append(out.Prices, serverTypePriceJSON{
 			Location:          l.Name,
 			PriceHourly:       price(t.MonthlyPrice / 730),
@@ -171,6 +222,11 @@ func (s *Server) renderServerType(t *serverType) serverTypeJSON {
 			IncludedTraffic:   20 << 40,
 			PricePerTBTraffic: price(1),
 		})
+	}
+	// The type-wide fields, kept by the API for older clients, say deprecated only when
+	// every location is (hcloud-go hcloud/schema/server_type.go).
+	if t.Deprecation != nil && len(t.DeprecatedIn) == 0 {
+		out.Deprecated, out.Deprecation = true, t.Deprecation.json()
 	}
 	return out
 }
@@ -196,6 +252,18 @@ func (s *Server) AddServerType(t ServerType) int64 {
 	return s.addServerType(t)
 }
 
+// DeprecateServerType announces the deprecation of a seeded server type in locations
+// (none: everywhere it is sold), as Hetzner does before withdrawing one.
+func (s *Server) DeprecateServerType(name string, d Deprecation, locations ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.lookupServerType(idOrName{name: name, set: true})
+	if t == nil {
+		panic("hcloudsim: no server type " + name)
+	}
+	t.Deprecation, t.DeprecatedIn = &d, slices.Clone(locations)
+}
+
 func (s *Server) addLocation(l Location) int64 {
 	return s.locations.put(&location{meta: s.locations.newMeta(l.Name, nil), Location: l}).id
 }
@@ -210,6 +278,7 @@ func (s *Server) addDatacenter(d Datacenter) int64 {
 
 func (s *Server) addServerType(t ServerType) int64 {
 	t.Locations = slices.Clone(t.Locations)
+	t.DeprecatedIn = slices.Clone(t.DeprecatedIn)
 	return s.serverTypes.put(&serverType{meta: s.serverTypes.newMeta(t.Name, nil), ServerType: t}).id
 }
 
@@ -255,17 +324,33 @@ func (s *Server) seedCatalogue() {
 		s.addDatacenter(d)
 	}
 	eu := []string{"fsn1", "nbg1", "hel1"}
+	// Hetzner withdrew cx22–cx52 and cpx11–cpx51 in its European locations: announced
+	// 2025-10-16, unavailable after 2025-12-31 (the API's answer for cx22 recorded in
+	// hcloud-go hcloud/server_test.go); their successors are sold there instead. The old
+	// cpx types stay on sale elsewhere, so they are deprecated per location.
+	gone := &Deprecation{
+		Announced:        time.Date(2025, 10, 16, 6, 0, 0, 0, time.UTC),
+		UnavailableAfter: time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC),
+	}
 	types := []ServerType{
-		{"cx22", "CX22", "cost_optimized", 2, 4, 40, "local", "shared", "x86", eu, 3.79},
-		{"cx32", "CX32", "cost_optimized", 4, 8, 80, "local", "shared", "x86", eu, 6.80},
-		{"cx42", "CX42", "cost_optimized", 8, 16, 160, "local", "shared", "x86", eu, 16.40},
-		{"cx52", "CX52", "cost_optimized", 16, 32, 320, "local", "shared", "x86", eu, 32.40},
-		{"cpx11", "CPX 11", "regular_purpose", 2, 2, 40, "local", "shared", "x86", nil, 4.35},
-		{"cpx21", "CPX 21", "regular_purpose", 3, 4, 80, "local", "shared", "x86", nil, 7.55},
-		{"cpx31", "CPX 31", "regular_purpose", 4, 8, 160, "local", "shared", "x86", nil, 13.60},
-		{"cax11", "CAX11", "cost_optimized", 2, 4, 40, "local", "shared", "arm", eu, 3.79},
-		{"cax21", "CAX21", "cost_optimized", 4, 8, 80, "local", "shared", "arm", eu, 6.49},
-		{"ccx13", "CCX13 Dedicated CPU", "general_purpose", 2, 8, 80, "local", "dedicated", "x86", nil, 12.49},
+		{"cx22", "CX22", "cost_optimized", 2, 4, 40, "local", "shared", "x86", eu, 3.79, gone, nil},
+		{"cx32", "CX32", "cost_optimized", 4, 8, 80, "local", "shared", "x86", eu, 6.80, gone, nil},
+		{"cx42", "CX42", "cost_optimized", 8, 16, 160, "local", "shared", "x86", eu, 16.40, gone, nil},
+		{"cx52", "CX52", "cost_optimized", 16, 32, 320, "local", "shared", "x86", eu, 32.40, gone, nil},
+		{"cpx11", "CPX 11", "regular_purpose", 2, 2, 40, "local", "shared", "x86", nil, 4.35, gone, eu},
+		{"cpx21", "CPX 21", "regular_purpose", 3, 4, 80, "local", "shared", "x86", nil, 7.55, gone, eu},
+		{"cpx31", "CPX 31", "regular_purpose", 4, 8, 160, "local", "shared", "x86", nil, 13.60, gone, eu},
+		{"cax11", "CAX11", "cost_optimized", 2, 4, 40, "local", "shared", "arm", eu, 3.79, nil, nil},
+		{"cax21", "CAX21", "cost_optimized", 4, 8, 80, "local", "shared", "arm", eu, 6.49, nil, nil},
+		{"ccx13", "CCX13 Dedicated CPU", "general_purpose", 2, 8, 80, "local", "dedicated", "x86", nil, 12.49, nil, nil},
+		// The successors, after the older types so that their IDs stay.
+		{"cx23", "CX23", "cost_optimized", 2, 4, 40, "local", "shared", "x86", eu, 3.49, nil, nil},
+		{"cx33", "CX33", "cost_optimized", 4, 8, 80, "local", "shared", "x86", eu, 5.49, nil, nil},
+		{"cx43", "CX43", "cost_optimized", 8, 16, 160, "local", "shared", "x86", eu, 9.49, nil, nil},
+		{"cx53", "CX53", "cost_optimized", 16, 32, 320, "local", "shared", "x86", eu, 17.49, nil, nil},
+		{"cpx12", "CPX12", "regular_purpose", 1, 2, 40, "local", "shared", "x86", eu, 6.49, nil, nil},
+		{"cpx22", "CPX22", "regular_purpose", 2, 4, 80, "local", "shared", "x86", eu, 7.99, nil, nil},
+		{"cpx32", "CPX32", "regular_purpose", 4, 8, 160, "local", "shared", "x86", eu, 13.99, nil, nil},
 	}
 	for _, t := range types {
 		s.addServerType(t)

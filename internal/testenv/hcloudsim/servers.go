@@ -344,6 +344,9 @@ func (s *Server) createServer(r *http.Request) (int, any, error) {
 	if !typ.soldIn(dc.location.Name) {
 		return 0, nil, errCode(http.StatusPreconditionFailed, "resource_unavailable", fmt.Sprintf("server type %s is not available in datacenter %s", typ.Name, dc.name))
 	}
+	if err := s.typeGone(typ, dc.location.Name); err != nil {
+		return 0, nil, err
+	}
 	for _, c := range []struct {
 		want string
 		p    *primaryIP
@@ -598,6 +601,8 @@ func (s *Server) changeServerType(srv *server, r *http.Request) (int, any, error
 		return 0, nil, errCode(http.StatusUnprocessableEntity, "invalid_server_type", "the server type has another architecture")
 	case !typ.soldIn(srv.dc.location.Name):
 		return 0, nil, errCode(http.StatusUnprocessableEntity, "invalid_server_type", "the server type is not available in the server's location")
+	case s.typeGone(typ, srv.dc.location.Name) != nil:
+		return 0, nil, s.typeGone(typ, srv.dc.location.Name)
 	case !req.UpgradeDisk && typ.Disk < srv.typ.Disk:
 		return 0, nil, errCode(http.StatusUnprocessableEntity, "invalid_server_type", "the server type's disk is smaller than the current one")
 	case srv.status != "off":
@@ -653,4 +658,14 @@ func (s *Server) enableRescue(srv *server, r *http.Request) (int, any, error) {
 		srv.rescueSSHKeys = keys
 	}), ref("server", srv.id))
 	return s.serverStarted(a, "root_password", fmt.Sprintf("hcloudsim-rescue-%d", a.id))
+}
+
+// typeGone refuses a server type past its deprecation's unavailable_after in location
+// with invalid_server_type, the code hcloud-go documents for "the server type does not
+// fit for the given server or is deprecated" (hcloud/error.go).
+func (s *Server) typeGone(typ *serverType, location string) error {
+	if !typ.gone(location, s.now()) {
+		return nil
+	}
+	return errCode(http.StatusUnprocessableEntity, "invalid_server_type", fmt.Sprintf("server type %s is deprecated in %s and can no longer be ordered", typ.Name, location))
 }

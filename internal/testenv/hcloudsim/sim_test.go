@@ -412,7 +412,7 @@ func createServer(t *testing.T, sim *Server, c *client, name string, ipv4, ipv6 
 	image := sim.AddFlatcarSnapshot("stable")
 	body := map[string]any{
 		"name":        name,
-		"server_type": "cx32",
+		"server_type": "cx33",
 		"image":       strconv.FormatInt(image, 10),
 		"datacenter":  "nbg1-dc3",
 		"user_data":   `{"ignition":{"version":"3.3.0"}}`,
@@ -445,7 +445,7 @@ func TestServerLifecycle(t *testing.T) {
 	vol := id(t, c.must(http.StatusCreated, "POST", "/volumes", map[string]any{"name": "data", "size": 50, "location": "nbg1"}), "volume")
 
 	image := sim.AddFlatcarSnapshot("stable")
-	base := map[string]any{"name": "acme", "server_type": "cx32", "image": image, "datacenter": "nbg1-dc3"}
+	base := map[string]any{"name": "acme", "server_type": "cx33", "image": image, "datacenter": "nbg1-dc3"}
 	with := func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for k, v := range base {
@@ -733,7 +733,7 @@ func TestOpenTofuEndToEnd(t *testing.T) {
 	writeFile(t, filepath.Join(module, "site.auto.tfvars"), `site = "acme"
 location = "nbg1"
 datacenter = "nbg1-dc3"
-server_type = "cx32"
+server_type = "cx33"
 volume_size = 50
 flatcar_channel = "stable"
 ssh_keys = { "admin-1" = "`+testPublicKey+`" }
@@ -859,7 +859,7 @@ func checkSite(t *testing.T, sim *Server, image int64, protected bool) site {
 			t.Errorf("primary IP %+v, want assigned to server %d, protected %v", ip, srv.ID, protected)
 		}
 	}
-	if srv.Name != "acme" || srv.Status != "running" || srv.ServerType != "cx32" || srv.Datacenter != "nbg1-dc3" || srv.ImageID != image {
+	if srv.Name != "acme" || srv.Status != "running" || srv.ServerType != "cx33" || srv.Datacenter != "nbg1-dc3" || srv.ImageID != image {
 		t.Errorf("server %+v", srv)
 	}
 	if srv.IPv4ID != out.ipv4.ID || srv.IPv6ID != out.ipv6.ID || srv.Labels["nassella-site"] != "acme" {

@@ -5,7 +5,10 @@ data "hcloud_image" "flatcar" {
   most_recent       = true
 }
 
-# SSH keys for Hetzner's rescue system; the host itself gets them from Ignition.
+# SSH keys given to the server when it is created: Hetzner's rescue system takes them, and
+# so does the host, whose Hetzner image also installs them for core through
+# coreos-metadata-sshkeys@core besides the admin keys Ignition writes (Flatcar's docs,
+# deploy/cloud/hetzner.md, create a server with --ssh-key alone and log in as core).
 resource "hcloud_ssh_key" "admin" {
   for_each = var.ssh_keys
 
@@ -132,8 +135,9 @@ resource "hcloud_server" "host" {
     ipv6         = hcloud_primary_ip.ipv6.id
   }
 
-  # ssh_keys only serve the rescue system; the host's keys come with the Ignition, whose
-  # change replaces the server anyway. user_data changes through server_setup only.
+  # ssh_keys are read when the server is created only; they are the admin keys that also
+  # come with the Ignition, whose change replaces the server anyway. user_data changes
+  # through server_setup only.
   lifecycle {
     ignore_changes       = [image, ssh_keys, user_data]
     replace_triggered_by = [terraform_data.server_setup]

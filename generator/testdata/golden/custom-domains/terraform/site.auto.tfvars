@@ -4,7 +4,7 @@
 site            = "riverside-coop"
 location        = "fsn1"
 datacenter      = "fsn1-dc14"
-server_type     = "cx42"
+server_type     = "cx43"
 volume_size     = 200
 flatcar_channel = "stable"
 

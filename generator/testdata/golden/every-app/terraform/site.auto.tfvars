@@ -4,7 +4,7 @@
 site            = "everything"
 location        = "nbg1"
 datacenter      = "nbg1-dc3"
-server_type     = "cx52"
+server_type     = "cx53"
 volume_size     = 500
 flatcar_channel = "stable"
 

@@ -4,7 +4,7 @@
 site            = "choir"
 location        = "nbg1"
 datacenter      = "nbg1-dc3"
-server_type     = "cx22"
+server_type     = "cx23"
 volume_size     = 10
 flatcar_channel = "stable"
 

@@ -78,7 +78,7 @@ variable "datacenter" {
 
 variable "server_type" {
   type        = string
-  description = "Hetzner server type (e.g. cx32)"
+  description = "Hetzner server type (e.g. cx33)"
 }
 
 variable "volume_size" {

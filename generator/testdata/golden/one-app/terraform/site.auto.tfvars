@@ -4,7 +4,7 @@
 site            = "solo"
 location        = "hel1"
 datacenter      = "hel1-dc2"
-server_type     = "cx22"
+server_type     = "cx23"
 volume_size     = 10
 flatcar_channel = "stable"
 

@@ -4,7 +4,7 @@
 site            = "bakery"
 location        = "fsn1"
 datacenter      = "fsn1-dc14"
-server_type     = "cx22"
+server_type     = "cx23"
 volume_size     = 20
 flatcar_channel = "stable"
 

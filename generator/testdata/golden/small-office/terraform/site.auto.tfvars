@@ -4,7 +4,7 @@
 site            = "acme"
 location        = "nbg1"
 datacenter      = "nbg1-dc3"
-server_type     = "cx32"
+server_type     = "cx33"
 volume_size     = 100
 flatcar_channel = "stable"
 
