@@ -14,6 +14,7 @@ missing=()
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 [ -x /usr/bin/shellcheck ] || missing+=(shellcheck)
 [ -x /usr/sbin/iptables ] || missing+=(iptables)
+[ -x /lib/systemd/systemd-networkd ] || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     log "need ${missing[*]}: run as root, or apt-get install -y ${missing[*]}"
@@ -31,3 +32,4 @@ echo "export NASSELLA_RESTIC=/usr/bin/restic"
 echo "export NASSELLA_SSHD=/usr/sbin/sshd"
 echo "export NASSELLA_SHELLCHECK=/usr/bin/shellcheck"
 echo "export NASSELLA_IPTABLES=/usr/sbin/iptables"
+echo "export NASSELLA_NETWORKD=/lib/systemd/systemd-networkd"

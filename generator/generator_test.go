@@ -183,13 +183,13 @@ func TestIgnitionLeavesApplyTimeFilesToTerraform(t *testing.T) {
 			t.Fatal(err)
 		}
 		ign, _ := tr.Get("host/ignition.json")
-		for _, p := range []string{"/etc/nassella/volume.env", "/etc/nassella/outside.env"} {
+		for _, p := range []string{"/etc/nassella/volume.env", "/etc/nassella/outside.env", "/etc/systemd/network/10-public.network"} {
 			if bytes.Contains(ign.Data, []byte(`"path": "`+p+`"`)) {
 				t.Errorf("%s: the committed Ignition writes %s, which Terraform adds at apply time", name, p)
 			}
 		}
 		tf, _ := tr.Get("terraform/server.tf")
-		for _, p := range []string{"/etc/nassella/volume.env", "/etc/nassella/outside.env"} {
+		for _, p := range []string{"/etc/nassella/volume.env", "/etc/nassella/outside.env", "/etc/systemd/network/10-public.network"} {
 			if !bytes.Contains(tf.Data, []byte(p)) {
 				t.Errorf("%s: terraform/server.tf no longer writes %s", name, p)
 			}

@@ -93,6 +93,7 @@ func Site(ctx context.Context, dir string, s *site.Loaded, opt Options) *Report 
 	record := r.recorder(opt.Log)
 	record(Check{Name: SiteCheck, Detail: fmt.Sprintf("%d apps, catalog %s", len(s.Apps), opt.Catalog.Release)})
 	record(applicableCheck(dir, s, opt.ForApply))
+	record(scheduleCheck(dir, s))
 
 	t, err := generator.Generate(s, opt.Catalog)
 	if err != nil {

@@ -2,14 +2,17 @@
 # Prepares the data volume named in /etc/nassella/volume.env (written by Terraform).
 set -euo pipefail
 dev=${NASSELLA_DATA_DEVICE:?missing: Terraform writes it to /etc/nassella/volume.env}
-for _ in $(seq 1 300); do
-  [ -b "$dev" ] && break
+# Terraform attaches the volume after the server exists, so it may come minutes into the
+# boot. Wait for it however long it takes (the mount and everything after it wait too),
+# saying so once a minute: failing would leave the host down until a reboot.
+waited=0
+until [ -b "$dev" ]; do
+  if [ $((waited % 60)) -eq 0 ]; then
+    echo "waiting for the data volume $dev (${waited}s so far); is it attached?" >&2
+  fi
   sleep 1
+  waited=$((waited + 1))
 done
-if [ ! -b "$dev" ]; then
-  echo "data volume $dev did not appear within 5 minutes; is it attached?" >&2
-  exit 1
-fi
 fstype=$(blkid -p -o value -s TYPE "$dev" || true)
 label=$(blkid -p -o value -s LABEL "$dev" || true)
 if [ -z "$fstype" ]; then

@@ -30,8 +30,28 @@ func backupFiles(in render.Input) []File {
 		{Path: hostcontract.BackupNowScript, Contents: backupNowScript, Mode: 0o755},
 		{Path: hostcontract.SettingsScript, Contents: settingsScript, Mode: 0o755},
 		{Path: hostcontract.ScheduleGenerator, Contents: scheduleGenerator, Mode: 0o755},
+		{Path: LogindDropIn, Contents: logindConf, Mode: 0o644},
 	}
 }
+
+// A reboot for an OS update never cuts a backup short. locksmithd reboots through logind
+// (flatcar/locksmith locksmithctl/daemon.go, rebootAndSleep: login1 Reboot(false), as
+// root), so the backup holds a logind inhibitor lock while it runs (backupInhibit). A
+// "block" lock does not do: logind lets root past it up to systemd 256, and from 257 on,
+// where it refuses, locksmithd ignores the refusal and sleeps a week before it tries
+// again. A "delay" lock holds every caller's shutdown, root's included, until the lock is
+// released or InhibitDelayMaxSec passes (systemd-inhibit(1) --mode=, logind.conf(5);
+// src/login/logind-dbus.c, bus_manager_shutdown_or_sleep_now_or_later checks delay locks
+// for any caller), so the update reboot follows right after the backup. The limit is the
+// backup's own TimeoutStartSec: no backup outlives it anyway. (A manual reboot waits too;
+// systemctl stop nassella-backup ends the wait.)
+const (
+	// LogindDropIn raises logind's limit for delay locks to the backup's longest run.
+	LogindDropIn  = "/etc/systemd/logind.conf.d/10-nassella-backup.conf"
+	backupTimeout = "6h"
+	logindConf    = "# A reboot waits for a running backup (nassella-backup.service), at most as long as it may run.\n[Login]\nInhibitDelayMaxSec=" + backupTimeout + "\n"
+	backupInhibit = "/usr/bin/systemd-inhibit --what=shutdown --mode=delay --who=nassella-backup \"--why=A backup is running\" "
+)
 
 // scheduleGenerator is the systemd generator that gives the backup timer its schedule
 // from the settings file, at boot before the units load and at every daemon-reload
@@ -125,10 +145,10 @@ After=docker.service var-lib-nassella.mount network-online.target
 Wants=network-online.target
 [Service]
 Type=oneshot
-TimeoutStartSec=6h
+TimeoutStartSec=` + backupTimeout + `
 Nice=10
 IOSchedulingClass=idle
-ExecStart=` + hostcontract.BackupScript + ` run
+ExecStart=` + backupInhibit + hostcontract.BackupScript + ` run
 `},
 		// The schedule comes from the settings file, as the drop-in schedule.conf the
 		// generator writes, so it changes without a rebuild.

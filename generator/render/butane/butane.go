@@ -93,10 +93,18 @@ type systemd struct {
 }
 
 type unit struct {
+	Name     string   `yaml:"name"`
+	Enabled  *bool    `yaml:"enabled,omitempty"`
+	Mask     bool     `yaml:"mask,omitempty"`
+	Contents string   `yaml:"contents,omitempty"`
+	Dropins  []dropin `yaml:"dropins,omitempty"`
+}
+
+// dropin is a drop-in for a unit the host already has (Flatcar's docker.service, a device
+// unit systemd makes itself): Ignition writes it to /etc/systemd/system/NAME.d/.
+type dropin struct {
 	Name     string `yaml:"name"`
-	Enabled  *bool  `yaml:"enabled,omitempty"`
-	Mask     bool   `yaml:"mask,omitempty"`
-	Contents string `yaml:"contents,omitempty"`
+	Contents string `yaml:"contents"`
 }
 
 // yamlMode prints a file mode in octal so the Butane file reads like a shell's ls.
@@ -229,6 +237,28 @@ func appTmpfiles(name string, in render.Input) string {
 
 func enabled() *bool { t := true; return &t }
 
+// DataDevice is systemd's unit for the data volume's label device (systemd-escape --path
+// --suffix=device /dev/disk/by-label/nassella-data).
+var DataDevice = escapePath("/dev/disk/by-label/"+hostcontract.DataLabel) + ".device"
+
+// escapePath is systemd-escape --path for the characters a device path holds: "/" becomes
+// "-", and anything but ASCII letters, digits, ":", "_" and "." becomes \xNN
+// (systemd.unit(5), "String Escaping for Inclusion in Unit Names").
+func escapePath(p string) string {
+	var b strings.Builder
+	for i, c := range []byte(strings.Trim(p, "/")) {
+		switch {
+		case c == '/':
+			b.WriteByte('-')
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == ':', c == '_', c == '.' && i > 0:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "\\x%02x", c)
+		}
+	}
+	return b.String()
+}
+
 // metadataGuard creates the DOCKER-USER chain unless it exists and puts the REJECT rule
 // for the metadata service in it unless it is there: idempotent, and failing (so docker
 // does not start) when the rule cannot be made.
@@ -246,6 +276,8 @@ func units(in render.Input) []unit {
 		return cmd + " --file " + path.Join(dir, hostcontract.ComposeYML)
 	}
 	us := []unit{
+		// The script waits for the volume without limit (see DataDevice below); a oneshot
+		// has no start timeout (systemd.service(5), TimeoutStartSec=).
 		{Name: hostcontract.DataVolumeUnit, Enabled: enabled(), Contents: `[Unit]
 Description=Prepare the nassella data volume (format only when blank)
 Before=var-lib-nassella.mount
@@ -257,6 +289,29 @@ ExecStart=` + hostcontract.DataVolumeScript + `
 [Install]
 RequiredBy=var-lib-nassella.mount
 `},
+		// Terraform attaches the volume only after the server exists and the volume
+		// service labels it, so the label's device can show up minutes into the boot. A
+		// device unit's start job gives up after DefaultDeviceTimeoutSec (90 s) by default
+		// (systemd.unit(5), JobRunningTimeoutSec=: "the default is infinity, except for
+		// device units"), failing the mount and everything after it. x-systemd.device-timeout
+		// would do the same, but only in fstab (systemd.mount(5)); systemd-fstab-generator
+		// turns it into this very drop-in (src/shared/generator.c,
+		// generator_write_device_timeout). No limit: the volume service waits for the
+		// volume and says so in the journal, and the host comes up once it is attached.
+		{Name: DataDevice, Dropins: []dropin{{Name: "10-nassella-wait.conf", Contents: "[Unit]\nJobRunningTimeoutSec=infinity\n"}}},
+		// Docker must never run before the volume is mounted: dockerd restarts the
+		// unless-stopped containers as soon as it runs, and they would write into the empty
+		// folder on the root disk. Flatcar's docker.service is moby's
+		// contrib/init/systemd/docker.service (flatcar/scripts, coreos-overlay
+		// app-containers/docker, systemd_dounit); docker.socket, in sockets.target,
+		// activates it on the first client. RequiresMountsFor= (Requires= and After= the
+		// mount, systemd.unit(5)) on docker.service holds every start of it, socket
+		// activation included, until the mount is there. docker.socket itself gets no
+		// such drop-in: it is ordered before sockets.target, which comes before the
+		// volume service (basic.target), so ordering it after the mount is a cycle systemd
+		// would break by dropping a job; the socket only queues clients, the service it
+		// starts waits.
+		{Name: hostcontract.DockerUnit, Dropins: []dropin{{Name: "10-nassella-data.conf", Contents: "[Unit]\nRequiresMountsFor=" + hostcontract.DataDir + "\n"}}},
 		// nofail: without it the mount is ordered before local-fs.target, and the volume
 		// service it requires (after sysinit.target) would make an ordering cycle.
 		{Name: hostcontract.DataMount, Enabled: enabled(), Contents: `[Unit]
@@ -364,6 +419,7 @@ func UserDataSize(ignition []byte) (int, error) {
 	secret := strings.Repeat("x", 128)
 	outsideEnv := "RESTIC_PASSWORD=" + secret + "\nAWS_ACCESS_KEY_ID=" + secret + "\nAWS_SECRET_ACCESS_KEY=" + secret + "\n"
 	settings := strings.Repeat("x", 1024) // the backup settings file, with the longest heartbeat address
+	publicNetwork := "[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\nKeepConfiguration=dhcp-on-stop\nAddress=2a01:4f8:ffff:ffff::1/64\nGateway=fe80::1\n\n[DHCPv4]\nUseMTU=true\nUseDomains=true\nRoutesToDNS=false\n"
 	wrapper := map[string]any{
 		"ignition": map[string]any{
 			"version": "3.3.0",
@@ -379,6 +435,9 @@ func UserDataSize(ignition []byte) (int, error) {
 				"contents": map[string]any{"source": "data:;base64," + base64.StdEncoding.EncodeToString([]byte(outsideEnv))}},
 			map[string]any{"path": hostcontract.BackupSettings, "mode": 420, "overwrite": true,
 				"contents": map[string]any{"source": "data:;base64," + base64.StdEncoding.EncodeToString([]byte(settings))}},
+			// server.tf's public network file, with the longest IPv6 address.
+			map[string]any{"path": "/etc/systemd/network/10-public.network", "mode": 420, "overwrite": true,
+				"contents": map[string]any{"source": "data:;base64," + base64.StdEncoding.EncodeToString([]byte(publicNetwork))}},
 		}},
 	}
 	out, err := json.Marshal(wrapper)

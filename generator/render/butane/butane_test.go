@@ -36,20 +36,7 @@ func TestUnitsVerify(t *testing.T) {
 				SSHAuthorizedKeys []string `yaml:"ssh_authorized_keys"`
 			} `yaml:"users"`
 		} `yaml:"passwd"`
-		Storage struct {
-			Files []struct {
-				Path     string `yaml:"path"`
-				Contents struct {
-					Inline string `yaml:"inline"`
-				} `yaml:"contents"`
-			} `yaml:"files"`
-		} `yaml:"storage"`
-		Systemd struct {
-			Units []struct {
-				Name     string `yaml:"name"`
-				Contents string `yaml:"contents"`
-			} `yaml:"units"`
-		} `yaml:"systemd"`
+		hostYAML `yaml:",inline"`
 	}
 	if err := yaml.Unmarshal(by, &cfg); err != nil {
 		t.Fatal(err)
@@ -75,6 +62,12 @@ func TestUnitsVerify(t *testing.T) {
 	}
 	var units []string
 	for _, u := range cfg.Systemd.Units {
+		for _, d := range u.Dropins {
+			write("etc/systemd/system/"+u.Name+".d/"+d.Name, d.Contents, 0o644)
+		}
+		if u.Contents == "" {
+			continue // a drop-in only, for a unit the host has
+		}
 		write("etc/systemd/system/"+u.Name, u.Contents, 0o644)
 		units = append(units, filepath.Join(root, "etc/systemd/system", u.Name))
 	}
@@ -88,7 +81,7 @@ func TestUnitsVerify(t *testing.T) {
 	}
 	// Stand-ins for what Flatcar provides.
 	write("etc/systemd/system/docker.service", "[Service]\nExecStart=/usr/bin/dockerd\n", 0o644)
-	for _, b := range []string{"usr/bin/docker", "usr/bin/dockerd", "usr/sbin/iptables", "usr/sbin/resize2fs", "usr/bin/systemd-tmpfiles", "bin/sh"} {
+	for _, b := range []string{"usr/bin/docker", "usr/bin/dockerd", "usr/sbin/iptables", "usr/sbin/resize2fs", "usr/bin/systemd-tmpfiles", "usr/bin/systemd-inhibit", "bin/sh"} {
 		write(b, "#!/bin/sh\n", 0o755)
 	}
 	cmd := exec.Command(analyze, append([]string{"verify", "--root=" + root, "--man=no"}, units...)...)

@@ -73,16 +73,7 @@ func guardUnit(t *testing.T) (string, map[string]map[string][]string) {
 		if !u.Enabled {
 			t.Errorf("%s is not enabled: its [Install] section would not apply", u.Name)
 		}
-		sections, sec := map[string]map[string][]string{}, ""
-		for _, line := range strings.Split(u.Contents, "\n") {
-			if strings.HasPrefix(line, "[") {
-				sec = strings.Trim(line, "[]")
-				sections[sec] = map[string][]string{}
-			} else if k, v, ok := strings.Cut(line, "="); ok {
-				sections[sec][k] = append(sections[sec][k], strings.Fields(v)...)
-			}
-		}
-		return u.Contents, sections
+		return u.Contents, unitKeys(u.Contents)
 	}
 	t.Fatalf("no unit %s rendered", hostcontract.MetadataGuardUnit)
 	return "", nil

@@ -20,8 +20,8 @@ import (
 // v0.26.0, variant flatcar 1.0.0 → Ignition 3.3.0), without Butane's YAML round trip and
 // reflection, which took most of a site's generation time. It covers exactly the subset
 // this package writes (users with keys; files with inline or remote contents; links;
-// units) and follows Butane's rules for it: base/v0_4's translateFile/translateLink and
-// base/util.MakeDataURL for contents (the shortest of a URL-escaped, a base64 and a gzipped
+// units and their drop-ins) and follows Butane's rules for it: base/v0_4's
+// translateFile/translateLink and base/util.MakeDataURL for contents (the shortest of a URL-escaped, a base64 and a gzipped
 // base64 data URL, gzip at best compression, with pooled writers and a cache keyed by the
 // contents), and Butane's marshaller. Butane itself stays the judge: the golden trees were
 // made by it, TestTranslateMatchesButane compares the two on every example, and `nassella
@@ -75,6 +75,10 @@ func translate(c config) ([]byte, error) {
 		if u.Contents != "" {
 			contents := u.Contents
 			tu.Contents = &contents
+		}
+		for _, d := range u.Dropins {
+			contents := d.Contents
+			tu.Dropins = append(tu.Dropins, types.Dropin{Name: d.Name, Contents: &contents})
 		}
 		out.Systemd.Units = append(out.Systemd.Units, tu)
 	}

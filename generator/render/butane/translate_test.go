@@ -87,5 +87,10 @@ func randomConfig(r *rand.Rand, n int) config {
 		}
 		cfg.Systemd.Units = append(cfg.Systemd.Units, u)
 	}
+	if r.IntN(2) == 0 { // drop-ins only, for units the host has, one with an escaped name
+		cfg.Systemd.Units = append(cfg.Systemd.Units,
+			unit{Name: DataDevice, Dropins: []dropin{{Name: "10-wait.conf", Contents: "[Unit]\nJobRunningTimeoutSec=infinity\n"}}},
+			unit{Name: "docker.service", Dropins: []dropin{{Name: "a.conf", Contents: "[Unit]\nRequiresMountsFor=/var/lib/nassella\n"}, {Name: "b.conf", Contents: "[Service]\nNice=1\n"}}})
+	}
 	return cfg
 }

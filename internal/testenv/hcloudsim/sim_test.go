@@ -757,6 +757,9 @@ records = { "vault.acme.example" = { zone = "acme.example", name = "vault" } }
 	// Apply creates everything.
 	tf.run(0, "apply", "-auto-approve", "-input=false", "-no-color")
 	first := checkSite(t, sim, flatcar, true)
+	t.Run("networkd", func(t *testing.T) {
+		checkNetworkd(t, userDataFile(t, first.server.UserData, publicNetworkPath), first.ipv6)
+	})
 	outputs := tf.outputs()
 	if outputs["ipv4_address"] != first.ipv4.IP || outputs["ipv6_address"] != strings.TrimSuffix(first.ipv6.IP, "/64")+"1" {
 		t.Errorf("outputs %v do not match the primary IPs %s and %s", outputs, first.ipv4.IP, first.ipv6.IP)
@@ -898,6 +901,7 @@ func checkSite(t *testing.T, sim *Server, image int64, protected bool) site {
 	if want := strings.TrimSuffix(out.ipv6.IP, "/64") + "1"; !slices.Equal(out.aaaa.Values, []string{want}) {
 		t.Errorf("AAAA RRSet %+v, want %s", out.aaaa, want)
 	}
+	checkPublicIPv6(t, srv, out.ipv6, out.aaaa.Values)
 	return out
 }
 

@@ -33,6 +33,34 @@ locals {
     "AWS_SECRET_ACCESS_KEY=${var.backup_s3_secret_access_key}\n",
   ])
 
+  # The public IPv6 the AAAA records point at (dns.tf), which Flatcar leaves unconfigured
+  # on Hetzner (flatcar/Flatcar#1968): the ::1 of the primary IP's /64 with the gateway
+  # fe80::1 on eth0, as Hetzner's metadata gives it (coreos/afterburn#1141; "The gateway
+  # is always fe80::1", docs.hetzner.com robot/dedicated-server/network/
+  # net-config-debian-ubuntu). networkd applies only the first matching file in name
+  # order (systemd.network(5), [Match]), so this one replaces Flatcar's zz-default.network
+  # for eth0 and repeats its DHCP settings for IPv4 (flatcar/init systemd/network/). eth0:
+  # Flatcar keeps the kernel's names for virtio NICs (flatcar/init 98-virtio.link) and
+  # the module attaches no other network; under another name the default file still
+  # gives IPv4.
+  public_ipv6 = cidrhost(hcloud_primary_ip.ipv6.ip_network, 1)
+  public_network = join("\n", [
+    "[Match]",
+    "Name=eth0",
+    "",
+    "[Network]",
+    "DHCP=ipv4",
+    "KeepConfiguration=dhcp-on-stop",
+    "Address=${local.public_ipv6}/${split("/", hcloud_primary_ip.ipv6.ip_network)[1]}",
+    "Gateway=fe80::1",
+    "",
+    "[DHCPv4]",
+    "UseMTU=true",
+    "UseDomains=true",
+    "RoutesToDNS=false",
+    "",
+  ])
+
   # The committed Ignition, gzipped to stay far below Hetzner's 32 KiB user_data limit.
   ignition_source = "data:;base64,${base64gzip(file("${path.module}/${var.ignition_file}"))}"
 
@@ -49,6 +77,12 @@ locals {
       mode      = 384 # 0600
       overwrite = true
       contents  = { source = "data:;base64,${base64encode(local.outside_env)}" }
+    },
+    {
+      path      = "/etc/systemd/network/10-public.network"
+      mode      = 420 # 0644
+      overwrite = true
+      contents  = { source = "data:;base64,${base64encode(local.public_network)}" }
     },
   ], local.host_key_files)
 
