@@ -53,7 +53,7 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	switch args[0] {
 	case "start":
 		srv = registrytest.New()
-		u, cert, _, closeFiles := registrytest.ServeFile("/docker-compose-v2.34.0-x86-64.raw", []byte("a compose sysext image\n"))
+		u, cert, _, closeFiles := registrytest.ServeFile("/docker-compose-2.34.0-x86-64.raw", []byte("a compose sysext image\n"))
 		ts.Defer(func() {
 			srv.Close()
 			closeFiles()

@@ -65,6 +65,7 @@ func runPlan(ctx context.Context, s Streams, args []string) error {
 	fs := flags(s, "plan", "[DIR] [--out FILE] [--markdown FILE] [--backend-config V]...")
 	out := fs.String("out", "tfplan", "where to save the plan")
 	md := fs.String("markdown", "", "also write the summary as a pull-request comment to `FILE`")
+	allow := fs.Bool("allow-unverified", false, "plan even though the catalog release has images without a digest or the compose sysext without its hash (a test project only; the plan comment says so)")
 	var d deployFlags
 	d.add(fs)
 	pos, err := parse(fs, args, 1)
@@ -75,6 +76,7 @@ func runPlan(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return err
 	}
+	env.AllowUnverified = *allow
 	p, err := deploy.MakePlan(ctx, env, *out)
 	if err != nil {
 		return err

@@ -42,7 +42,7 @@ func TestPlanAndApplyCLI(t *testing.T) {
 	}
 	plan := filepath.Join(tmp, "tfplan")
 	md := filepath.Join(tmp, "plan.md")
-	out, errs, code := run(t, "plan", "--out", plan, "--markdown", md, repo)
+	out, errs, code := run(t, "plan", "--allow-unverified", "--out", plan, "--markdown", md, repo)
 	if code != 0 {
 		t.Fatalf("plan: %s%s", out, errs)
 	}
@@ -82,7 +82,7 @@ func TestPlanAndApplyCLI(t *testing.T) {
 	if out, errs, code := run(t, "generate", "--out", repo); code != 0 {
 		t.Fatalf("generate: %s%s", out, errs)
 	}
-	out, errs, code = run(t, "plan", "--out", plan, repo)
+	out, errs, code = run(t, "plan", "--allow-unverified", "--out", plan, repo)
 	if code != 0 {
 		t.Fatalf("plan: %s%s", out, errs)
 	}

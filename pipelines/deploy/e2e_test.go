@@ -151,7 +151,7 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 
 	dir := t.TempDir()
 	var log strings.Builder
-	env := deploy.Env{Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log, HostKey: hostSigner.PublicKey()}
+	env := deploy.Env{AllowUnverified: true, Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log, HostKey: hostSigner.PublicKey()}
 	opts := func(plan string) deploy.ApplyOptions {
 		return deploy.ApplyOptions{Plan: plan,
 			Health: health.Options{Resolve: resolve, RootCAs: ca.Pool, Timeout: 3 * time.Second, Interval: 100 * time.Millisecond},

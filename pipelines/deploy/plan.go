@@ -50,6 +50,22 @@ type Env struct {
 	// Terraform writes to the server (TF_VAR_ssh_host_key): plans pass it as
 	// ssh_host_public_key, and the backup before a rebuild accepts no other key.
 	HostKey ssh.PublicKey
+	// AllowUnverified plans a site whose catalog release still has artefacts without a
+	// digest or hash (Unverified): for trying a site on a test project, never for a
+	// customer's server.
+	AllowUnverified bool
+}
+
+// Unverified refuses a site whose catalog release still has an artefact nobody pinned
+// (an image without a digest, the compose sysext without its sha512): the server would
+// boot whatever those addresses serve on the day, not what the catalog pipeline tested.
+func Unverified(r *siterepo.Repo) error {
+	names := r.Catalog.Unpinned(r.Site.AppNames())
+	if len(names) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: catalog release %s has %d artefacts nobody has verified yet, so no server is built from it:\n  %s\na co-op maintainer pins them (nassella catalog lock) and cuts a release the site then moves to; to try the site on a test project anyway, plan with --allow-unverified",
+		r.Dir, r.Catalog.Release, len(names), strings.Join(names, "\n  "))
 }
 
 // InCI says whether getenv's environment is a CI job: GitHub, Gitea and Forgejo Actions
@@ -107,6 +123,9 @@ type Plan struct {
 	// Site is the site the plan was made for; MakePlan sets it and it is not saved. The
 	// summary reads from it what it may promise, such as a backup before a rebuild.
 	Site *site.Loaded `json:"-"`
+	// Unverified lists the catalog's artefacts without a digest or hash when the plan was
+	// made with AllowUnverified anyway; the summary warns of them. Not saved.
+	Unverified []string `json:"-"`
 }
 
 // Read is a data source of the configuration.
@@ -168,12 +187,18 @@ func MakePlan(ctx context.Context, e Env, file string) (*Plan, error) {
 	if err := validate.ExtraFiles(e.Dir, t.Paths()); err != nil {
 		return nil, fmt.Errorf("%s: %w", e.Dir, err)
 	}
+	if !e.AllowUnverified {
+		if err := Unverified(r); err != nil {
+			return nil, err
+		}
+	}
 	if err := e.checkServerType(ctx, r.Site); err != nil {
 		return nil, err
 	}
 	p, err := makePlan(ctx, e, file, r.Site.Danger)
 	if p != nil {
 		p.Site = r.Site
+		p.Unverified = r.Catalog.Unpinned(r.Site.AppNames())
 	}
 	return p, err
 }

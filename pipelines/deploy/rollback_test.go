@@ -64,7 +64,7 @@ func TestLastGoodTagMustBeInHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log strings.Builder
-	env := deploy.Env{Dir: dir, Log: &log}
+	env := deploy.Env{AllowUnverified: true, Dir: dir, Log: &log}
 
 	tagGood(t, repo, stray)
 	rev, c, err := env.LastGoodForTest(repo, "")
@@ -121,7 +121,7 @@ func TestRollbackKeepsTheCurrentDangerZone(t *testing.T) {
 
 	dir := t.TempDir()
 	var log strings.Builder
-	env := deploy.Env{Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log}
+	env := deploy.Env{AllowUnverified: true, Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log}
 	plan := filepath.Join(t.TempDir(), "tfplan")
 	apply := func(text string) error {
 		t.Helper()

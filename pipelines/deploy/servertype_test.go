@@ -40,7 +40,7 @@ func TestPlanChecksServerType(t *testing.T) {
 			dir := t.TempDir()
 			commitSite(t, dir, "vaultwarden")
 			var log strings.Builder
-			env := deploy.Env{Dir: dir, Tofu: filepath.Join(t.TempDir(), "no-tofu"), Catalog: catalog.Embedded(), Log: &log}
+			env := deploy.Env{AllowUnverified: true, Dir: dir, Tofu: filepath.Join(t.TempDir(), "no-tofu"), Catalog: catalog.Embedded(), Log: &log}
 			_, err := deploy.MakePlan(context.Background(), env, filepath.Join(t.TempDir(), "tfplan"))
 			if err == nil {
 				t.Fatal("planned without OpenTofu")

@@ -34,7 +34,7 @@ func savePlan(t *testing.T, dir string) string {
 func TestStalePlanCoversEveryTofuFile(t *testing.T) {
 	dir := t.TempDir()
 	commitSite(t, dir, "vaultwarden")
-	env := deploy.Env{Dir: dir, Catalog: catalog.Embedded()}
+	env := deploy.Env{AllowUnverified: true, Dir: dir, Catalog: catalog.Embedded()}
 	for _, name := range []string{"zz.tf.json", "main.tofu", "main.tofu.json", "override.tf", "x_override.tf.json", "terraform.tfvars.json", "more.auto.tfvars", "site.auto.tfvars"} {
 		t.Run(name, func(t *testing.T) {
 			full := filepath.Join(dir, "terraform", name)
@@ -71,7 +71,7 @@ func TestPlanRefusesExtraFiles(t *testing.T) {
 		}
 	}
 	// No OpenTofu binary: the refusal must come before it would run.
-	env := deploy.Env{Dir: dir, Tofu: "/nonexistent/tofu", Catalog: catalog.Embedded()}
+	env := deploy.Env{AllowUnverified: true, Dir: dir, Tofu: "/nonexistent/tofu", Catalog: catalog.Embedded()}
 	_, err := deploy.MakePlan(context.Background(), env, filepath.Join(t.TempDir(), "tfplan"))
 	if err == nil {
 		t.Fatal("a repo with extra Terraform was planned")
@@ -98,7 +98,7 @@ func TestApplyInCIWithoutStateRefused(t *testing.T) {
 
 	dir := t.TempDir()
 	commitSite(t, dir, "vaultwarden")
-	env := deploy.Env{Dir: dir, Tofu: "/nonexistent/tofu", Catalog: catalog.Embedded(), CI: true}
+	env := deploy.Env{AllowUnverified: true, Dir: dir, Tofu: "/nonexistent/tofu", Catalog: catalog.Embedded(), CI: true}
 	_, err := deploy.Apply(context.Background(), env, deploy.ApplyOptions{Plan: savePlan(t, dir)})
 	if !errors.Is(err, deploy.ErrNoRemoteState) || !strings.Contains(err.Error(), "add state: { s3:") {
 		t.Fatalf("apply in CI without state: %v", err)

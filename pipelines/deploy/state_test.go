@@ -32,7 +32,7 @@ func TestStateInS3IsEncryptedAndLocked(t *testing.T) {
 	dir := t.TempDir()
 	commitSiteRaw(t, dir, strings.Replace(siteTemplate, "%s", "  vaultwarden: {}", 1)+
 		"state:\n  s3: { endpoint: \"https://s3.example\", bucket: acme-state }\n")
-	env := deploy.Env{Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), BackendConfig: []string{s3.BackendFile(t)}}
+	env := deploy.Env{AllowUnverified: true, Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), BackendConfig: []string{s3.BackendFile(t)}}
 	ctx := context.Background()
 	plan := filepath.Join(t.TempDir(), "tfplan")
 	if _, err := deploy.MakePlan(ctx, env, plan); err != nil {

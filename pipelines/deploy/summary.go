@@ -124,6 +124,9 @@ func Summarize(p *Plan) Summary {
 			s.Lines = append(s.Lines, fmt.Sprintf("The address of https://%s will be updated.", h))
 		}
 	}
+	if len(p.Unverified) > 0 {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("This plan was made with --allow-unverified: %d pieces of the server's software have no checked digest yet (%s). Fine for a test project; never merge it for a real site.", len(p.Unverified), strings.Join(p.Unverified, ", ")))
+	}
 	for _, r := range p.Reads {
 		if w := callOut(r); w != "" {
 			s.Warnings = append(s.Warnings, w+" Nassella never generates this: do not merge unless you know why it is there.")

@@ -84,7 +84,7 @@ func TestSettingsInPlaceAndTheWindow(t *testing.T) {
 
 	dir := t.TempDir()
 	var log strings.Builder
-	env := deploy.Env{Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log, HostKey: hostSigner.PublicKey()}
+	env := deploy.Env{AllowUnverified: true, Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log, HostKey: hostSigner.PublicKey()}
 	planFile := filepath.Join(t.TempDir(), "tfplan")
 	apply := func(m deploy.Merge, now time.Time) (*deploy.Outcome, error) {
 		return deploy.Apply(ctx, env, deploy.ApplyOptions{Plan: planFile, Merge: m, Now: func() time.Time { return now },
