@@ -28,15 +28,8 @@ func gitIn(t *testing.T, dir string, args ...string) {
 // site.yaml, nassella review regenerate commits the generated files as the bot and says
 // so; run again it finds nothing to do; without --pr it is a usage error.
 func TestReviewRegenerateCLI(t *testing.T) {
-	sim, err := githubsim.Start("bot-token")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := githubsim.StartWithRepo(t, "bot-token", "owner", "site")
 	sim.AddUser("owner", "owner-token")
-	if err := sim.CreateRepo("owner", "site"); err != nil {
-		t.Fatal(err)
-	}
 	// The owner's site repo: an example site, generated and committed.
 	repo := t.TempDir()
 	siteYAML, _ := examples.Get("one-app")

@@ -51,14 +51,7 @@ func TestReviewApplyFailedCLI(t *testing.T) {
 // GITHUB_TOKEN as the workflows have it.
 func siteOnGitHub(t *testing.T) *githubsim.Server {
 	t.Helper()
-	sim, err := githubsim.Start("bot-token")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	if err := sim.CreateRepo("coop", "site"); err != nil {
-		t.Fatal(err)
-	}
+	sim := githubsim.StartWithRepo(t, "bot-token", "coop", "site")
 	t.Setenv("GITHUB_TOKEN", "bot-token")
 	t.Setenv("NASSELLA_FORGE_TOKEN", "")
 	return sim

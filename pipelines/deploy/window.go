@@ -90,9 +90,6 @@ type Merge struct {
 	Bot bool
 }
 
-// updateBranchPrefix is pipelines/update.BranchPrefix (a test keeps them equal).
-const updateBranchPrefix = "nassella/catalog-"
-
 // WhoMerged finds how commit sha reached main in repo (OWNER/NAME) on the forge: the
 // newest pull request it belongs to, and who merged that.
 func WhoMerged(ctx context.Context, c forge.Client, repo, sha string) (Merge, error) {
@@ -105,7 +102,7 @@ func WhoMerged(ctx context.Context, c forge.Client, repo, sha string) (Merge, er
 		return Merge{}, err
 	}
 	return Merge{PR: m.Number, By: m.By, Bot: m.By != "" && strings.EqualFold(m.By, m.Author) &&
-		strings.HasPrefix(m.Head, updateBranchPrefix) && strings.EqualFold(m.HeadRepo, repo)}, nil
+		forge.FromUpdateBranch(m.Head, m.HeadRepo, repo)}, nil
 }
 
 // Restarts says the plan may restart the server: it rebuilds, removes or changes it (a

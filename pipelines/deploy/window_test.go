@@ -155,8 +155,8 @@ func TestTiming(t *testing.T) {
 
 // The apply workflow and the update bot agree on what a bot branch is.
 func TestUpdateBranchPrefix(t *testing.T) {
-	if deploy.UpdateBranchPrefixForTest != update.BranchPrefix {
-		t.Errorf("deploy takes %q for the bot's branches, the bot uses %q", deploy.UpdateBranchPrefixForTest, update.BranchPrefix)
+	if forge.UpdateBranchPrefix != update.BranchPrefix {
+		t.Errorf("deploy takes %q for the bot's branches, the bot uses %q", forge.UpdateBranchPrefix, update.BranchPrefix)
 	}
 }
 

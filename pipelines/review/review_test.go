@@ -35,14 +35,7 @@ var (
 )
 
 func githubSite(t *testing.T) site {
-	sim, err := githubsim.Start("bot-token")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	if err := sim.CreateRepo("coop", "site"); err != nil {
-		t.Fatal(err)
-	}
+	sim := githubsim.StartWithRepo(t, "bot-token", "coop", "site")
 	sim.AddUser("mallory", "mallory-token")
 	client := func(token string) forge.Client {
 		c, err := forge.New(forge.KindGitHub, sim.URL+"/api/v3/", "coop", "site", token, forge.Options{})

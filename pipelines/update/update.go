@@ -40,7 +40,7 @@ import (
 )
 
 // BranchPrefix starts every bot branch; the release follows.
-const BranchPrefix = "nassella/catalog-"
+const BranchPrefix = forge.UpdateBranchPrefix
 
 // Label marks the bot's pull requests.
 const Label = "nassella-update"
@@ -484,7 +484,7 @@ type openPRs struct {
 func botPRs(prs []forge.PR, repo, login, release string) openPRs {
 	var o openPRs
 	for i, p := range prs {
-		if !strings.HasPrefix(p.Head, BranchPrefix) || !strings.EqualFold(p.HeadRepo, repo) {
+		if !forge.FromUpdateBranch(p.Head, p.HeadRepo, repo) {
 			continue
 		}
 		r := strings.TrimPrefix(p.Head, BranchPrefix)
@@ -511,7 +511,7 @@ func botPRs(prs []forge.PR, repo, login, release string) openPRs {
 // then is the bot's login needed to tell whose it is.
 func candidates(prs []forge.PR, repo string) bool {
 	for _, p := range prs {
-		if strings.HasPrefix(p.Head, BranchPrefix) && strings.EqualFold(p.HeadRepo, repo) {
+		if forge.FromUpdateBranch(p.Head, p.HeadRepo, repo) {
 			return true
 		}
 	}
