@@ -6,6 +6,18 @@ mkdir -p "$cache"
 
 log() { echo "tools: $*" >&2; }
 
+# apt_install PKG...: installs Debian packages without their recommendations, as root; says
+# how otherwise.
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    log "need $*: run as root, or apt-get install -y --no-install-recommends $*"
+    return 1
+  fi
+  log "installing $* (once per machine)"
+  DEBIAN_FRONTEND=noninteractive apt-get update >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2
+}
+
 # build_module MODULE VERSION PKG OUT [env...]: go build PKG of MODULE@VERSION into OUT,
 # unless OUT exists. The module is copied out of the read-only module cache first (some
 # have replace directives, so `go install` refuses them).

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs every tool the tests run for real and prints the environment pointing at them:
 #   eval "$(.ci/tools-all.sh)"
-# Go-built tools (OpenTofu, the hcloud provider, versitygw, Gitea; .ci/tools.sh, tools-s3.sh,
-# tools-gitea.sh) are cached under
+# Go-built tools (OpenTofu, the hcloud provider, versitygw, Gitea, and Caddy and restic for the
+# rehearsal's images; .ci/tools.sh, tools-s3.sh, tools-gitea.sh, tools-images.sh) are cached under
 # ${XDG_CACHE_HOME:-$HOME/.cache}/nassella by version; Debian packages (restic, sshd, QEMU,
-# busybox) are installed when missing, beside the Go builds.
+# busybox, Docker) are installed when missing, beside the Go builds; then the stand-in host's Debian
+# root and Ignition (tools-hostimage.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
@@ -17,6 +18,9 @@ fi
 (
   bash .ci/tools-backup.sh > "$tmp/backup.env"
   bash .ci/tools-vm.sh > "$tmp/vm.env"
+  bash .ci/tools-docker.sh > "$tmp/docker.env"
+  # After the other apt users (one dpkg lock): debootstrap's root, then Ignition's build.
+  bash .ci/tools-hostimage.sh > "$tmp/hostimage.env"
 ) 2> "$tmp/apt.log" &
 apt=$!
 # The Go builds overlap: each spends part of its time downloading and linking on one core.
@@ -26,7 +30,9 @@ bash .ci/tools-s3.sh > "$tmp/s3.env" &
 s3=$!
 bash .ci/tools-gitea.sh > "$tmp/gitea.env" &
 gitea=$!
-for pid in "$go_tools" "$s3" "$gitea"; do
+bash .ci/tools-images.sh > "$tmp/images.env" &
+images=$!
+for pid in "$go_tools" "$s3" "$gitea" "$images"; do
   wait "$pid" || { echo "tools-all: a Go tool build failed (see above)" >&2; exit 1; }
 done
 if ! wait "$apt"; then
@@ -35,4 +41,4 @@ if ! wait "$apt"; then
   exit 1
 fi
 cat "$tmp/apt.log" >&2
-cat "$tmp/go.env" "$tmp/s3.env" "$tmp/gitea.env" "$tmp/backup.env" "$tmp/vm.env"
+cat "$tmp/go.env" "$tmp/s3.env" "$tmp/gitea.env" "$tmp/images.env" "$tmp/backup.env" "$tmp/vm.env" "$tmp/hostimage.env" "$tmp/docker.env"

@@ -2,8 +2,8 @@
 # Installs what the backup, restore and logs tests run for real: restic (Debian's, 0.14),
 # OpenSSH's server (the logs test starts its own sshd on 127.0.0.1), shellcheck (for the
 # host scripts in site-template/host) and iptables (the metadata guard's rule, run in a
-# network namespace of its own), then prints the environment that points the tests
-# at them. Same contract as .ci/tools.sh:
+# network namespace of its own; systemd brings systemd-networkd and systemd-tmpfiles),
+# then prints the environment that points the tests at them. Same contract as .ci/tools.sh:
 #   eval "$(.ci/tools-backup.sh)"
 set -euo pipefail
 
@@ -33,3 +33,4 @@ echo "export NASSELLA_SSHD=/usr/sbin/sshd"
 echo "export NASSELLA_SHELLCHECK=/usr/bin/shellcheck"
 echo "export NASSELLA_IPTABLES=/usr/sbin/iptables"
 echo "export NASSELLA_NETWORKD=/lib/systemd/systemd-networkd"
+echo "export NASSELLA_TMPFILES=/usr/bin/systemd-tmpfiles"

@@ -153,6 +153,7 @@ func (r *Release) check(doc *strictyaml.Doc, errs *diag.List) {
 	if r.Compose.SHA512 != "" && !sha512Re.MatchString(r.Compose.SHA512) {
 		errs.Add(doc.At("compose.sha512", "sha512 must be 128 lowercase hex digits", "leave it empty until it is read from the release"))
 	}
+	checkChecked(doc, "compose.checked", r.Compose.Checked, errs)
 	checkImage(doc, "proxy", r.Proxy, errs)
 	if r.Backup != (Image{}) {
 		checkImage(doc, "backup", r.Backup, errs)
@@ -162,6 +163,7 @@ func (r *Release) check(doc *strictyaml.Doc, errs *diag.List) {
 		img  Image
 	}{{"proxy", r.Proxy}, {"backup", r.Backup}} {
 		checkVersioning(doc, h.path, h.img, errs)
+		checkChecked(doc, h.path+".checked", h.img.Checked, errs)
 		if v := h.img.Versioning; v != nil && v.SameAs != "" {
 			errs.Add(doc.At(h.path+".versioning.same_as", "release.yaml's images have no service to move with", "remove same_as"))
 		}
@@ -194,6 +196,7 @@ func checkVersioning(doc *strictyaml.Doc, path string, img Image, errs *diag.Lis
 	default:
 		errs.Add(doc.At(p+".allow", fmt.Sprintf("allow %q is unknown", v.Allow), "use patch, minor (the default) or major"))
 	}
+	checkMajors(doc, p, v, errs)
 	if v.Tags == "" {
 		errs.Add(doc.At(p, "versioning needs tags, a regular expression with a group named version", `for example tags: '^(?P<version>[0-9]+\.[0-9]+\.[0-9]+)-alpine$'`))
 		return
@@ -228,6 +231,9 @@ func (a *App) check(doc *strictyaml.Doc, file string, errs *diag.List) {
 	for _, name := range a.ServiceNames() {
 		c.service(name)
 	}
+	c.upgrades()
+	c.mail()
+	c.files()
 }
 
 // fields checks the entry's own fields: names, texts, URLs, version, HTTP and health.

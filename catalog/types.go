@@ -25,7 +25,8 @@ type ComposeSysext struct {
 	URL     string `yaml:"url"`
 	// SHA512 of the image, hex. Empty until the catalog pipeline has read it from the
 	// release; a site built without it is marked unpinned.
-	SHA512 string `yaml:"sha512"`
+	SHA512  string   `yaml:"sha512"`
+	Checked *Checked `yaml:"checked"` // what upstream showed when last compared
 }
 
 // Image is a container image pinned by tag and, once read from the registry, by digest.
@@ -38,6 +39,9 @@ type Image struct {
 	// Versioning is how nassella catalog check-updates finds a newer tag; without it the
 	// image is never checked.
 	Versioning *Versioning `yaml:"versioning"`
+	// Checked is what upstream showed when release.yaml's images were last compared with
+	// it (an app records it once, for the whole entry).
+	Checked *Checked `yaml:"checked"`
 }
 
 // Versioning is an image's update policy: which of the registry's tags are versions of
@@ -55,6 +59,10 @@ type Versioning struct {
 	// twice, or images upstream releases together): its new tag is the one with the same
 	// version, and the app waits until both exist.
 	SameAs string `yaml:"same_as"`
+	// Majors is what check-updates does with a new major version beyond Allow: propose
+	// (the default: its own proposal, marked as a major upgrade), listed (only the majors
+	// the app's upgrades name) or never (noted only; see MajorsNever).
+	Majors string `yaml:"majors"`
 }
 
 // Allowed steps for Versioning.Allow.
@@ -83,6 +91,10 @@ type App struct {
 	// ChangelogTemplate is Changelog for any version: {version}, {major}, {minor} and
 	// {patch} are replaced. The app's version is the version in its http service's tag.
 	ChangelogTemplate string `yaml:"changelog_template"`
+	// Checked is what upstream showed when the entry was last compared with it.
+	Checked *Checked `yaml:"checked"`
+	// Upgrades are what moving to each major version needs (see Upgrade).
+	Upgrades []Upgrade `yaml:"upgrades"`
 
 	Subdomain string `yaml:"subdomain"` // default; a site may override it
 	MemoryMB  int    `yaml:"memory_mb"` // what all its services need together in normal use
@@ -94,6 +106,8 @@ type App struct {
 	Volumes  []Volume            `yaml:"volumes"`
 	Backup   Backup              `yaml:"backup"`
 	Services map[string]*Service `yaml:"services"`
+	Mail     *Mail               `yaml:"mail"`  // how the app sends e-mail (mail.go)
+	Files    []File              `yaml:"files"` // settings files seeded once (files.go)
 }
 
 // HTTP is where Caddy sends the app's traffic.

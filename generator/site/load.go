@@ -138,6 +138,7 @@ func (c *checker) site(l *Loaded) {
 	c.backups(s)
 	c.updates(s)
 	c.support(s)
+	c.mail(s)
 	c.state(s)
 }
 
@@ -434,6 +435,7 @@ func (c *checker) updates(s *Site) {
 		return
 	}
 	u := s.Updates
+	c.plan(u)
 	if c.required("updates.channel", "stable") && u.Channel != "stable" && u.Channel != "testing" {
 		c.add("updates.channel", fmt.Sprintf("channel %q is unknown", u.Channel), suggest(u.Channel, []string{"stable", "testing"}, "use stable or testing"))
 	}

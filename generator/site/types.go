@@ -17,6 +17,7 @@ type Site struct {
 	Apps     map[string]AppConf `yaml:"apps" jsonschema:"required" jsonschema_description:"The apps to run, by catalog name. Example: nextcloud: {}"`
 	Backups  Backups            `yaml:"backups" jsonschema:"required"`
 	Updates  Updates            `yaml:"updates" jsonschema:"required"`
+	Mail     *Mail              `yaml:"mail" jsonschema_description:"The mail server your apps send password resets, invitations and alerts through. Without it those e-mails are not sent; README.md lists what that means for each app."`
 	Support  *Support           `yaml:"support" jsonschema_description:"Who you ask for help with this site; the README, the guide, the plan comments and the issues nassella opens name them. Without it they say: ask your co-op."`
 	State    *State             `yaml:"state" jsonschema_description:"Where OpenTofu keeps the site's state (encrypted); without it the state stays in the CI workspace, which is only fit for trying nassella out."`
 	Danger   Danger             `yaml:"danger_zone" jsonschema_description:"Settings that can lose data. Leave them out unless the co-op asked you to set one."`
@@ -121,6 +122,7 @@ type S3 struct {
 
 // Updates says which releases the site gets and when the server may restart for them.
 type Updates struct {
+	Plan      string `yaml:"plan" jsonschema:"enum=full,enum=os-only,default=full" jsonschema_description:"What the co-op keeps up to date for you. full (the default): each tested release of your apps and of the server's setup comes as a pull request for you to merge. os-only: only the server's operating system updates itself; your apps keep their versions until you switch back to full. Example: full"`
 	Channel   string `yaml:"channel" jsonschema:"required,enum=stable,enum=testing" jsonschema_description:"Which catalog releases this site gets."`
 	Window    string `yaml:"window" jsonschema:"required,pattern=^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([01][0-9]|2[0-3]):[0-5][0-9]$" jsonschema_description:"Start of the weekly one-hour maintenance window, 'Day HH:MM'. Example: Sun 03:00"`
 	Timezone  string `yaml:"timezone" jsonschema:"required" jsonschema_description:"IANA timezone of the window and the backup schedule. Example: Europe/Berlin"`

@@ -59,7 +59,7 @@ func TestApplicable(t *testing.T) {
 			"6:9: mysite.example is a placeholder, not your domain: .example names are reserved",
 			"7:1: there is no admin.backup_key",
 			"26:68: mysite-backups is the template's example bucket name; name the bucket after your site, like acme-backups",
-			"35:66: mysite-state is the template's example bucket name",
+			"38:66: mysite-state is the template's example bucket name",
 		}},
 		{"complete", complete, nil},
 		{"no state", func(t *testing.T) string {
@@ -74,7 +74,7 @@ func TestApplicable(t *testing.T) {
 		}, []string{"6:9: riverside.test is a placeholder, not your domain: .test names are reserved"}},
 		{"placeholder endpoint", func(t *testing.T) string {
 			return strings.Replace(complete(t), `s3: { endpoint: "https://fsn1.your-objectstorage.com", bucket: riverside-state }`, `s3: { endpoint: "https://s3.storage.invalid", bucket: riverside-state }`, 1)
-		}, []string{"35:19: https://s3.storage.invalid is a placeholder, not your storage provider's address: .invalid names are reserved"}},
+		}, []string{"38:19: https://s3.storage.invalid is a placeholder, not your storage provider's address: .invalid names are reserved"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := tc.text(t)

@@ -18,11 +18,13 @@ import (
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator"
+	"github.com/nassella/nassella/generator/render"
 	"github.com/nassella/nassella/generator/render/butane"
 	"github.com/nassella/nassella/generator/render/caddy"
 	"github.com/nassella/nassella/generator/render/compose"
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/generator/validate/caddycheck"
+	"github.com/nassella/nassella/internal/hostcontract"
 )
 
 // Options configure a validation.
@@ -233,6 +235,11 @@ func composeCheck(ctx context.Context, read func(string) ([]byte, error), s *sit
 		files = append(files, p)
 		for _, sec := range a.Spec.Secrets {
 			secrets[p] = append(secrets[p], sec.Name)
+		}
+		// The mail relay's password, which the host puts in the secrets of the apps that
+		// log in to it.
+		if render.MailPassword(render.Input{Site: s}, a) {
+			secrets[p] = append(secrets[p], hostcontract.MailPasswordVar)
 		}
 	}
 	var errs []string

@@ -101,7 +101,9 @@ func TestBrokenTrees(t *testing.T) {
 		{"compose unknown key", "apps/vaultwarden/compose.yaml", func(s string) string {
 			return strings.Replace(s, "    restart:", "    restrt: always\n    restart:", 1)
 		}, "compose-go", "restrt"},
-		{"compose undeclared variable", "apps/vaultwarden/compose.yaml", func(s string) string { return strings.Replace(s, "${ADMIN_TOKEN}", "${NOT_A_SECRET}", 1) }, "compose-go", "NOT_A_SECRET"},
+		{"compose undeclared variable", "apps/vaultwarden/compose.yaml", func(s string) string {
+			return strings.Replace(s, `SIGNUPS_ALLOWED: "false"`, `SIGNUPS_ALLOWED: "${NOT_A_SECRET}"`, 1)
+		}, "compose-go", "NOT_A_SECRET"},
 		{"workflow mistake", ".github/workflows/nassella-plan.yml", func(s string) string {
 			return strings.Replace(s, "runs-on: ubuntu-latest", "runs-on: ubuntu-latest\n    if: ${{ github.evnt_name }}", 1)
 		}, "actionlint", "evnt_name"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/internal/siterepo"
 	"github.com/nassella/nassella/pipelines/doctor"
 )
@@ -41,6 +42,7 @@ func runDoctor(ctx context.Context, s Streams, args []string) error {
 		ips = multi{os.Getenv("NASSELLA_SERVER_IP")}
 	}
 	c.Site, c.ServerIPs = r.Site, ips
+	c.Lock, c.Newest = r.Lock, catalog.Embedded() // with --catalog, the site's apps against this build's
 	opt, err := c.Options()
 	if err != nil {
 		return err

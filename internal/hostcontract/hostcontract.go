@@ -20,6 +20,7 @@ const (
 	DataLabel  = "nassella-data"            // filesystem label of the data volume
 	VolumeEnv  = ConfigDir + "/volume.env"  // written by Terraform at apply: the device path
 	OutsideEnv = ConfigDir + "/outside.env" // written by Terraform at apply: restic's password, S3 keys
+	MailEnv    = ConfigDir + "/mail.env"    // written by Terraform at apply: the mail relay's password
 	ProxyDir   = ConfigDir + "/proxy"       // Caddy's compose file and Caddyfile
 	CaddyData  = DataDir + "/proxy"         // Caddy's certificates and state
 	AppsConfig = ConfigDir + "/apps"        // per app compose files
@@ -32,6 +33,11 @@ const (
 	DataVolumeScript = BinDir + "/nassella-data-volume" // formats the data volume when blank
 	SecretsScript    = BinDir + "/nassella-secrets"     // creates the apps' secrets once
 )
+
+// MailPasswordVar holds the mail relay's password in the secrets file of each app that
+// sends mail; its compose file names only the variable. The secrets script copies it
+// there from MailEnv at every boot.
+const MailPasswordVar = "NASSELLA_SMTP_PASSWORD"
 
 // Systemd units nassella writes.
 const (

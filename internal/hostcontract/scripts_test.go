@@ -98,6 +98,8 @@ func TestScriptsNameTheContract(t *testing.T) {
 		"nassella-secrets.sh": {
 			"dir=" + hostcontract.SecretsDir + "\n",
 			`local f="$dir/$1` + hostcontract.EnvSuffix + `"`,
+			"mail=" + hostcontract.MailEnv + "\n",
+			`^` + hostcontract.MailPasswordVar + `=`,
 		},
 	}
 	scripts := hostScripts(t)
@@ -126,7 +128,7 @@ func TestScriptsNameNothingElse(t *testing.T) {
 	known := map[string]bool{}
 	for _, p := range []string{
 		hostcontract.DataDir, hostcontract.ConfigDir, hostcontract.SecretsDir, hostcontract.VolumeEnv,
-		hostcontract.OutsideEnv, hostcontract.BackupHooks, hostcontract.BackupStatusFile,
+		hostcontract.OutsideEnv, hostcontract.MailEnv, hostcontract.BackupHooks, hostcontract.BackupStatusFile,
 		hostcontract.BackupCacheDir, hostcontract.BackupUnit, hostcontract.AppUnitName("$app"),
 		hostcontract.AppUnitName("*"), hostcontract.BackupScript, hostcontract.BackupNowScript,
 		path.Base(hostcontract.BackupScript), path.Base(hostcontract.BackupNowScript),

@@ -6,6 +6,7 @@
 package siterepo
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -84,6 +85,13 @@ func Open(dir string, opts Options) (*Repo, error) {
 	}
 	if r.Site, err = site.Load(name, data, cat); err != nil {
 		return nil, err
+	}
+	// A move to another release must not skip a version an app requires before a major
+	// (catalog upgrades, from).
+	if r.Moves() {
+		if errs := cat.CheckUpgrades(r.Lock.Images, r.Site.AppNames()); len(errs) > 0 {
+			return nil, fmt.Errorf("%s cannot move to catalog %s: %w", dir, cat.Release, errors.Join(errs...))
+		}
 	}
 	return r, nil
 }

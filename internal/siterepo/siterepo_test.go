@@ -113,3 +113,36 @@ func TestRegenerate(t *testing.T) {
 		t.Fatalf("second regenerate: %v, wrote %v", err, res.Written)
 	}
 }
+
+// A site moving to the built-in release from one whose images its lock names is refused
+// when an app would skip the version upstream requires before a major (Nextcloud moves
+// one major at a time), and moves when it would not.
+func TestOpenRefusesSkippedUpgrade(t *testing.T) {
+	site, _ := examples.Get("every-app")
+	nc := catalog.Embedded().Apps["nextcloud"]
+	from := nc.Upgrade(33).From // the oldest Nextcloud that may move to 33
+	if from == "" {
+		t.Fatal("the built-in Nextcloud has no upgrades entry for 33 with a from")
+	}
+	tests := []struct {
+		old  string // the Nextcloud version the site runs
+		want string // in the refusal; "" moves
+	}{
+		{from, ""},
+		{"31.0.9", "nextcloud cannot move from 31.0.9 to " + nc.Version + " at once: version 33 needs " + from + " or later first"},
+	}
+	for _, tt := range tests {
+		dir := repo(t, string(site), "")
+		lock := "generator: " + generator.Version + "\ncatalog: 2000.01.1\nimages:\n  nextcloud/app: docker.io/library/nextcloud:" + tt.old + "-apache@sha256:" + strings.Repeat("0", 64) + "\nfiles: {}\n"
+		if err := os.WriteFile(filepath.Join(dir, generator.LockPath), []byte(lock), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := siterepo.Open(dir, siterepo.Options{MoveCatalog: true})
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("from %s: %v", tt.old, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "cannot move to catalog "+catalog.Embedded().Release)):
+			t.Errorf("from %s: %v, want a refusal with %q", tt.old, err, tt.want)
+		}
+	}
+}

@@ -91,6 +91,8 @@ func loadSite(t *testing.T) (*site.Loaded, []byte) {
 	key, _ := ssh.NewPublicKey(pub)
 	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 	text = strings.Replace(text, "admin:\n", "admin:\n  backup_key: \""+line+" nassella-ci-backup\"\n", 1)
+	// And a mail relay that takes a login, whose password is a secret too.
+	text += "mail: { host: smtp.riverside.example, port: 587, user: apps@riverside.example, from: apps@riverside.example }\n"
 	l, err := site.Load("site.yaml", []byte(text), catalog.Embedded())
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +116,7 @@ func testSecrets() map[string]string {
 		"STATE_S3_SECRET_ACCESS_KEY":  "nassella-test-secret-key",
 		"BACKUP_SSH_KEY":              string(pem.EncodeToMemory(block)),
 		"NASSELLA_FORGE_TOKEN":        "forge-comment-token-" + randHex(8),
+		"SMTP_PASSWORD":               "smtp-password-" + randHex(8),
 	}
 }
 

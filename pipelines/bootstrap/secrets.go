@@ -22,6 +22,9 @@ func withState(c *Config) bool { return c.Site.State != nil && c.Site.State.S3 !
 
 func withBackups(c *Config) bool { return c.Site.Backups.Target.S3 != nil }
 
+// withMailUser: a relay that takes mail only after logging in.
+func withMailUser(c *Config) bool { return c.Site.Mail != nil && c.Site.Mail.User != "" }
+
 // withBackupKey: a site that backs up promises a backup before every rebuild, which CI
 // takes with this key; bootstrap makes it when site.yaml has none (backupkey.go).
 func withBackupKey(c *Config) bool {
@@ -37,6 +40,7 @@ var Secrets = []Secret{
 	{"BACKUP_PASSWORD", "password of the restic backup repository", withBackups},
 	{"BACKUP_S3_ACCESS_KEY_ID", "access key of the backup bucket", withBackups},
 	{"BACKUP_S3_SECRET_ACCESS_KEY", "secret key of the backup bucket", withBackups},
+	{"SMTP_PASSWORD", "password of the mail relay the apps send e-mail through (site.yaml mail.user)", withMailUser},
 	{BackupKeySecret, "private SSH key of admin.backup_key, to back up before a rebuild; bootstrap makes it when site.yaml has no backup_key", withBackupKey},
 	{HostKeySecret, "the server's SSH host key (OpenSSH ed25519 private key), which every SSH call checks; bootstrap makes it when not given", always},
 	{"NASSELLA_FORGE_TOKEN", "the bot's forge token: it commits the regenerated files to pull requests (a push with the workflow's own token would not run the checks again) and, on Forgejo/Gitea, comments on pull requests and opens issues", always},

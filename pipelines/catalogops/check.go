@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/internal/registry"
 )
@@ -41,13 +43,23 @@ func HostImages(r *catalog.Release) []HostImage {
 }
 
 // Update is what check-updates found for one app (or the proxy): the images to move and,
-// when the app's own image moves, its new version and release notes.
+// when the app's own image moves, its new version and release notes. An app's new major
+// version is an Update of its own, with Major set, proposed apart from its other updates.
 type Update struct {
 	App  string // app name, or a HostImage's Name
 	File string // the file to edit, relative to the catalog folder
 
 	FromVersion, ToVersion string // the app's version, when its http service moves
 	Changelog              string // release notes of ToVersion, from changelog_template
+
+	// Major marks a major upgrade: a new major version of any of the app's images.
+	Major bool
+	// Upgrade is the catalog's upgrades entry for the app's new major version, when it has
+	// one: its notes are linked, its steps listed.
+	Upgrade *catalog.Upgrade
+	// NewMajor is the app's major version the upgrade moves to, when its http service
+	// moves to a new major; 0 otherwise.
+	NewMajor uint64
 
 	Bumps []Bump
 	Notes []string // newer tags not proposed, and why; images not checked
@@ -65,26 +77,45 @@ type Bump struct {
 	path, digestPath string // YAML paths of the tag and digest in File
 }
 
-// Branch is the branch a proposal of u lives on: one per app, refreshed on every run.
-func (u Update) Branch() string { return "catalog/bump-" + u.App }
+// Branch is the branch a proposal of u lives on: one per app for its ordinary updates and
+// one for its major upgrade, refreshed on every run.
+func (u Update) Branch() string {
+	if u.Major {
+		return "catalog/major-" + u.App
+	}
+	return "catalog/bump-" + u.App
+}
 
 // Title is the one-line summary of the update, for a commit or pull request.
 func (u Update) Title() string {
+	suffix := ""
+	if u.Major {
+		suffix = " (major upgrade)"
+	}
 	if u.ToVersion != "" {
-		return fmt.Sprintf("catalog: %s %s → %s", u.App, u.FromVersion, u.ToVersion)
+		return fmt.Sprintf("catalog: %s %s → %s%s", u.App, u.FromVersion, u.ToVersion, suffix)
 	}
 	var parts []string
 	for _, b := range u.Bumps {
 		parts = append(parts, fmt.Sprintf("%s %s → %s", b.Service, b.FromTag, b.ToTag))
 	}
-	return fmt.Sprintf("catalog: %s: %s", u.App, strings.Join(parts, ", "))
+	return fmt.Sprintf("catalog: %s: %s%s", u.App, strings.Join(parts, ", "), suffix)
 }
 
 // Body describes the update for a commit message or pull request.
 func (u Update) Body() string {
 	var b strings.Builder
+	if u.Major {
+		b.WriteString("A major upgrade, proposed on its own: read the upgrade notes before merging.\n\n")
+		if u.Upgrade != nil {
+			fmt.Fprintf(&b, "Upgrade notes: %s\n", u.Upgrade.Notes)
+		}
+	}
 	if u.Changelog != "" {
-		fmt.Fprintf(&b, "Release notes: %s\n\n", u.Changelog)
+		fmt.Fprintf(&b, "Release notes: %s\n", u.Changelog)
+	}
+	if b.Len() > 0 {
+		b.WriteString("\n")
 	}
 	for _, bu := range u.Bumps {
 		fmt.Fprintf(&b, "- %s: %s:%s → %s@%s\n", bu.Service, bu.Image, bu.FromTag, bu.ToTag, bu.Digest)
@@ -92,7 +123,36 @@ func (u Update) Body() string {
 	for _, n := range u.Notes {
 		fmt.Fprintf(&b, "- note: %s\n", n)
 	}
+	b.WriteString(u.majorChecklist())
 	b.WriteString("\nProposed by nassella catalog check-updates. Read the release notes for manual steps,\nthen merge, run nassella catalog lock and cut a release to have it tested.\n")
+	return b.String()
+}
+
+// majorChecklist is what a maintainer does before merging a major upgrade.
+func (u Update) majorChecklist() string {
+	if !u.Major {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\nBefore merging:\n")
+	switch {
+	case u.NewMajor == 0:
+	case u.Upgrade == nil:
+		fmt.Fprintf(&b, "- the catalog has no upgrades entry for %s %d: add one to %s on this branch (to: %d, from: the oldest version that may move straight to it, notes: upstream's upgrade notes, and before/after steps if it needs any)\n",
+			u.App, u.NewMajor, u.File, u.NewMajor)
+	default:
+		if u.Upgrade.From != "" {
+			fmt.Fprintf(&b, "- sites move to %d only from %s or later (upgrades, to: %d); older ones are refused\n", u.NewMajor, u.Upgrade.From, u.NewMajor)
+		}
+		for _, s := range u.Upgrade.Before {
+			fmt.Fprintf(&b, "- before the new version starts, in %s: %s\n", s.Service, strings.Join(s.Command, " "))
+		}
+		for _, s := range u.Upgrade.After {
+			fmt.Fprintf(&b, "- once it answers, in %s: %s\n", s.Service, strings.Join(s.Command, " "))
+		}
+	}
+	b.WriteString("- change the entry's settings the upgrade notes ask for, on this branch\n")
+	b.WriteString("- the release's VM upgrade test must pass before it is promoted\n")
 	return b.String()
 }
 
@@ -115,8 +175,10 @@ func (u Update) Edits() map[string]string {
 // CheckUpdates asks the registries for newer tags of every image in cat that has a
 // versioning policy, and returns one Update per app (and host image: the proxy, the
 // backup), host images first, then apps by name; apps with nothing to move have no Bumps.
-// When apps are named (host images by their Name), only those are checked. An app whose registry could not be asked
-// carries its error in Err; the others are still checked.
+// An app or host image with a new major version has a second Update right after its
+// first, marked Major. When apps are named (host images by their Name), only those are
+// checked. An app whose registry could not be asked carries its error in Err; the others
+// are still checked.
 func CheckUpdates(ctx context.Context, reg Registry, cat *catalog.Release, apps []string) []Update {
 	c := &checker{reg: reg, tags: map[string][]string{}, tagErr: map[string]error{}, digests: map[string]registry.Descriptor{}}
 	hosts := map[string]HostImage{}
@@ -126,16 +188,16 @@ func CheckUpdates(ctx context.Context, reg Registry, cat *catalog.Release, apps 
 	var out []Update
 	if len(apps) == 0 {
 		for _, h := range HostImages(cat) {
-			out = append(out, c.host(ctx, h))
+			out = append(out, c.host(ctx, h)...)
 		}
 		apps = cat.Names()
 	}
 	for _, name := range apps {
 		if h, ok := hosts[name]; ok && cat.Apps[name] == nil {
-			out = append(out, c.host(ctx, h))
+			out = append(out, c.host(ctx, h)...)
 			continue
 		}
-		out = append(out, c.app(ctx, name, cat.Apps[name], cat.Files[name]))
+		out = append(out, c.app(ctx, name, cat.Apps[name], cat.Files[name])...)
 	}
 	return out
 }
@@ -167,35 +229,46 @@ func (c *checker) resolve(ctx context.Context, image, tag string) (registry.Desc
 	return d, err
 }
 
-func (c *checker) host(ctx context.Context, h HostImage) Update {
+// host checks a host image: its ordinary update, and its new major apart.
+func (c *checker) host(ctx context.Context, h HostImage) []Update {
 	u := Update{App: h.Name, File: "release.yaml"}
 	if h.Image.Versioning == nil {
 		u.Notes = append(u.Notes, h.Service+": no versioning policy; not checked")
-		return u
+		return []Update{u}
 	}
-	allowed, held, why, err := c.candidates(ctx, h.Image)
+	cands, err := c.candidates(ctx, h.Image)
 	if err != nil {
 		u.Err = fmt.Errorf("%s: %w", h.Where, err)
-		return u
+		return []Update{u}
 	}
-	if held != nil {
-		u.Notes = append(u.Notes, fmt.Sprintf("%s: %s is newer but %s", h.Service, held.tag, why))
+	if cands.held != nil {
+		u.Notes = append(u.Notes, fmt.Sprintf("%s: %s is newer but %s", h.Service, cands.held.tag, cands.why))
 	}
-	if len(allowed) > 0 {
-		b, err := c.bump(ctx, h.Service, h.Image, allowed[0], h.Name)
+	m := Update{App: h.Name, File: "release.yaml", Major: true}
+	for _, x := range []struct {
+		u    *Update
+		list []candidate
+	}{{&u, cands.allowed}, {&m, cands.majors}} {
+		if len(x.list) == 0 {
+			continue
+		}
+		b, err := c.bump(ctx, h.Service, h.Image, x.list[0], h.Name)
 		if err != nil {
 			u.Err = fmt.Errorf("%s: %w", h.Where, err)
-			return u
+			return []Update{u}
 		}
-		u.Bumps = append(u.Bumps, b)
+		x.u.Bumps = append(x.u.Bumps, b)
 	}
-	return u
+	if len(m.Bumps) > 0 {
+		return []Update{u, m}
+	}
+	return []Update{u}
 }
 
-func (c *checker) candidates(ctx context.Context, img catalog.Image) ([]candidate, *candidate, string, error) {
+func (c *checker) candidates(ctx context.Context, img catalog.Image) (candidates, error) {
 	tags, err := c.listTags(ctx, img.Image)
 	if err != nil {
-		return nil, nil, "", err
+		return candidates{}, err
 	}
 	return newer(img.Versioning, img.Tag, tags)
 }
@@ -210,12 +283,15 @@ func (c *checker) bump(ctx context.Context, service string, img catalog.Image, t
 		Digest: d.Digest, MediaType: d.MediaType, path: path + ".tag", digestPath: path + ".digest"}, nil
 }
 
-func (c *checker) app(ctx context.Context, name string, a *catalog.App, file string) Update {
+// app checks an app's images: its ordinary update, and its major upgrade apart.
+func (c *checker) app(ctx context.Context, name string, a *catalog.App, file string) []Update {
 	u := Update{App: name, File: file}
 	if a == nil {
 		u.Err = fmt.Errorf("there is no app %q in the catalog", name)
-		return u
+		return []Update{u}
 	}
+	m := Update{App: name, File: file, Major: true}
+	var majorNotes []string
 	followers := map[string][]string{}
 	for _, sn := range a.ServiceNames() {
 		s := a.Services[sn]
@@ -231,14 +307,82 @@ func (c *checker) app(ctx context.Context, name string, a *catalog.App, file str
 		if s.Versioning == nil || s.Versioning.SameAs != "" {
 			continue
 		}
-		bumps, notes, err := c.group(ctx, a, sn, followers[sn])
+		cands, err := c.candidates(ctx, s.Image)
+		if err == nil && cands.held != nil {
+			u.Notes = append(u.Notes, fmt.Sprintf("%s: %s is newer but %s", sn, cands.held.tag, cands.why))
+		}
+		majors := cands.majors
+		if sn == a.HTTP.Service {
+			var notes []string
+			majors, notes = appMajors(a, sn, majors)
+			majorNotes = append(majorNotes, notes...)
+		}
+		if err == nil {
+			err = c.take(ctx, a, sn, followers[sn], cands.allowed, &u)
+		}
+		if err == nil {
+			err = c.take(ctx, a, sn, followers[sn], majors, &m)
+		}
 		if err != nil {
 			u.Err = fmt.Errorf("%s/%s: %w", name, sn, err)
-			return u
+			return []Update{u}
 		}
-		u.Bumps = append(u.Bumps, bumps...)
-		u.Notes = append(u.Notes, notes...)
 	}
+	if len(m.Bumps) == 0 {
+		u.Notes = append(u.Notes, majorNotes...)
+	} else {
+		m.Notes = append(m.Notes, majorNotes...)
+	}
+	for _, x := range []*Update{&u, &m} {
+		if err := x.appVersion(a); err != nil {
+			u.Err = err
+			return []Update{u}
+		}
+	}
+	if len(m.Bumps) == 0 {
+		return []Update{u}
+	}
+	to, err1 := semver.NewVersion(m.ToVersion)
+	from, err2 := semver.NewVersion(m.FromVersion)
+	if err1 == nil && err2 == nil && to.Major() != from.Major() {
+		m.NewMajor = to.Major()
+		m.Upgrade = a.Upgrade(to.Major())
+	}
+	return []Update{u, m}
+}
+
+// appMajors keeps the new majors of the app's own (http) service it may move to straight
+// from its version: with versioning.majors listed, only majors its upgrades name; and
+// never past a version an upgrades entry requires first. It notes what it leaves out.
+func appMajors(a *catalog.App, service string, majors []candidate) ([]candidate, []string) {
+	var kept []candidate
+	var notes []string
+	unlisted := map[uint64]bool{}
+	refused := false
+	for _, cand := range majors {
+		maj := cand.ver.Major()
+		if a.Services[service].Versioning.Majors == catalog.MajorsListed && a.Upgrade(maj) == nil {
+			if !unlisted[maj] {
+				notes = append(notes, fmt.Sprintf("%s: %s is a new major version that upgrades does not list (versioning.majors: listed); add an upgrades entry for %d to take it", service, cand.tag, maj))
+			}
+			unlisted[maj] = true
+			continue
+		}
+		if err := a.CheckUpgrade(a.Version, cand.text); err != nil {
+			if !refused {
+				notes = append(notes, fmt.Sprintf("%s: %s is not proposed: %v", service, cand.tag, err))
+			}
+			refused = true
+			continue
+		}
+		kept = append(kept, cand)
+	}
+	return kept, notes
+}
+
+// appVersion sets the update's versions and release notes when it moves the app's own
+// (http) service.
+func (u *Update) appVersion(a *catalog.App) error {
 	sort.Slice(u.Bumps, func(i, j int) bool { return u.Bumps[i].Service < u.Bumps[j].Service })
 	for _, b := range u.Bumps {
 		if b.Service != a.HTTP.Service {
@@ -247,30 +391,34 @@ func (c *checker) app(ctx context.Context, name string, a *catalog.App, file str
 		u.FromVersion, u.ToVersion = a.Version, b.ToVer
 		if a.ChangelogTemplate == "" {
 			u.Notes = append(u.Notes, "no changelog_template: changelog is left as it is; update it by hand")
-			break
+			return nil
 		}
 		url, err := catalog.ExpandChangelog(a.ChangelogTemplate, b.ToVer)
 		if err != nil {
-			u.Err = fmt.Errorf("%s: changelog_template: %w", name, err)
-			return u
+			return fmt.Errorf("%s: changelog_template: %w", a.Name, err)
 		}
 		u.Changelog = url
 	}
-	return u
+	return nil
 }
 
-// group finds the newest allowed tag of the leading service for which every service that
+// take adds to u the bumps of the newest of cands that the leading service and the
+// services moving with it can all take, and why newer ones wait.
+func (c *checker) take(ctx context.Context, a *catalog.App, leader string, followers []string, cands []candidate, u *Update) error {
+	bumps, notes, err := c.group(ctx, a, leader, followers, cands)
+	u.Bumps = append(u.Bumps, bumps...)
+	u.Notes = append(u.Notes, notes...)
+	return err
+}
+
+// group finds the newest of the leading service's candidates for which every service that
 // moves with it has a tag of the same version.
-func (c *checker) group(ctx context.Context, a *catalog.App, leader string, followers []string) ([]Bump, []string, error) {
+func (c *checker) group(ctx context.Context, a *catalog.App, leader string, followers []string, cands []candidate) ([]Bump, []string, error) {
+	if len(cands) == 0 {
+		return nil, nil, nil
+	}
 	lead := a.Services[leader].Image
-	allowed, held, why, err := c.candidates(ctx, lead)
-	if err != nil {
-		return nil, nil, err
-	}
 	var notes []string
-	if held != nil {
-		notes = append(notes, fmt.Sprintf("%s: %s is newer but %s", leader, held.tag, why))
-	}
 	follow := map[string][]string{}
 	for _, f := range followers {
 		tags, err := c.listTags(ctx, a.Services[f].Image.Image)
@@ -279,7 +427,7 @@ func (c *checker) group(ctx context.Context, a *catalog.App, leader string, foll
 		}
 		follow[f] = tags
 	}
-	for i, cand := range allowed {
+	for i, cand := range cands {
 		matched := map[string]candidate{}
 		var missing []string
 		for _, f := range followers {

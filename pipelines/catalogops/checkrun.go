@@ -45,17 +45,20 @@ func CheckAndPropose(ctx context.Context, opt CheckOptions) error {
 			return err
 		}
 	}
-	found := 0
+	found, majors := map[string]bool{}, 0
 	var failed []string
 	for _, u := range CheckUpdates(ctx, opt.Registry, cat, opt.Apps) {
 		if len(u.Bumps) > 0 {
-			found++
+			found[u.App] = true
+			if u.Major {
+				majors++
+			}
 		}
 		if !report(ctx, opt.Out, u, proposer) {
 			failed = append(failed, u.App)
 		}
 	}
-	summary(opt.Out, found, opt.DryRun)
+	summary(opt.Out, len(found), majors, opt.DryRun)
 	if len(failed) > 0 {
 		return fmt.Errorf("could not check or propose %s (see above); run again when the registry answers", strings.Join(failed, ", "))
 	}
@@ -129,10 +132,22 @@ func printUpdate(w io.Writer, u Update) {
 		fmt.Fprintf(w, "%s: up to date\n", u.App)
 	case u.ToVersion != "":
 		fmt.Fprintf(w, "%s %s → %s", u.App, u.FromVersion, u.ToVersion)
+		var links []string
+		if u.Major {
+			links = append(links, "major upgrade")
+		}
+		if u.Upgrade != nil {
+			links = append(links, "upgrade notes: "+u.Upgrade.Notes)
+		}
 		if u.Changelog != "" {
-			fmt.Fprintf(w, " (release notes: %s)", u.Changelog)
+			links = append(links, "release notes: "+u.Changelog)
+		}
+		if len(links) > 0 {
+			fmt.Fprintf(w, " (%s)", strings.Join(links, "; "))
 		}
 		fmt.Fprintln(w)
+	case u.Major:
+		fmt.Fprintf(w, "%s (major upgrade)\n", u.App)
 	default:
 		fmt.Fprintf(w, "%s\n", u.App)
 	}
@@ -144,14 +159,24 @@ func printUpdate(w io.Writer, u Update) {
 	}
 }
 
-func summary(w io.Writer, found int, dryRun bool) {
+// summary counts the apps with updates; majors is how many of the updates are major
+// upgrades, each proposed on a branch of its own.
+func summary(w io.Writer, found, majors int, dryRun bool) {
+	what := plural(found, "app") + " with updates"
+	if majors > 0 {
+		what += fmt.Sprintf(" (%s)", plural(majors, "major upgrade"))
+	}
+	branches := "each on its branch catalog/bump-<app>"
+	if majors > 0 {
+		branches += ", major upgrades on catalog/major-<app>"
+	}
 	switch {
 	case found == 0:
 		fmt.Fprintln(w, "everything is up to date")
 	case dryRun:
-		fmt.Fprintf(w, "%s with updates; dry run: nothing proposed\n", plural(found, "app"))
+		fmt.Fprintf(w, "%s; dry run: nothing proposed\n", what)
 	default:
-		fmt.Fprintf(w, "%s with updates, each on its branch catalog/bump-<app>: review, merge, then nassella catalog lock\n", plural(found, "app"))
+		fmt.Fprintf(w, "%s, %s: review, merge, then nassella catalog lock\n", what, branches)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -53,12 +54,12 @@ var pushes = []struct {
 	tags       []string
 }{
 	{"test/vaultwarden", false, []string{"1.34.3", "1.35.0", "1.36.0-rc.1", "2.0.0", "latest"}},
-	{"test/nextcloud", true, []string{"32.0.2-apache", "32.0.3-apache", "33.0.0-apache", "32.0.3-fpm"}},
+	{"test/nextcloud", true, []string{"32.0.2-apache", "32.0.3-apache", "33.0.0-apache", "34.0.0-apache", "32.0.3-fpm"}},
 	{"test/postgres", false, []string{"17.7-alpine", "17.8-alpine", "18.1-alpine"}},
 	{"test/caddy", true, []string{"2.10.2-alpine"}},
 	{"test/restic", false, []string{"0.18.1", "0.18.2", "0.19.0"}},
-	{"test/photos-server", false, []string{"v2.3.1", "v2.4.0", "v2.4.1"}},
-	{"test/photos-ml", false, []string{"v2.3.1", "v2.4.0"}},
+	{"test/photos-server", false, []string{"v2.3.1", "v2.4.0", "v2.4.1", "v3.0.0"}},
+	{"test/photos-ml", false, []string{"v2.3.1", "v2.4.0", "v3.0.0"}},
 }
 
 // newFixture starts the registry and the file server, pushes the images and commits
@@ -202,13 +203,20 @@ func (f *fixture) describe(ups []catalogops.Update) string {
 			fmt.Fprintf(&b, "%s: error: %v\n", u.App, u.Err)
 			continue
 		}
+		major := ""
+		switch {
+		case u.Major && u.Upgrade != nil:
+			major = " [major, upgrade notes: " + u.Upgrade.Notes + "]"
+		case u.Major:
+			major = " [major]"
+		}
 		switch {
 		case len(u.Bumps) == 0:
 			fmt.Fprintf(&b, "%s: up to date\n", u.App)
 		case u.ToVersion != "":
-			fmt.Fprintf(&b, "%s %s → %s %s\n", u.App, u.FromVersion, u.ToVersion, u.Changelog)
+			fmt.Fprintf(&b, "%s %s → %s %s%s\n", u.App, u.FromVersion, u.ToVersion, u.Changelog, major)
 		default:
-			fmt.Fprintf(&b, "%s\n", u.App)
+			fmt.Fprintf(&b, "%s%s\n", u.App, major)
 		}
 		for _, bu := range u.Bumps {
 			repo := strings.TrimPrefix(bu.Image, f.srv.Host+"/")
@@ -228,20 +236,26 @@ func (f *fixture) describe(ups []catalogops.Update) string {
 const wantUpdates = `proxy: up to date
 backup
   restic 0.18.1 → 0.18.2 (digest ok)
-  note: restic: 0.19.0 is newer but a new 0.y version, which semver treats as a major step; versioning.allow is minor
+backup [major]
+  restic 0.18.1 → 0.19.0 (digest ok)
 nextcloud 32.0.2 → 32.0.3 https://nextcloud.com/changelog/#32-0-3
   app 32.0.2-apache → 32.0.3-apache (digest ok)
   cron 32.0.2-apache → 32.0.3-apache (digest ok)
   db 17.7-alpine → 17.8-alpine (digest ok)
-  note: app: 33.0.0-apache is newer but a new major version; versioning.allow is minor (set allow: major to propose it)
-  note: db: 18.1-alpine is newer but a new major version; versioning.allow is minor (set allow: major to propose it)
+  note: db: 18.1-alpine is newer but a new major version, which check-updates never proposes (versioning.majors: never): moving to it needs a step nassella does not take by itself, such as a database dump and restore
+nextcloud 32.0.2 → 33.0.0 https://nextcloud.com/changelog/#33-0-0 [major, upgrade notes: https://example.org/nextcloud/33]
+  app 32.0.2-apache → 33.0.0-apache (digest ok)
+  cron 32.0.2-apache → 33.0.0-apache (digest ok)
+  note: app: 34.0.0-apache is not proposed: nextcloud cannot move from 32.0.2 to 34.0.0 at once: version 34 needs 33.0.0 or later first (upgrades, to: 34); move to 33.0.0 first, then to 34.0.0; upgrade notes: https://example.org/nextcloud/34
 photos 2.3.1 → 2.4.0 https://example.org/photos/releases/v2.4.0
   machine-learning v2.3.1 → v2.4.0 (digest ok)
   server v2.3.1 → v2.4.0 (digest ok)
   note: server: v2.4.1 waits for machine-learning, which has no tag of version 2.4.1 yet
+  note: server: v3.0.0 is a new major version that upgrades does not list (versioning.majors: listed); add an upgrades entry for 3 to take it
 vaultwarden 1.34.3 → 1.35.0 https://github.com/dani-garcia/vaultwarden/releases/tag/1.35.0
   server 1.34.3 → 1.35.0 (digest ok)
-  note: server: 2.0.0 is newer but a new major version; versioning.allow is minor (set allow: major to propose it)
+vaultwarden 1.34.3 → 2.0.0 https://github.com/dani-garcia/vaultwarden/releases/tag/2.0.0 [major]
+  server 1.34.3 → 2.0.0 (digest ok)
 `
 
 // TestCheckUpdatesAndPropose finds the right tags through the token flow and a rate
@@ -265,7 +279,8 @@ func TestCheckUpdatesAndPropose(t *testing.T) {
 
 	// One host image by its name, as --app backup asks.
 	only := catalogops.CheckUpdates(ctx, f.reg, f.load(), []string{"backup"})
-	if len(only) != 1 || len(only[0].Bumps) != 1 || only[0].Bumps[0].ToTag != "0.18.2" || only[0].Edits()["backup.tag"] != "0.18.2" {
+	if len(only) != 2 || len(only[0].Bumps) != 1 || only[0].Bumps[0].ToTag != "0.18.2" || only[0].Edits()["backup.tag"] != "0.18.2" ||
+		!only[1].Major || only[1].Edits()["backup.tag"] != "0.19.0" {
 		t.Errorf("checking only backup: %+v", only)
 	}
 
@@ -286,26 +301,32 @@ func TestCheckUpdatesAndPropose(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Propose %s: %v", u.App, err)
 			}
-			out[u.App] = res
+			if res.Branch != u.Branch() {
+				t.Errorf("%s: proposed on %s, want %s", u.App, res.Branch, u.Branch())
+			}
+			out[res.Branch] = res
 		}
 		return out
 	}
 	base := f.head()
 	first := propose(ups)
-	if len(first) != 4 {
-		t.Fatalf("proposed %v, want backup, nextcloud, photos and vaultwarden", first)
-	}
-	for app, res := range first {
-		if res.State != "new" || res.Branch != "catalog/bump-"+app {
-			t.Errorf("%s: %+v, want a new branch catalog/bump-%s", app, res, app)
+	var branches []string
+	for branch, res := range first {
+		branches = append(branches, branch)
+		if res.State != "new" {
+			t.Errorf("%s: %+v, want a new branch", branch, res)
 		}
 		c, err := f.repo.CommitObject(plumbing.NewHash(res.Commit))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(c.ParentHashes) != 1 || c.ParentHashes[0] != base {
-			t.Errorf("%s: the proposal's commit is not one commit on top of HEAD", app)
+			t.Errorf("%s: the proposal's commit is not one commit on top of HEAD", branch)
 		}
+	}
+	sort.Strings(branches)
+	if want := "[catalog/bump-backup catalog/bump-nextcloud catalog/bump-photos catalog/bump-vaultwarden catalog/major-backup catalog/major-nextcloud catalog/major-vaultwarden]"; fmt.Sprint(branches) != want {
+		t.Fatalf("proposed %v, want %s", branches, want)
 	}
 	if f.head() != base {
 		t.Errorf("proposing moved HEAD")
@@ -325,15 +346,37 @@ func TestCheckUpdatesAndPropose(t *testing.T) {
 	if got := f.fileAt("catalog/bump-vaultwarden", "catalog/apps/vaultwarden.yaml"); got != want {
 		t.Errorf("the proposed vaultwarden.yaml:\n%s\nwant:\n%s", got, want)
 	}
-	if msg := commitMessage(t, f.repo, first["vaultwarden"].Commit); !strings.HasPrefix(msg, "catalog: vaultwarden 1.34.3 → 1.35.0\n\nRelease notes: https://github.com/dani-garcia/vaultwarden/releases/tag/1.35.0\n") {
+	if msg := commitMessage(t, f.repo, first["catalog/bump-vaultwarden"].Commit); !strings.HasPrefix(msg, "catalog: vaultwarden 1.34.3 → 1.35.0\n\nRelease notes: https://github.com/dani-garcia/vaultwarden/releases/tag/1.35.0\n") {
 		t.Errorf("commit message:\n%s", msg)
+	}
+
+	// The major upgrades, on their own branches: marked as such, with the upgrade notes
+	// when the catalog has them, and what to do before merging.
+	if got := f.fileAt("catalog/major-nextcloud", "catalog/apps/nextcloud.yaml"); !strings.Contains(got, "version: 33.0.0\n") || !strings.Contains(got, "    tag: 33.0.0-apache\n") || strings.Contains(got, "32.0.2-apache") {
+		t.Errorf("the major upgrade's nextcloud.yaml:\n%s", got)
+	}
+	for branch, want := range map[string][]string{
+		"catalog/major-nextcloud": {"catalog: nextcloud 32.0.2 → 33.0.0 (major upgrade)\n\nA major upgrade, proposed on its own: read the upgrade notes before merging.\n\nUpgrade notes: https://example.org/nextcloud/33\nRelease notes: https://nextcloud.com/changelog/#33-0-0\n",
+			"- note: app: 34.0.0-apache is not proposed: nextcloud cannot move from 32.0.2 to 34.0.0 at once",
+			"- sites move to 33 only from 32.0.0 or later (upgrades, to: 33); older ones are refused\n",
+			"- the release's VM upgrade test must pass before it is promoted\n"},
+		"catalog/major-vaultwarden": {"catalog: vaultwarden 1.34.3 → 2.0.0 (major upgrade)\n",
+			"- the catalog has no upgrades entry for vaultwarden 2: add one to apps/vaultwarden.yaml on this branch"},
+		"catalog/major-backup": {"catalog: backup: restic 0.18.1 → 0.19.0 (major upgrade)\n"},
+	} {
+		msg := commitMessage(t, f.repo, first[branch].Commit)
+		for _, w := range want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s: the commit message lacks %q:\n%s", branch, w, msg)
+			}
+		}
 	}
 
 	// Nothing new upstream: every branch stays as it is.
 	second := propose(catalogops.CheckUpdates(ctx, f.reg, f.load(), nil))
-	for app, res := range second {
-		if res.State != "unchanged" || res.Commit != first[app].Commit {
-			t.Errorf("%s on a second run: %+v, want unchanged at %s", app, res, first[app].Commit)
+	for branch, res := range second {
+		if res.State != "unchanged" || res.Commit != first[branch].Commit {
+			t.Errorf("%s on a second run: %+v, want unchanged at %s", branch, res, first[branch].Commit)
 		}
 	}
 
@@ -343,8 +386,8 @@ func TestCheckUpdatesAndPropose(t *testing.T) {
 		t.Fatal(err)
 	}
 	third := propose(catalogops.CheckUpdates(ctx, f.reg, f.load(), []string{"vaultwarden"}))
-	res := third["vaultwarden"]
-	if res.State != "refreshed" || res.Commit == first["vaultwarden"].Commit {
+	res := third["catalog/bump-vaultwarden"]
+	if res.State != "refreshed" || res.Commit == first["catalog/bump-vaultwarden"].Commit {
 		t.Fatalf("vaultwarden after 1.35.1: %+v, want refreshed", res)
 	}
 	c, _ := f.repo.CommitObject(plumbing.NewHash(res.Commit))
@@ -471,8 +514,12 @@ run nassella catalog lock first`
 		t.Errorf("a release without changes: %v", err)
 	}
 
-	// Bumps merged (the proposals' edits), locked, released: the changelog says what moved.
+	// Bumps merged (the ordinary proposals' edits), locked, released: the changelog says
+	// what moved.
 	for _, u := range catalogops.CheckUpdates(ctx, f.reg, f.load(), []string{"nextcloud", "vaultwarden"}) {
+		if u.Major {
+			continue
+		}
 		file := filepath.Join(f.dir, u.File)
 		data, _ := os.ReadFile(file)
 		out, err := catalogops.SetScalars(u.File, data, u.Edits())

@@ -16,13 +16,22 @@ type candidate struct {
 	ver  *semver.Version
 }
 
-// newer returns the tags of policy v that are newer than the current tag, newest first:
-// those the policy allows the pipeline to propose, and the newest one it holds back (a
-// step larger than versioning.allow), with the reason. Pre-releases are never candidates.
-func newer(v *catalog.Versioning, current string, tags []string) (allowed []candidate, held *candidate, why string, err error) {
+// candidates are the tags of an image newer than its current one, each list newest first.
+type candidates struct {
+	allowed []candidate // steps the app's ordinary proposal may take (versioning.allow)
+	majors  []candidate // new major versions beyond allow, for a proposal of their own
+	held    *candidate  // the newest tag neither list takes
+	why     string      // why held is held back
+}
+
+// newer sorts the tags of policy v that are newer than the current tag into candidates.
+// Pre-releases are never candidates; a new major goes to majors unless versioning.majors
+// is never, and a step allow does not cover within the major is held.
+func newer(v *catalog.Versioning, current string, tags []string) (candidates, error) {
+	var out candidates
 	_, cur, ok := v.Match(current)
 	if !ok {
-		return nil, nil, "", fmt.Errorf("the current tag %q does not match versioning.tags %q", current, v.Tags)
+		return out, fmt.Errorf("the current tag %q does not match versioning.tags %q", current, v.Tags)
 	}
 	var all []candidate
 	for _, t := range tags {
@@ -40,15 +49,28 @@ func newer(v *catalog.Versioning, current string, tags []string) (allowed []cand
 	})
 	for i := range all {
 		c := all[i]
-		if reason := step(v.Allow, cur, c.ver); reason != "" {
-			if held == nil {
-				held, why = &c, reason
-			}
+		reason := step(v.Allow, cur, c.ver)
+		switch {
+		case reason == "":
+			out.allowed = append(out.allowed, c)
 			continue
+		case isMajor(cur, c.ver) && v.Majors != catalog.MajorsNever:
+			out.majors = append(out.majors, c)
+			continue
+		case isMajor(cur, c.ver):
+			reason = "a new major version, which check-updates never proposes (versioning.majors: never): moving to it needs a step nassella does not take by itself, such as a database dump and restore"
 		}
-		allowed = append(allowed, c)
+		if out.held == nil {
+			out.held, out.why = &c, reason
+		}
 	}
-	return allowed, held, why, nil
+	return out, nil
+}
+
+// isMajor says whether next is a new major version after cur. While the major is 0, the
+// minor is the breaking part (semver 4).
+func isMajor(cur, next *semver.Version) bool {
+	return next.Major() != cur.Major() || cur.Major() == 0 && next.Minor() != cur.Minor()
 }
 
 // step returns why moving from cur to next is larger than allow permits, or "".
@@ -62,12 +84,8 @@ func step(allow string, cur, next *semver.Version) string {
 		}
 		return ""
 	default: // minor
-		if next.Major() != cur.Major() {
-			return "a new major version; versioning.allow is minor (set allow: major to propose it)"
-		}
-		// While the major is 0, the minor is the breaking part (semver 4).
-		if cur.Major() == 0 && next.Minor() != cur.Minor() {
-			return "a new 0.y version, which semver treats as a major step; versioning.allow is minor"
+		if isMajor(cur, next) {
+			return "a new major version; versioning.allow is minor"
 		}
 		return ""
 	}

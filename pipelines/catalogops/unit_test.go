@@ -17,14 +17,15 @@ func TestNewer(t *testing.T) {
 		current string
 		tags    []string
 		allowed []string // newest first
+		majors  []string // newest first
 		held    string
 	}{{
-		name:    "newest within the major; pre-release, other variants and latest skipped",
+		name:    "newest within the major; pre-release, other variants and latest skipped; the new major apart",
 		policy:  catalog.Versioning{Tags: `(?P<version>` + full + `)`},
 		current: "1.34.3",
-		tags:    []string{"latest", "1.34.3", "1.34.2", "1.35.0", "1.35.0-alpine", "1.36.0-rc.1", "2.0.0", "1.34.10"},
+		tags:    []string{"latest", "1.34.3", "1.34.2", "1.35.0", "1.35.0-alpine", "1.36.0-rc.1", "2.0.0", "1.34.10", "3.1.0"},
 		allowed: []string{"1.35.0", "1.34.10"},
-		held:    "2.0.0",
+		majors:  []string{"3.1.0", "2.0.0"},
 	}, {
 		name:    "semver order, not text order",
 		policy:  catalog.Versioning{Tags: `(?P<version>[0-9]+\.[0-9]+\.[0-9]+)-alpine`},
@@ -32,32 +33,33 @@ func TestNewer(t *testing.T) {
 		tags:    []string{"1.10.0-alpine", "1.9.1-alpine", "1.9.0-alpine"},
 		allowed: []string{"1.10.0-alpine", "1.9.1-alpine"},
 	}, {
-		name:    "major allowed",
+		name:    "major allowed in the ordinary proposal",
 		policy:  catalog.Versioning{Tags: `(?P<version>` + full + `)`, Allow: "major"},
 		current: "1.34.3",
 		tags:    []string{"1.35.0", "2.0.0", "2.1.0-beta.1"},
 		allowed: []string{"2.0.0", "1.35.0"},
 	}, {
-		name:    "patch only",
+		name:    "patch only: a minor step is held, a major goes apart",
 		policy:  catalog.Versioning{Tags: `(?P<version>[0-9]+\.[0-9]+\.[0-9]+)`, Allow: "patch"},
 		current: "8.2.3",
 		tags:    []string{"8.2.4", "8.3.0", "9.0.0"},
 		allowed: []string{"8.2.4"},
-		held:    "9.0.0",
+		majors:  []string{"9.0.0"},
+		held:    "8.3.0",
 	}, {
-		name:    "two-part versions (postgres) stay on their major",
-		policy:  catalog.Versioning{Tags: `(?P<version>[0-9]+\.[0-9]+)-alpine`},
+		name:    "two-part versions (postgres): a new major is never proposed",
+		policy:  catalog.Versioning{Tags: `(?P<version>[0-9]+\.[0-9]+)-alpine`, Majors: "never"},
 		current: "17.7-alpine",
-		tags:    []string{"17.8-alpine", "18.1-alpine", "17.8-alpine3.22", "17-alpine"},
+		tags:    []string{"17.8-alpine", "18.1-alpine", "19.0-alpine", "17.8-alpine3.22", "17-alpine"},
 		allowed: []string{"17.8-alpine"},
-		held:    "18.1-alpine",
+		held:    "19.0-alpine",
 	}, {
-		name:    "0.y moves only in patches under allow minor",
+		name:    "0.y: a new minor is a major step",
 		policy:  catalog.Versioning{Tags: `14-vectorchord(?P<version>[0-9]+\.[0-9]+\.[0-9]+)`},
 		current: "14-vectorchord0.4.3",
-		tags:    []string{"14-vectorchord0.4.4", "14-vectorchord0.5.0", "15-vectorchord0.4.9"},
+		tags:    []string{"14-vectorchord0.4.4", "14-vectorchord0.5.0", "15-vectorchord0.4.9", "14-vectorchord1.1.1"},
 		allowed: []string{"14-vectorchord0.4.4"},
-		held:    "14-vectorchord0.5.0",
+		majors:  []string{"14-vectorchord1.1.1", "14-vectorchord0.5.0"},
 	}, {
 		name:    "nothing newer",
 		policy:  catalog.Versioning{Tags: `v(?P<version>[0-9]+\.[0-9]+\.[0-9]+)`},
@@ -66,16 +68,16 @@ func TestNewer(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			allowed, held, why, err := newer(&tt.policy, tt.current, tt.tags)
+			c, err := newer(&tt.policy, tt.current, tt.tags)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for _, c := range allowed {
-				got = append(got, c.tag)
-			}
-			if !reflect.DeepEqual(got, tt.allowed) {
+			held, why := c.held, c.why
+			if got := tagsOf(c.allowed); !reflect.DeepEqual(got, tt.allowed) {
 				t.Errorf("allowed %v, want %v", got, tt.allowed)
+			}
+			if got := tagsOf(c.majors); !reflect.DeepEqual(got, tt.majors) {
+				t.Errorf("majors %v, want %v", got, tt.majors)
 			}
 			switch {
 			case tt.held == "" && held != nil:
@@ -85,6 +87,14 @@ func TestNewer(t *testing.T) {
 			}
 		})
 	}
+}
+
+func tagsOf(cs []candidate) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.tag)
+	}
+	return out
 }
 
 const editDoc = `# comment kept
@@ -236,6 +246,59 @@ func TestEvidenceProblems(t *testing.T) {
 			tt.edit(&ev)
 			if got := ev.Problems("2026.12.1", images); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("problems:\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAppMajors: which new majors of an app's own image are proposed, newest first.
+func TestAppMajors(t *testing.T) {
+	pattern := `(?P<version>[0-9]+\.[0-9]+\.[0-9]+)`
+	app := func(majors string, upgrades ...catalog.Upgrade) *catalog.App {
+		return &catalog.App{Name: "demo", Version: "2.20.1", Upgrades: upgrades, Services: map[string]*catalog.Service{
+			"web": {Image: catalog.Image{Tag: "2.20.1", Versioning: &catalog.Versioning{Tags: pattern, Majors: majors}}}}}
+	}
+	tests := []struct {
+		name  string
+		app   *catalog.App
+		kept  []string
+		notes []string
+	}{{
+		name: "any major, no entries",
+		app:  app(""),
+		kept: []string{"4.0.0", "3.1.0", "3.0.0"},
+	}, {
+		name:  "a required start not reached: the newest reachable is kept",
+		app:   app("", catalog.Upgrade{To: 3, From: "2.20.15"}, catalog.Upgrade{To: 4, From: "3.1.0"}),
+		notes: []string{"web: 4.0.0 is not proposed: demo cannot move from 2.20.1 to 4.0.0 at once: version 3 needs 2.20.15 or later first"},
+	}, {
+		name:  "listed: only the majors upgrades names",
+		app:   app("listed", catalog.Upgrade{To: 3}),
+		kept:  []string{"3.1.0", "3.0.0"},
+		notes: []string{"web: 4.0.0 is a new major version that upgrades does not list (versioning.majors: listed); add an upgrades entry for 4 to take it"},
+	}, {
+		name:  "listed and a start: 4 needs 3.1.0",
+		app:   app("listed", catalog.Upgrade{To: 3}, catalog.Upgrade{To: 4, From: "3.1.0"}),
+		kept:  []string{"3.1.0", "3.0.0"},
+		notes: []string{"web: 4.0.0 is not proposed: demo cannot move from 2.20.1 to 4.0.0 at once: version 4 needs 3.1.0 or later first"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := newer(tt.app.Services["web"].Versioning, "2.20.1", []string{"3.0.0", "3.1.0", "4.0.0", "2.20.15"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept, notes := appMajors(tt.app, "web", c.majors)
+			if got := tagsOf(kept); !reflect.DeepEqual(got, tt.kept) {
+				t.Errorf("kept %v, want %v", got, tt.kept)
+			}
+			if len(notes) != len(tt.notes) {
+				t.Fatalf("notes %q, want %q", notes, tt.notes)
+			}
+			for i := range notes {
+				if !strings.HasPrefix(notes[i], tt.notes[i]) {
+					t.Errorf("note %q, want it to start with %q", notes[i], tt.notes[i])
+				}
 			}
 		})
 	}

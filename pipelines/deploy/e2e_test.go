@@ -98,6 +98,13 @@ func (f *fakeHost) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadGateway)
 		return
 	}
+	// A health path answers what the catalog expects of its app (Uptime Kuma's is a 404).
+	for _, a := range catalog.Embedded().Apps {
+		if a.Subdomain == sub && a.Health.Path == r.URL.Path {
+			w.WriteHeader(a.Health.Status)
+			return
+		}
+	}
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -22,7 +22,7 @@ func TestPlanRefusesUnverifiedArtefacts(t *testing.T) {
 	if err == nil {
 		t.Fatal("planned a site built from unverified artefacts")
 	}
-	for _, want := range []string{"nobody has verified yet", "host/docker-compose sysext 2.34.0", "vaultwarden/server docker.io/vaultwarden/server:", "nassella catalog lock", "--allow-unverified"} {
+	for _, want := range []string{"nobody has verified yet", "host/docker-compose sysext " + catalog.Embedded().Compose.Version, "vaultwarden/server docker.io/vaultwarden/server:", "nassella catalog lock", "--allow-unverified"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("refusal lacks %q:\n%v", want, err)
 		}
@@ -32,7 +32,7 @@ func TestPlanRefusesUnverifiedArtefacts(t *testing.T) {
 	if _, err := deploy.MakePlan(context.Background(), env, filepath.Join(t.TempDir(), "tfplan")); err == nil || strings.Contains(err.Error(), "nobody has verified") {
 		t.Fatalf("with AllowUnverified: %v, want it to reach OpenTofu", err)
 	}
-	p := &deploy.Plan{Changes: []deploy.Change{{Address: "hcloud_server.host", Type: "hcloud_server", Action: "create"}}, Unverified: []string{"host/docker-compose sysext 2.34.0"}}
+	p := &deploy.Plan{Changes: []deploy.Change{{Address: "hcloud_server.host", Type: "hcloud_server", Action: "create"}}, Unverified: []string{"host/docker-compose sysext " + catalog.Embedded().Compose.Version}}
 	if md := deploy.Summarize(p).Markdown(p); !strings.Contains(md, "made with --allow-unverified") || !strings.Contains(md, "never merge it for a real site") {
 		t.Errorf("the summary does not warn:\n%s", md)
 	}

@@ -41,12 +41,14 @@ type Options struct {
 	CertMinDays  int           // 14 when 0
 	DiskMaxUsage int           // percent; 80 when 0
 	DNS          *DNSSetup     // the records-only records or the delegation (dns.go); not checked when nil
+	Mail         *MailSetup    // the mail relay and the apps that send e-mail (mail.go); not said when nil
+	Updates      *Updates      // how far behind the apps are (updates.go); not said when nil
 }
 
 // Finding is one check's outcome. A problem says what the owner can do and what the
 // co-op does, apart: the owner never runs a command, the co-op has the logs and secrets.
 type Finding struct {
-	Check   string // https, certificate, dns, backup, disk
+	Check   string // https, certificate, dns, backup, disk, updates
 	Subject string // the app or host it is about
 	OK      bool
 	What    string // what was found
@@ -81,6 +83,8 @@ func Run(ctx context.Context, opt Options) []Finding {
 	fs = append(fs, checkDNS(ctx, opt)...)
 	fs = append(fs, CheckDNSSetup(ctx, opt)...)
 	fs = append(fs, checkBackup(ctx, opt)...)
+	fs = append(fs, checkMail(opt)...)
+	fs = append(fs, checkUpdates(opt)...)
 	sort.SliceStable(fs, func(i, j int) bool { return !fs[i].OK && fs[j].OK })
 	return fs
 }

@@ -8,6 +8,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/nassella/nassella/catalog"
+	"github.com/nassella/nassella/generator"
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/internal/siterepo"
 )
@@ -25,12 +27,17 @@ type SiteCheck struct {
 	// DNSResolver (host:port) is asked for the DNS setup's records (dns.go); "": the
 	// system's resolver.
 	DNSResolver string
+	// Lock is the site's nassella.lock and Newest the newest catalog release this nassella
+	// knows: the doctor says how far behind it the apps are (updates.go).
+	Lock   *generator.Lock
+	Newest *catalog.Release
 }
 
 // Options are the checks of c's site: its apps, its backup schedule and, with the backup
 // key, the host's backup status.
 func (c SiteCheck) Options() (Options, error) {
-	opt := Options{ServerIPs: c.ServerIPs, Schedule: c.Site.Backups.Schedule, Apps: siterepo.Targets(c.Site), DNS: DNSSetupOf(c.Site, c.DNSResolver)}
+	opt := Options{ServerIPs: c.ServerIPs, Schedule: c.Site.Backups.Schedule, Apps: siterepo.Targets(c.Site), DNS: DNSSetupOf(c.Site, c.DNSResolver),
+		Updates: UpdatesOf(c.Site, c.Lock, c.Newest), Mail: MailSetupOf(c.Site)}
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {

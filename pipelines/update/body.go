@@ -25,56 +25,17 @@ type Change struct {
 // gives its apps: each app whose images moved, with its version before and after.
 func changes(old *generator.Lock, l *site.Loaded, cat *catalog.Release) []Change {
 	var out []Change
+	for _, m := range generator.Moves(old, l.AppNames(), cat) {
+		out = append(out, Change{App: m.App, Title: m.Title, Old: m.Here, New: m.Available, Changelog: m.Changelog})
+	}
 	oldImages := map[string]string{}
 	if old != nil {
 		oldImages = old.Images
 	}
-	for _, app := range l.Apps {
-		a := app.Spec
-		moved := false
-		for _, s := range a.ServiceNames() {
-			if oldImages[app.Name+"/"+s] != a.Services[s].Image.Ref() {
-				moved = true
-			}
-		}
-		if !moved {
-			continue
-		}
-		c := Change{App: app.Name, Title: a.Title, New: a.Version}
-		if v, ok := a.AppVersion(); ok {
-			c.New = v
-		}
-		if svc := a.Services[a.HTTP.Service]; svc != nil {
-			if ref, ok := oldImages[app.Name+"/"+a.HTTP.Service]; ok {
-				c.Old = tagOf(ref)
-				if svc.Versioning != nil {
-					if v, _, ok := svc.Versioning.Match(c.Old); ok {
-						c.Old = v
-					}
-				}
-			}
-		}
-		c.Changelog = a.Changelog
-		if a.ChangelogTemplate != "" {
-			if u, err := catalog.ExpandChangelog(a.ChangelogTemplate, c.New); err == nil {
-				c.Changelog = u
-			}
-		}
-		out = append(out, c)
-	}
 	if ref := cat.Proxy.Ref(); oldImages["proxy/caddy"] != "" && oldImages["proxy/caddy"] != ref {
-		out = append(out, Change{App: "proxy/caddy", Title: "Caddy (HTTPS proxy)", Old: tagOf(oldImages["proxy/caddy"]), New: cat.Proxy.Tag})
+		out = append(out, Change{App: "proxy/caddy", Title: "Caddy (HTTPS proxy)", Old: generator.TagOf(oldImages["proxy/caddy"]), New: cat.Proxy.Tag})
 	}
 	return out
-}
-
-// tagOf is the tag of image:tag[@digest].
-func tagOf(ref string) string {
-	ref, _, _ = strings.Cut(ref, "@")
-	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
-		return ref[i+1:]
-	}
-	return ""
 }
 
 // evidence summarizes the release's VM test, from evidence/<release>/vmtest.json in the
@@ -191,34 +152,5 @@ func prBody(in bodyInput) string {
 	return b.String()
 }
 
-// releaseKey orders releases YYYY.MM.N.
-func releaseKey(r string) ([3]int, bool) {
-	var k [3]int
-	parts := strings.Split(r, ".")
-	if len(parts) != 3 {
-		return k, false
-	}
-	for i, p := range parts {
-		n, err := strconv.Atoi(p)
-		if err != nil {
-			return k, false
-		}
-		k[i] = n
-	}
-	return k, true
-}
-
 // newer reports whether release a comes after b.
-func newer(a, b string) bool {
-	ka, ok1 := releaseKey(a)
-	kb, ok2 := releaseKey(b)
-	if !ok1 || !ok2 {
-		return false
-	}
-	for i := range ka {
-		if ka[i] != kb[i] {
-			return ka[i] > kb[i]
-		}
-	}
-	return false
-}
+func newer(a, b string) bool { return generator.NewerRelease(a, b) }

@@ -26,10 +26,7 @@ func TestGitHub(t *testing.T) {
 	}
 	defer sim.Close()
 	cat0 := catalog.Embedded()
-	next := "2026.11.7"
-	if next == cat0.Release {
-		next = "2026.11.8"
-	}
+	next := bumpRelease(cat0.Release, 7)
 	dir, cat1 := nextCatalog(t, next, "vaultwarden", 1, true)
 	for _, n := range []string{"alpha", "bravo"} {
 		if err := sim.CreateRepo("coop", n); err != nil {

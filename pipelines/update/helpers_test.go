@@ -1,6 +1,7 @@
 package update
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -19,6 +20,8 @@ import (
 	"github.com/nassella/nassella/generator"
 	"github.com/nassella/nassella/generator/examples"
 	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/internal/fleet"
+	"github.com/nassella/nassella/internal/testenv/giteatest"
 	"github.com/nassella/nassella/pipelines/catalogops"
 )
 
@@ -139,17 +142,23 @@ func pushSite(t testing.TB, cloneURL, token string, siteData []byte, cat *catalo
 // humanCommit adds a commit by a person on top of branch.
 func humanCommit(t testing.TB, cloneURL, token, branch string) string {
 	t.Helper()
+	return pushFile(t, cloneURL, token, branch, "NOTES.md", []byte("my own notes\n"))
+}
+
+// pushFile commits file with data as a person on top of branch and pushes it.
+func pushFile(t testing.TB, cloneURL, token, branch, file string, data []byte) string {
+	t.Helper()
 	dir := t.TempDir()
 	auth := &githttp.BasicAuth{Username: "owner", Password: token}
 	repo, err := git.PlainClone(dir, false, &git.CloneOptions{URL: cloneURL, Auth: auth, ReferenceName: plumbing.NewBranchReferenceName(branch), SingleBranch: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "NOTES.md"), []byte("my own notes\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, file), data, 0o644)
 	wt, _ := repo.Worktree()
-	wt.Add("NOTES.md")
+	wt.Add(file)
 	sig := &object.Signature{Name: "Site Owner", Email: "owner@site.example", When: time.Now()}
-	h, err := wt.Commit("my notes", &git.CommitOptions{Author: sig, Committer: sig})
+	h, err := wt.Commit("my "+file, &git.CommitOptions{Author: sig, Committer: sig})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,4 +190,25 @@ func byName(rs []Result) map[string]Result {
 		m[r.Site] = r
 	}
 	return m
+}
+
+// giteaCoop starts a real Gitea with the organisation coop that holds the test sites.
+func giteaCoop(t *testing.T) *giteatest.Server {
+	t.Helper()
+	g := giteatest.Start(t)
+	if err := g.CreateOrg(context.Background(), "coop"); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// giteaSite creates coop/name on g, pushes the site generated from siteData with cat to
+// it, and returns its fleet entry (stable channel, token in GITEA_TOKEN).
+func giteaSite(t *testing.T, g *giteatest.Server, name string, siteData []byte, cat *catalog.Release) fleet.Site {
+	t.Helper()
+	if err := g.CreateRepo(context.Background(), "coop", name); err != nil {
+		t.Fatal(err)
+	}
+	pushSite(t, g.URL+"/coop/"+name+".git", g.Token, siteData, cat)
+	return fleet.Site{Name: name, Forge: "gitea", URL: g.URL, Repo: "coop/" + name, Channel: "stable", TokenEnv: "GITEA_TOKEN"}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/internal/fleet"
 	"github.com/nassella/nassella/internal/forge"
-	"github.com/nassella/nassella/internal/testenv/giteatest"
 	"github.com/nassella/nassella/internal/testenv/githubsim"
 )
 
@@ -137,11 +136,8 @@ func TestGitHubStrangersPRs(t *testing.T) {
 }
 
 func TestGiteaStrangersPRs(t *testing.T) {
-	g := giteatest.Start(t)
+	g := giteaCoop(t)
 	ctx := context.Background()
-	if err := g.CreateOrg(ctx, "coop"); err != nil {
-		t.Fatal(err)
-	}
 	if err := g.CreateRepo(ctx, "coop", "alpha"); err != nil {
 		t.Fatal(err)
 	}

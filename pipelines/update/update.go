@@ -1,6 +1,7 @@
 // Package update is the update bot: for a catalog release it brings every site repo of
 // the fleet on the release's channel to that release through one reviewed pull request
-// per repo, on GitHub, Gitea or Forgejo. It clones, regenerates with the generator the
+// per repo, on GitHub, Gitea or Forgejo; a site whose site.yaml has updates.plan: os-only
+// gets none (plan.go). It clones, regenerates with the generator the
 // CLI uses, and only when the files change pushes one bot commit to
 // nassella/catalog-<release> and opens (or refreshes) the pull request. Runs are
 // idempotent: a second run, or one after an interruption, finishes the work without
@@ -75,7 +76,7 @@ const (
 	Refreshed  = "refreshed"    // the bot's pull request got a new commit or text
 	UpToDate   = "up-to-date"   // the bot's pull request already holds exactly this
 	HumanHeld  = "human-commit" // someone pushed to the bot's branch: left alone, commented
-	Skipped    = "skipped"      // not on the channel, or on a newer release already
+	Skipped    = "skipped"      // not on the channel, on a newer release already, or on the os-only plan
 	Failed     = "failed"
 	AlreadyNew = "newer-pr" // a bot pull request for a newer release is open
 )
@@ -356,6 +357,9 @@ func (j *job) regenerate(ev string) (generated, error) {
 	}
 	if lock != nil && newer(lock.Catalog, cat.Release) {
 		return generated{outcome: Skipped, note: "already on catalog " + lock.Catalog}, nil
+	}
+	if note, ok := j.osOnly(lock); ok {
+		return generated{outcome: Skipped, note: note}, nil
 	}
 	r, err := siterepo.Open(j.dir, siterepo.Options{Catalog: cat, MoveCatalog: true, Name: s.Repo + ":" + siterepo.SiteFile})
 	if errors.Is(err, fs.ErrNotExist) {

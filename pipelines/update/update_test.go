@@ -10,7 +10,6 @@ import (
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/internal/fleet"
-	"github.com/nassella/nassella/internal/testenv/giteatest"
 )
 
 type giteaPR struct {
@@ -38,11 +37,8 @@ type giteaComment struct {
 // required check passes, and a newer release closes the older pull request with a
 // comment pointing at the new one.
 func TestGitea(t *testing.T) {
-	g := giteatest.Start(t)
+	g := giteaCoop(t)
 	ctx := context.Background()
-	if err := g.CreateOrg(ctx, "coop"); err != nil {
-		t.Fatal(err)
-	}
 	cat0 := catalog.Embedded()
 	r1, r2 := bumpRelease(cat0.Release, 1), bumpRelease(cat0.Release, 2)
 	dir1, cat1 := nextCatalog(t, r1, "vaultwarden", 1, true)
@@ -232,6 +228,7 @@ func TestGitea(t *testing.T) {
 
 // bumpRelease is release YYYY.MM.N with N moved up by n.
 func bumpRelease(r string, n int) string {
-	k, _ := releaseKey(r)
-	return fmt.Sprintf("%04d.%02d.%d", k[0], k[1], k[2]+n)
+	var y, m, p int
+	fmt.Sscanf(r, "%d.%d.%d", &y, &m, &p)
+	return fmt.Sprintf("%04d.%02d.%d", y, m, p+n)
 }

@@ -40,7 +40,8 @@ type Machine struct {
 	// fill it at first boot), through a qcow2 overlay made with qemu-img; 0 keeps the
 	// image's size. Container images are pulled onto this disk.
 	OSDiskGB int
-	// Kernel, Initrd and Append boot a kernel directly instead of Image (the test kit).
+	// Kernel, Initrd and Append boot a kernel directly (the test kit); with Image too, the
+	// kernel mounts its root from that disk (the stand-in host, internal/testenv/standinhost).
 	Kernel, Initrd, Append string
 
 	// Config is passed through fw_cfg under ConfigFwCfg, where Ignition looks for it.
@@ -51,6 +52,9 @@ type Machine struct {
 	// Forward lists the guest TCP ports reachable on 127.0.0.1 through free host ports
 	// chosen at start (see VM.Port); 22, 80 and 443 when empty.
 	Forward []int
+	// Reboots lets the guest reboot inside the same QEMU process (its boot disk's changes
+	// kept); otherwise a guest reboot ends QEMU.
+	Reboots bool
 }
 
 // VM is a running QEMU process. Close always ends it and removes its temporary files.
@@ -99,8 +103,8 @@ func Start(ctx context.Context, m Machine) (*VM, error) {
 		}
 		m.QEMU = q
 	}
-	if (m.Image == "") == (m.Kernel == "") {
-		return nil, errors.New("vmtest: a machine boots either an Image or a Kernel")
+	if m.Image == "" && m.Kernel == "" {
+		return nil, errors.New("vmtest: a machine boots an Image, a Kernel or both")
 	}
 	accel := m.Accel
 	if accel == "" {
@@ -160,12 +164,15 @@ func start(ctx context.Context, m Machine, accel string) (_ *VM, err error) {
 	}
 	args := []string{
 		"-name", "nassella-vmtest",
-		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+		"-nodefaults", "-no-user-config", "-display", "none",
 		"-m", strconv.Itoa(mem), "-smp", strconv.Itoa(cpus),
 		"-serial", "file:" + vm.SerialLog(),
 		"-qmp", "unix:" + vm.qmpPath() + ",server=on,wait=off",
 		"-fw_cfg", "name=" + ConfigFwCfg + ",file=" + cfg,
 		"-netdev", netdev, "-device", "virtio-net-pci,netdev=net0",
+	}
+	if !m.Reboots {
+		args = append(args, "-no-reboot")
 	}
 	switch accel {
 	case "kvm":
@@ -191,7 +198,8 @@ func start(ctx context.Context, m Machine, accel string) (_ *VM, err error) {
 		args = append(args,
 			"-drive", "if=none,id=os,"+drive,
 			"-device", "virtio-blk-pci,drive=os,bootindex=1")
-	} else {
+	}
+	if m.Kernel != "" {
 		args = append(args, "-kernel", m.Kernel, "-initrd", m.Initrd, "-append", m.Append)
 	}
 	if m.DataDisk != "" {

@@ -26,8 +26,35 @@ func (v *VM) qmpReady(ctx context.Context) error {
 	}
 }
 
-// qmp runs one QEMU machine protocol command on a fresh connection.
+// qmp runs one QEMU machine protocol command without arguments on a fresh connection.
 func (v *VM) qmp(ctx context.Context, command string) error {
+	return v.qmpRun(ctx, qmpCommand{Execute: command})
+}
+
+// qmpCommand is one command of QEMU's machine protocol (docs/interop/qmp-spec.rst).
+type qmpCommand struct {
+	Execute   string `json:"execute"`
+	Arguments any    `json:"arguments,omitempty"`
+}
+
+// HotplugDataDisk attaches the raw disk at path while the guest runs, as a virtio disk with
+// serial DataSerial, the way a cloud attaches a volume to a running server: blockdev-add
+// opens the file as a block node, device_add plugs a virtio-blk-pci device on it into the
+// PCI root (qapi/block-core.json, qapi/qdev.json; the guest sees an ACPI hot-plug).
+func (v *VM) HotplugDataDisk(ctx context.Context, path string) error {
+	for _, c := range []qmpCommand{
+		{"blockdev-add", map[string]any{"driver": "raw", "node-name": "hotdata",
+			"file": map[string]any{"driver": "file", "filename": path}}},
+		{"device_add", map[string]any{"driver": "virtio-blk-pci", "id": "hotdata", "drive": "hotdata", "serial": DataSerial}},
+	} {
+		if err := v.qmpRun(ctx, c); err != nil {
+			return fmt.Errorf("hot-plugging %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+func (v *VM) qmpRun(ctx context.Context, command qmpCommand) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", v.qmpPath())
 	if err != nil {
@@ -49,11 +76,11 @@ func (v *VM) qmp(ctx context.Context, command string) error {
 	if err := readQMP(r, &greeting); err != nil || greeting.QMP == nil {
 		return fmt.Errorf("qmp: no greeting: %v", err)
 	}
-	for _, c := range []string{"qmp_capabilities", command} {
-		if err := json.NewEncoder(conn).Encode(map[string]string{"execute": c}); err != nil {
-			return fmt.Errorf("qmp %s: %w", c, err)
+	for _, c := range []qmpCommand{{Execute: "qmp_capabilities"}, command} {
+		if err := json.NewEncoder(conn).Encode(c); err != nil {
+			return fmt.Errorf("qmp %s: %w", c.Execute, err)
 		}
-		if err := qmpAnswer(r, c); err != nil {
+		if err := qmpAnswer(r, c.Execute); err != nil {
 			return err
 		}
 	}

@@ -27,8 +27,16 @@ import (
 // and the harness reaches the apps through the VM's forwarded port anyway.
 const TestDomain = "vmtest.test"
 
-// CaddyRoot is where Caddy keeps its internal CA's root certificate on the host.
-const CaddyRoot = hostcontract.CaddyData + "/data/caddy/pki/authorities/local/root.crt"
+// CaddyRoot is where Caddy keeps its internal CA's root certificate on the host: the
+// generated Caddyfile sets `storage file_system /data` (the volume's proxy/data), and
+// Caddy's PKI app keeps a CA's root under pki/authorities/<id>/root.crt of its storage
+// (caddyserver/caddy modules/caddypki/ca.go, storageKeyRootCert). Found by the rehearsal:
+// the path under Caddy's default storage (/data/caddy/...) was never written.
+const CaddyRoot = hostcontract.CaddyData + "/data/pki/authorities/local/root.crt"
+
+// CaddyCertificates is the folder of the certificates Caddy obtained, in the same storage
+// (certmagic's StorageKeys.CertsPrefix: certificates/<issuer>/<name>/).
+const CaddyCertificates = hostcontract.CaddyData + "/data/certificates"
 
 // Keys are the throwaway SSH keys of one vmtest run: the harness logs in as core with
 // Client, and checks the server is the VM it booted by its host key, both injected through

@@ -2,17 +2,12 @@ package vmtest
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/base64"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	ignition "github.com/coreos/ignition/v2/config/v3_3"
 	"github.com/coreos/ignition/v2/config/v3_3/types"
 	"golang.org/x/crypto/ssh"
 
@@ -22,54 +17,22 @@ import (
 	"github.com/nassella/nassella/internal/testenv/testca"
 )
 
-// decodeSource reads an Ignition data URL, gzip-compressed or not.
+// decodeSource is DecodeSource for a test.
 func decodeSource(t *testing.T, src string, compression *string) []byte {
 	t.Helper()
-	header, body, ok := strings.Cut(strings.TrimPrefix(src, "data:"), ",")
-	if !ok || !strings.HasPrefix(src, "data:") {
-		t.Fatalf("not a data URL: %.60s", src)
-	}
-	var data []byte
-	var err error
-	if strings.HasSuffix(header, ";base64") {
-		data, err = base64.StdEncoding.DecodeString(body)
-	} else {
-		var s string
-		s, err = url.PathUnescape(body)
-		data = []byte(s)
-	}
+	data, err := DecodeSource(src, compression)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if compression != nil && *compression == "gzip" {
-		r, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if data, err = io.ReadAll(r); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return data
 }
 
-// resolve does what Ignition does with ignition.config.merge: each listed config, in
-// order, is merged into the one before, the later one winning.
+// resolve is ResolveIgnition for a test.
 func resolve(t *testing.T, raw []byte) (types.Config, []types.Config) {
 	t.Helper()
-	cfg, rep, err := ignition.Parse(raw)
+	merged, parts, err := ResolveIgnition(raw)
 	if err != nil {
-		t.Fatalf("%v\n%s", err, rep.String())
-	}
-	var parts []types.Config
-	merged := cfg
-	for _, ref := range cfg.Ignition.Config.Merge {
-		child, rep, err := ignition.Parse(decodeSource(t, *ref.Source, ref.Compression))
-		if err != nil {
-			t.Fatalf("merged config: %v\n%s", err, rep.String())
-		}
-		parts = append(parts, child)
-		merged = ignition.Merge(merged, child)
+		t.Fatal(err)
 	}
 	return merged, parts
 }

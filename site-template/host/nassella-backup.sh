@@ -34,10 +34,13 @@ log() { echo "nassella-backup: $*" >&2; }
 
 # restic runs in the catalog's pinned image with the volume at the same path, so paths in
 # snapshots are the host's.
+# A restore into a folder outside the volume gets it mounted too (mounts+=): without it
+# restic would write into the throwaway container (found by the compose rehearsal).
+mounts=(-v "$data:$data" -v "$cache:$cache")
 restic() {
   docker run --rm --network host --hostname "$NASSELLA_SITE" \
     --env-file "$outside" -e RESTIC_REPOSITORY \
-    -v "$data:$data" -v "$cache:$cache" -w "$data" \
+    "${mounts[@]}" -w "$data" \
     "$NASSELLA_RESTIC_IMAGE" --cache-dir "$cache" $region_opt "$@"
 }
 
@@ -156,6 +159,8 @@ run_restore() {
       *) log "unknown option $1; use restore [--snapshot ID] [--app NAME] [--target DIR]"; exit 2 ;;
     esac
   done
+  target=$(realpath -m "$target")
+  case $target/ in "$data"/*) ;; *) mounts+=(-v "$target:$target") ;; esac
   # Only the site's own snapshots: restic filters "latest" by host and tag, but takes any
   # snapshot named by ID, so an ID is looked up among the site's first.
   if [ "$snapshot" != latest ]; then

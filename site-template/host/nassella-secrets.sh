@@ -17,3 +17,22 @@ ensure() {
   touch "$f"
   grep -q "^$2=" "$f" || printf '%s=%s\n' "$2" "$(gen "$3")" >>"$f"
 }
+mail=/etc/nassella/mail.env
+# relay APP gives the app the mail relay's password, which Terraform writes to $mail at
+# apply (the CI secret SMTP_PASSWORD). It is replaced at every boot: a new password comes
+# with a new server. Compose reads the line single-quoted, as it is (compose-go dotenv:
+# no expansion inside ''), which holds any password without a ' or a final \.
+relay() {
+  local f="$dir/$1.env" pw=""
+  if [ -r "$mail" ]; then
+    pw=$(sed -n 's/^SMTP_PASSWORD=//p' "$mail" | head -n 1)
+  fi
+  case $pw in
+    *"'"* | *\\)
+      echo "the mail password (SMTP_PASSWORD) has a ' or ends with \\; $1 gets none" >&2
+      pw=""
+      ;;
+  esac
+  { grep -v '^NASSELLA_SMTP_PASSWORD=' "$f" || true; printf "NASSELLA_SMTP_PASSWORD='%s'\n" "$pw"; } >"$f.new"
+  mv "$f.new" "$f"
+}

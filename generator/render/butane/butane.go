@@ -231,6 +231,7 @@ func appTmpfiles(name string, in render.Input) string {
 			}
 			fmt.Fprintf(&b, "d %s %s %s %s -\n", path.Join(base, v.Name), mode, uid, gid)
 		}
+		b.WriteString(seedLines(base, a.Spec.Files))
 	}
 	return b.String()
 }
@@ -418,6 +419,7 @@ func UserDataSize(ignition []byte) (int, error) {
 	volumeEnv := "NASSELLA_DATA_DEVICE=/dev/disk/by-id/scsi-0HC_Volume_1234567890123\n"
 	secret := strings.Repeat("x", 128)
 	outsideEnv := "RESTIC_PASSWORD=" + secret + "\nAWS_ACCESS_KEY_ID=" + secret + "\nAWS_SECRET_ACCESS_KEY=" + secret + "\n"
+	mailEnv := "SMTP_PASSWORD=" + secret + "\n"
 	settings := strings.Repeat("x", 1024) // the backup settings file, with the longest heartbeat address
 	publicNetwork := "[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\nKeepConfiguration=dhcp-on-stop\nAddress=2a01:4f8:ffff:ffff::1/64\nGateway=fe80::1\n\n[DHCPv4]\nUseMTU=true\nUseDomains=true\nRoutesToDNS=false\n"
 	wrapper := map[string]any{
@@ -433,6 +435,8 @@ func UserDataSize(ignition []byte) (int, error) {
 				"contents": map[string]any{"source": "data:;base64," + base64.StdEncoding.EncodeToString([]byte(volumeEnv))}},
 			map[string]any{"path": "/etc/nassella/outside.env", "mode": 384, "overwrite": true,
 				"contents": map[string]any{"source": "data:;base64," + base64.StdEncoding.EncodeToString([]byte(outsideEnv))}},
+			map[string]any{"path": hostcontract.MailEnv, "mode": 384, "overwrite": true,
+				"contents": map[string]any{"source": "data:;base64," + base64.StdEncoding.EncodeToString([]byte(mailEnv))}},
 			map[string]any{"path": hostcontract.BackupSettings, "mode": 420, "overwrite": true,
 				"contents": map[string]any{"source": "data:;base64," + base64.StdEncoding.EncodeToString([]byte(settings))}},
 			// server.tf's public network file, with the longest IPv6 address.

@@ -36,7 +36,8 @@ func hostScript(name string) string {
 }
 
 // secretsScript creates each app's secrets once, on the volume; an existing secret is
-// never changed, a secret a new catalog release adds is appended.
+// never changed, a secret a new catalog release adds is appended. Apps that log in to the
+// site's mail relay get its password too, renewed at every boot.
 func secretsScript(in render.Input) string {
 	var b strings.Builder
 	b.WriteString(secretsHead)
@@ -44,6 +45,9 @@ func secretsScript(in render.Input) string {
 		fmt.Fprintf(&b, "touch \"$dir/%s%s\"\n", app.Name, hostcontract.EnvSuffix)
 		for _, s := range app.Spec.Secrets {
 			fmt.Fprintf(&b, "ensure %s %s %d\n", app.Name, s.Name, s.Length)
+		}
+		if render.MailPassword(in, app) {
+			fmt.Fprintf(&b, "relay %s\n", app.Name)
 		}
 	}
 	return b.String()

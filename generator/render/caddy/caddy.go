@@ -24,15 +24,15 @@ func Render(in render.Input) []byte {
 	storage file_system /data
 }
 
-# Headers every app gets unless it sets its own (the ? prefix).
+# Headers every app gets unless it sets its own (the ? prefix). One header directive per
+# field: the ? fields of one directive share one condition, all of them absent, so an app
+# setting any one of them would get none of the others.
 (security_headers) {
-	header {
-		?Strict-Transport-Security "max-age=31536000"
-		?X-Content-Type-Options "nosniff"
-		?Referrer-Policy "strict-origin-when-cross-origin"
-		?X-Frame-Options "SAMEORIGIN"
-		-Server
-	}
+	header ?Strict-Transport-Security "max-age=31536000"
+	header ?X-Content-Type-Options "nosniff"
+	header ?Referrer-Policy "strict-origin-when-cross-origin"
+	header ?X-Frame-Options "SAMEORIGIN"
+	header -Server
 }
 `, in.Site.Admin.Email, hostcontract.CaddyData)
 	for _, app := range in.Site.Apps {

@@ -137,6 +137,13 @@ func App(in render.Input, app site.App) ([]byte, error) {
 				svc.Environment[k] = render.Fill(v, in, app)
 			}
 		}
+		// The site's mail relay, for the services that send the app's e-mail.
+		for k, v := range render.MailEnv(in, app, name) {
+			if svc.Environment == nil {
+				svc.Environment = map[string]string{}
+			}
+			svc.Environment[k] = v
+		}
 		for _, m := range s.Volumes {
 			vol, rest, _ := strings.Cut(m, ":")
 			svc.Volumes = append(svc.Volumes, path.Join(dataDir, vol)+":"+rest)

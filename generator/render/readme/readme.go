@@ -45,6 +45,10 @@ type data struct {
 	Repository, BackupHost, BackupTag string
 	// DNS is the README's section on the site's DNS setup (DNSSection).
 	DNS string
+	// Mail is the README's section on the e-mail the apps send (MailSection).
+	Mail string
+	// Updates is the README's section on the update plan (UpdatesSection).
+	Updates string
 }
 
 func newData(in render.Input) data {
@@ -69,10 +73,12 @@ func newData(in render.Input) data {
 		BackupHost: s.Name,
 		BackupTag:  hostcontract.BackupTag,
 		DNS:        DNSSection(s),
+		Updates:    UpdatesSection(s),
 	}
 	if s.Support != nil {
 		d.Ask = fmt.Sprintf("[%s](#who-to-ask)", s.Support.Name)
 	}
+	d.Mail = MailSection(s, d.Ask)
 	if t := s.Backups.Target.S3; t != nil {
 		d.Repository = hostcontract.Repository(t.Endpoint, t.Bucket, s.Name)
 	}

@@ -156,6 +156,20 @@ variable "backup_s3_secret_access_key" {
   default     = ""
 }
 
+variable "smtp_password" {
+  type        = string
+  description = "Password of the mail relay the apps send e-mail through (site.yaml mail.user), the CI secret SMTP_PASSWORD"
+  sensitive   = true
+  default     = ""
+
+  # The host gives it to the apps single-quoted in a Compose env file, which ends a value
+  # at a ' not after a \ (compose-go dotenv, extractVarValue).
+  validation {
+    condition     = !strcontains(var.smtp_password, "'") && !strcontains(var.smtp_password, "\n") && !endswith(var.smtp_password, "\\")
+    error_message = "The CI secret SMTP_PASSWORD must not contain a single quote (') or a line break, nor end with a backslash: the apps could not be given it. Make a new password for the mail account without them."
+  }
+}
+
 variable "ssh_host_key" {
   type        = string
   description = "The server's SSH host key (OpenSSH ed25519 private key, the NASSELLA_HOST_KEY secret), made by nassella bootstrap so the key is known before the server exists; empty: the server makes its own"

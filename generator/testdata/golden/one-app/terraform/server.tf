@@ -32,6 +32,9 @@ locals {
     "AWS_ACCESS_KEY_ID=${var.backup_s3_access_key_id}\n",
     "AWS_SECRET_ACCESS_KEY=${var.backup_s3_secret_access_key}\n",
   ])
+  # The mail relay's password, apart from the backup's: the secrets service gives it to the
+  # apps that send e-mail, and restic never sees it.
+  mail_env = "SMTP_PASSWORD=${var.smtp_password}\n"
 
   # The public IPv6 the AAAA records point at (dns.tf), which Flatcar leaves unconfigured
   # on Hetzner (flatcar/Flatcar#1968): the ::1 of the primary IP's /64 with the gateway
@@ -77,6 +80,12 @@ locals {
       mode      = 384 # 0600
       overwrite = true
       contents  = { source = "data:;base64,${base64encode(local.outside_env)}" }
+    },
+    {
+      path      = "/etc/nassella/mail.env"
+      mode      = 384 # 0600
+      overwrite = true
+      contents  = { source = "data:;base64,${base64encode(local.mail_env)}" }
     },
     {
       path      = "/etc/systemd/network/10-public.network"
