@@ -99,6 +99,7 @@ type bodyInput struct {
 	Changes          []Change
 	Written, Removed int
 	Evidence         string
+	Move             *site.TypeMove // off a withdrawn server type, when site.yaml names one
 }
 
 func prBody(in bodyInput) string {
@@ -110,7 +111,12 @@ func prBody(in bodyInput) string {
 	} else {
 		from = "catalog " + from
 	}
-	fmt.Fprintf(&b, "This pull request moves **%s** from %s to **catalog %s**, the co-op's tested set of app versions.\n\n", in.Site.Name, from, in.Release)
+	if in.OldRelease == in.Release {
+		fmt.Fprintf(&b, "This pull request keeps **%s** on **catalog %s**, the co-op's tested set of app versions.\n\n", in.Site.Name, in.Release)
+	} else {
+		fmt.Fprintf(&b, "This pull request moves **%s** from %s to **catalog %s**, the co-op's tested set of app versions.\n\n", in.Site.Name, from, in.Release)
+	}
+	b.WriteString(typeSection(in.Move))
 	b.WriteString("### What changes\n\n")
 	ch := append([]Change(nil), in.Changes...)
 	sort.SliceStable(ch, func(i, j int) bool { return ch[i].App < ch[j].App })
@@ -148,9 +154,11 @@ func prBody(in bodyInput) string {
 	} else {
 		b.WriteString("No VM test evidence is recorded for this release in the catalog.\n")
 	}
-	b.WriteString("\n---\nOpened by the nassella update bot. Do not push to this branch: the bot rebuilds it for every release. Change `site.yaml` on your main branch instead.\n")
+	b.WriteString("\n" + botFooter)
 	return b.String()
 }
+
+const botFooter = "---\nOpened by the nassella update bot. Do not push to this branch: the bot rebuilds it for every release. Change `site.yaml` on your main branch instead.\n"
 
 // newer reports whether release a comes after b.
 func newer(a, b string) bool { return generator.NewerRelease(a, b) }

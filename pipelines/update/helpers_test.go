@@ -148,16 +148,22 @@ func humanCommit(t testing.TB, cloneURL, token, branch string) string {
 // pushFile commits file with data as a person on top of branch and pushes it.
 func pushFile(t testing.TB, cloneURL, token, branch, file string, data []byte) string {
 	t.Helper()
+	return pushFileAs(t, cloneURL, token, branch, file, data, fleet.Bot{Name: "Site Owner", Email: "owner@site.example"})
+}
+
+// pushFileAs is pushFile with the commit made by who.
+func pushFileAs(t testing.TB, cloneURL, token, branch, file string, data []byte, who fleet.Bot) string {
+	t.Helper()
 	dir := t.TempDir()
 	auth := &githttp.BasicAuth{Username: "owner", Password: token}
 	repo, err := git.PlainClone(dir, false, &git.CloneOptions{URL: cloneURL, Auth: auth, ReferenceName: plumbing.NewBranchReferenceName(branch), SingleBranch: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, file), data, 0o644)
+	os.WriteFile(filepath.Join(dir, filepath.FromSlash(file)), data, 0o644)
 	wt, _ := repo.Worktree()
 	wt.Add(file)
-	sig := &object.Signature{Name: "Site Owner", Email: "owner@site.example", When: time.Now()}
+	sig := &object.Signature{Name: who.Name, Email: who.Email, When: time.Now()}
 	h, err := wt.Commit("my "+file, &git.CommitOptions{Author: sig, Committer: sig})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,8 @@ import (
 )
 
 // osOnly says the clone's site.yaml is on the os-only plan, which takes no catalog
-// releases: the bot opens no pull request and makes no forge call for it. The note says
+// releases: the bot opens no pull request and makes no forge call for it (but one that
+// moves it off a withdrawn server type: servertype.go). The note says
 // so and how far behind the release the apps the lock records are. The plan is read
 // alone, so a site.yaml that would not load against the new release is still skipped.
 func (j *job) osOnly(lock *generator.Lock) (note string, ok bool) {

@@ -1,8 +1,9 @@
 // Package update is the update bot: for a catalog release it brings every site repo of
 // the fleet on the release's channel to that release through one reviewed pull request
 // per repo, on GitHub, Gitea or Forgejo; a site whose site.yaml has updates.plan: os-only
-// gets none (plan.go). It clones, regenerates with the generator the
-// CLI uses, and only when the files change pushes one bot commit to
+// gets none (plan.go), unless its server type can no longer be ordered (servertype.go,
+// which also moves a full-plan site off such a type). It clones, regenerates with the
+// generator the CLI uses, and only when the files change pushes one bot commit to
 // nassella/catalog-<release> and opens (or refreshes) the pull request. Runs are
 // idempotent: a second run, or one after an interruption, finishes the work without
 // duplicating a commit, a pull request or a comment.
@@ -284,7 +285,7 @@ func updateSite(ctx context.Context, opts Options, s fleet.Site, ev string, ids 
 		res.Err = err
 		return res
 	}
-	br, err := j.reconcileBranch(ctx, ours)
+	br, err := j.reconcileBranch(ctx, ours, gen.siteOnly)
 	if err != nil {
 		res.Commit, res.Err = ours.Hash.String(), err
 		return res
@@ -342,6 +343,9 @@ type generated struct {
 	outcome, note string
 	loaded        *site.Loaded
 	title, body   string
+	// siteOnly: the pull request changes site.yaml alone (an os-only site's move off a
+	// withdrawn server type, servertype.go).
+	siteOnly bool
 }
 
 // regenerate rewrites the clone with the release, as nassella generate
@@ -358,7 +362,14 @@ func (j *job) regenerate(ev string) (generated, error) {
 	if lock != nil && newer(lock.Catalog, cat.Release) {
 		return generated{outcome: Skipped, note: "already on catalog " + lock.Catalog}, nil
 	}
+	move, err := j.moveServerType()
+	if err != nil {
+		return generated{}, err
+	}
 	if note, ok := j.osOnly(lock); ok {
+		if move != nil {
+			return j.typeOnly(move), nil
+		}
 		return generated{outcome: Skipped, note: note}, nil
 	}
 	r, err := siterepo.Open(j.dir, siterepo.Options{Catalog: cat, MoveCatalog: true, Name: s.Repo + ":" + siterepo.SiteFile})
@@ -376,10 +387,10 @@ func (j *job) regenerate(ev string) (generated, error) {
 	if err != nil {
 		return generated{}, fmt.Errorf("regenerating %s: %w", s.Repo, err)
 	}
-	if len(written.Written) == 0 && len(written.Removed) == 0 {
+	if len(written.Written) == 0 && len(written.Removed) == 0 && move == nil {
 		return generated{outcome: Unchanged}, nil
 	}
-	if newLock, _ := t.Get(generator.LockPath); OnlyPinMoves(r.Lock, written, newLock.Data) {
+	if newLock, _ := t.Get(generator.LockPath); move == nil && OnlyPinMoves(r.Lock, written, newLock.Data) {
 		// Nothing on the server would change: a pull request would only be noise.
 		return generated{outcome: Unchanged, note: "only the catalog pin would move"}, nil
 	}
@@ -388,9 +399,15 @@ func (j *job) regenerate(ev string) (generated, error) {
 	if r.Lock != nil {
 		oldRelease = r.Lock.Catalog
 	}
-	return generated{loaded: r.Site, title: prTitle(cat.Release, ch),
+	title := prTitle(cat.Release, ch)
+	if move != nil && len(ch) == 0 {
+		title = "nassella: " + typeTitle(move) // the release brings the site nothing else worth naming
+	} else if move != nil {
+		title += "; " + typeTitle(move)
+	}
+	return generated{loaded: r.Site, title: title,
 		body: prBody(bodyInput{Site: r.Site, OldRelease: oldRelease, Release: cat.Release, Changes: ch,
-			Written: len(written.Written), Removed: len(written.Removed), Evidence: ev})}, nil
+			Written: len(written.Written), Removed: len(written.Removed), Evidence: ev, Move: move})}, nil
 }
 
 // commit makes one bot commit of the regenerated files on top of the base.
@@ -420,7 +437,7 @@ type branchState struct {
 
 // reconcileBranch compares our commit with the bot's branch on the forge and pushes it
 // unless the branch already holds the same change or someone else's commit.
-func (j *job) reconcileBranch(ctx context.Context, ours *object.Commit) (branchState, error) {
+func (j *job) reconcileBranch(ctx context.Context, ours *object.Commit, siteOnly bool) (branchState, error) {
 	remote, err := j.repo.Remote("origin")
 	if err != nil {
 		return branchState{}, err
@@ -448,6 +465,9 @@ func (j *job) reconcileBranch(ctx context.Context, ours *object.Commit) (branchS
 		case !strings.EqualFold(tip.Author.Email, bot) || !strings.EqualFold(tip.Committer.Email, bot):
 			return branchState{commit: ours.Hash.String(), human: theirs.String()}, nil
 		case tip.TreeHash == ours.TreeHash && len(tip.ParentHashes) == 1 && tip.ParentHashes[0] == j.base:
+			return branchState{commit: theirs.String()}, nil
+		case siteOnly && sameSiteFile(tip, ours):
+			// The site's check regenerated the files on top of the bot's site.yaml.
 			return branchState{commit: theirs.String()}, nil
 		}
 	}
@@ -623,10 +643,14 @@ func (j *job) pullRequest(ctx context.Context, fc forge.Client, gen generated, b
 			return
 		}
 	}
-	if res.Closed, res.Err = closeSuperseded(ctx, fc, o.older, mine.Number, release); res.Err != nil {
+	what := "moves this site to catalog " + release
+	if gen.siteOnly {
+		what = "makes the same change to site.yaml" // an os-only site takes no release
+	}
+	if res.Closed, res.Err = closeSuperseded(ctx, fc, o.older, mine.Number, what); res.Err != nil {
 		return
 	}
-	if gen.loaded.Updates.Automerge && !mine.AutoMerge {
+	if gen.loaded != nil && gen.loaded.Updates.Automerge && !mine.AutoMerge {
 		res.AutoMerge, res.Err = fc.EnableAutoMerge(ctx, mine)
 	}
 }
@@ -666,12 +690,12 @@ func (j *job) upsertPR(ctx context.Context, fc forge.Client, mine *forge.PR, gen
 	return *mine, outcome, nil
 }
 
-// closeSuperseded closes the older bot pull requests in favour of number, with a word
-// why, and returns the ones it closed.
-func closeSuperseded(ctx context.Context, fc forge.Client, older []forge.PR, number int, release string) ([]int, error) {
+// closeSuperseded closes the older bot pull requests in favour of number, which does
+// what, and returns the ones it closed.
+func closeSuperseded(ctx context.Context, fc forge.Client, older []forge.PR, number int, what string) ([]int, error) {
 	var closed []int
 	for _, p := range older {
-		msg := fmt.Sprintf("Superseded by #%d, which moves this site to catalog %s. The nassella update bot closed this one; merging the new pull request brings everything this one had.", number, release)
+		msg := fmt.Sprintf("Superseded by #%d, which %s. The nassella update bot closed this one; merging the new pull request brings everything this one had.", number, what)
 		if err := fc.Comment(ctx, p.Number, msg); err != nil {
 			return closed, err
 		}
