@@ -45,9 +45,17 @@ func DecodeSource(src string, compression *string) ([]byte, error) {
 }
 
 // ResolveIgnition does what Ignition does with ignition.config.merge, with Ignition's own
-// parser and merge: each listed config, in order, is merged into the one before, the later
-// one winning. It returns the result and the merged configs.
+// parser and merge: each listed config, itself resolved first (a merged config may merge
+// others: Ignition renders them recursively), is merged in order into the one before, the
+// later one winning. It returns the result and the resolved merged configs.
 func ResolveIgnition(raw []byte) (types.Config, []types.Config, error) {
+	return resolveIgnition(raw, 0)
+}
+
+func resolveIgnition(raw []byte, depth int) (types.Config, []types.Config, error) {
+	if depth > 10 {
+		return types.Config{}, nil, fmt.Errorf("configs merged more than 10 deep")
+	}
 	cfg, rep, err := ignition.Parse(raw)
 	if err != nil {
 		return types.Config{}, nil, fmt.Errorf("%v\n%s", err, rep.String())
@@ -62,9 +70,9 @@ func ResolveIgnition(raw []byte) (types.Config, []types.Config, error) {
 		if err != nil {
 			return types.Config{}, nil, fmt.Errorf("merged config: %w", err)
 		}
-		child, rep, err := ignition.Parse(data)
+		child, _, err := resolveIgnition(data, depth+1)
 		if err != nil {
-			return types.Config{}, nil, fmt.Errorf("merged config: %v\n%s", err, rep.String())
+			return types.Config{}, nil, fmt.Errorf("merged config: %w", err)
 		}
 		parts = append(parts, child)
 		merged = ignition.Merge(merged, child)
