@@ -18,6 +18,27 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2
 }
 
+# module_dir MODULE VERSION [env...]: prints the module's folder in the (read-only) module
+# cache, downloading it from the proxy first.
+module_dir() {
+  local module=$1 version=$2 dir
+  shift 2
+  dir=$(env "$@" go mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] || { log "go mod download $module@$version gave no Dir"; return 1; }
+  echo "$dir"
+}
+
+# module_copy MODULE VERSION [env...]: prints a writable copy of the module under the cache
+# folder, to build in with the module's own go.mod (the caller removes it).
+module_copy() {
+  local dir work
+  dir=$(module_dir "$@") || return 1
+  work=$(mktemp -d "$cache/build.XXXXXX")
+  cp -r "$dir/." "$work/"
+  chmod -R u+w "$work"
+  echo "$work"
+}
+
 # build_module MODULE VERSION PKG OUT [env...]: go build PKG of MODULE@VERSION into OUT,
 # unless OUT exists. The module is copied out of the read-only module cache first (some
 # have replace directives, so `go install` refuses them).
@@ -29,12 +50,8 @@ build_module() {
     return
   fi
   log "building $module@$version (once per machine)"
-  local dir work
-  dir=$(env "$@" go mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] || { log "go mod download $module@$version gave no Dir"; return 1; }
-  work=$(mktemp -d "$cache/build.XXXXXX")
-  cp -r "$dir/." "$work/"
-  chmod -R u+w "$work"
+  local work
+  work=$(module_copy "$module" "$version" "$@") || return 1
   (cd "$work" && env "$@" CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out.tmp" "$pkg")
   mv "$out.tmp" "$out"
   rm -rf "$work"

@@ -42,18 +42,14 @@ else
   mkdir -p "$(dirname "$plugin")"
   # The module path carries the major version (github.com/docker/compose/v2, .../v5). Its
   # go.mod has exclude directives from v5 on, so `go install mod@version` refuses it: it is
-  # built in a copy of the module, like build_module in lib.sh, but with the version
+  # built in a copy of the module (module_copy), like build_module in lib.sh, but with the version
   # string set the way compose's own Makefile does (GO_LDFLAGS:
   # -X ${PKG}/internal.Version=${VERSION}, VERSION from `git describe`, so with a "v"),
   # statically like its Dockerfile (CGO_ENABLED=0): `docker compose version` prints
   # v$version.
   module="github.com/docker/compose/v${version%%.*}"
-  dir=$(go mod download -json "$module@v$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] || { log "go mod download $module@v$version gave no Dir"; exit 1; }
-  work=$(mktemp -d "$cache/build.XXXXXX")
+  work=$(module_copy "$module" "v$version") || exit 1
   trap 'rm -rf "$work"' EXIT
-  cp -r "$dir/." "$work/"
-  chmod -R u+w "$work"
   (cd "$work" && CGO_ENABLED=0 go build -trimpath \
     -ldflags "-s -w -X $module/internal.Version=v$version" -o "$plugin.tmp" ./cmd)
   mv "$plugin.tmp" "$plugin"

@@ -143,11 +143,7 @@ if [ -x "$ignition" ]; then
   log "ignition $ign_version cached"
 else
   log "building ignition $ign_version (once per machine)"
-  dir=$(go mod download -json "github.com/coreos/ignition/v2@$ign_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] || { log "go mod download github.com/coreos/ignition/v2@$ign_version gave no Dir"; exit 1; }
-  work=$(mktemp -d "$cache/build.XXXXXX")
-  cp -r "$dir/." "$work/"
-  chmod -R u+w "$work"
+  work=$(module_copy github.com/coreos/ignition/v2 "$ign_version") || exit 1
   mkdir -p "$(dirname "$ignition")"
   (cd "$work" && CGO_ENABLED=1 go build \
     -ldflags "-X github.com/coreos/ignition/v2/internal/version.Raw=${ign_version#v} -X github.com/coreos/ignition/v2/internal/distro.selinuxRelabel=false" \

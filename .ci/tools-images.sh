@@ -38,8 +38,7 @@ if [ -x "$caddy" ]; then
   log "caddy $CADDY_VERSION cached"
 else
   log "building caddy $CADDY_VERSION (once per machine)"
-  src=$(go mod download -json "github.com/caddyserver/caddy/v2@v$CADDY_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-  [ -n "$src" ] || { log "go mod download github.com/caddyserver/caddy/v2@v$CADDY_VERSION gave no Dir"; exit 1; }
+  src=$(module_dir github.com/caddyserver/caddy/v2 "v$CADDY_VERSION") || exit 1
   work=$(mktemp -d "$cache/build.XXXXXX")
   cp "$src/cmd/caddy/main.go" "$work/main.go"
   (
