@@ -234,6 +234,7 @@ func (a *App) check(doc *strictyaml.Doc, file string, errs *diag.List) {
 	c.upgrades()
 	c.mail()
 	c.files()
+	c.claim()
 }
 
 // fields checks the entry's own fields: names, texts, URLs, version, HTTP and health.

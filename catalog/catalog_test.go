@@ -93,9 +93,30 @@ func TestEmbeddedConventions(t *testing.T) {
 				}
 			}
 		}
+		// The claim's password and the values its steps send count as used.
+		if cl := a.Claim; cl != nil {
+			used[cl.Password] = true
+			for _, st := range cl.Steps {
+				var vs []string
+				if st.Exec != nil {
+					vs = st.Exec.Command
+				}
+				if h := st.HTTP; h != nil {
+					vs = append(vs, h.Path, h.JSON, h.Form)
+					for _, v := range h.Headers {
+						vs = append(vs, v)
+					}
+				}
+				for _, v := range vs {
+					for _, ref := range ClaimRefs(v) {
+						used[ref] = true
+					}
+				}
+			}
+		}
 		for _, s := range a.Secrets {
 			if !used[s.Name] {
-				t.Errorf("%s: secret %s is declared but no service uses it", name, s.Name)
+				t.Errorf("%s: secret %s is declared but no service or claim uses it", name, s.Name)
 			}
 		}
 		for _, v := range a.Volumes {
@@ -202,6 +223,24 @@ services:
       - data:/data
 `
 
+// testClaim is the test app's claim, appended to it (and after anything a case appends)
+// by withApp; claimEdit changes it.
+const testClaim = `claim:
+  login: "{{admin_email}}"
+  password: DB_PASSWORD
+  steps:
+    - http:
+        method: POST
+        path: /api/setup
+        json: '{"password": "${DB_PASSWORD}"}'
+        status: [201]
+        save:
+          token: '"token":"([^"]+)"'
+    - exec:
+        service: web
+        command: [admin, --token, "${token}"]
+`
+
 // edit returns testApp with old replaced by new; old must occur exactly once.
 func edit(t *testing.T, old, new string) string {
 	t.Helper()
@@ -211,9 +250,19 @@ func edit(t *testing.T, old, new string) string {
 	return strings.Replace(testApp, old, new, 1)
 }
 
-// withApp is a catalog folder with the test release and app as its only entry.
+// withApp is a catalog folder with the test release and app (with its claim) as its
+// only entry.
 func withApp(app string) map[string]string {
-	return map[string]string{"release.yaml": testRelease, "apps/demo.yaml": app}
+	return map[string]string{"release.yaml": testRelease, "apps/demo.yaml": app + testClaim}
+}
+
+// claimEdit is the test app with its claim changed: old replaced by new, once.
+func claimEdit(t *testing.T, old, new string) map[string]string {
+	t.Helper()
+	if strings.Count(testClaim, old) != 1 {
+		t.Fatalf("the test claim does not contain %q exactly once", old)
+	}
+	return map[string]string{"release.yaml": testRelease, "apps/demo.yaml": testApp + strings.Replace(testClaim, old, new, 1)}
 }
 
 func catalogFS(files map[string]string) fstest.MapFS {
@@ -333,12 +382,36 @@ apps/demo.yaml:28:10: tag "latest" is not a pinned tag; name an exact upstream v
 apps/demo.yaml:32:12: unknown placeholder {{hostname}}; use one of {{host}}, {{url}}, {{domain}}, {{admin_email}}, {{timezone}}`,
 	}, {
 		name:  "bad release number",
-		files: map[string]string{"release.yaml": strings.Replace(testRelease, "2026.11.0", "2026.13.0", 1), "apps/demo.yaml": testApp},
+		files: map[string]string{"release.yaml": strings.Replace(testRelease, "2026.11.0", "2026.13.0", 1), "apps/demo.yaml": testApp + testClaim},
 		want:  `release.yaml:1:10: release "2026.13.0" is not of the form YYYY.MM.N; for example 2026.11.0`,
 	}, {
 		name:  "latest proxy tag",
-		files: map[string]string{"release.yaml": strings.Replace(testRelease, "2.10.2-alpine", "latest", 1), "apps/demo.yaml": testApp},
+		files: map[string]string{"release.yaml": strings.Replace(testRelease, "2.10.2-alpine", "latest", 1), "apps/demo.yaml": testApp + testClaim},
 		want:  `release.yaml:12:8: tag "latest" is not a pinned tag; name an exact upstream version, never latest`,
+	}, {
+		name:  "no claim",
+		files: map[string]string{"release.yaml": testRelease, "apps/demo.yaml": testApp},
+		want:  `apps/demo.yaml:1:7: the app has no claim; add claim: with the administrator's login, its password secret and the steps that create it (catalog/claim.go), so the app is never open to whoever reaches it first`,
+	}, {
+		name:  "claim password not a secret",
+		files: claimEdit(t, "  password: DB_PASSWORD", "  password: ADMIN_PASSWORD"),
+		want:  `apps/demo.yaml:37:13: "ADMIN_PASSWORD" is not one of the app's secrets; declare it under secrets`,
+	}, {
+		name:  "claim value used before it is saved",
+		files: claimEdit(t, `"password": "${DB_PASSWORD}"`, `"password": "${token}"`),
+		want:  `apps/demo.yaml:42:15: ${token} is neither one of the app's secrets nor saved by an earlier step`,
+	}, {
+		name:  "claim expression the host reads otherwise",
+		files: claimEdit(t, `'"token":"([^"]+)"'`, `'"token":"(\w+)"'`),
+		want:  `apps/demo.yaml:45:18: "\\w" is not POSIX extended regular expression syntax, which the host's grep -E and sed -E read; write classes like [0-9] and [[:space:]], and no (?...) groups or lazy quantifiers`,
+	}, {
+		name:  "claim request sent again that changes something",
+		files: claimEdit(t, "        status: [201]", "        status: [201]\n        expect: ok\n        repeat: 2"),
+		want:  `apps/demo.yaml:45:17: repeat is 1 to 20, for a GET with expect; only a request that changes nothing may be sent again`,
+	}, {
+		name:  "claim step neither exec nor http",
+		files: claimEdit(t, "    - exec:\n        service: web\n        command: [admin, --token, \"${token}\"]\n", "    - {}\n"),
+		want:  `apps/demo.yaml:46:7: a claim step is either exec or http`,
 	}, {
 		name:  "no apps",
 		files: map[string]string{"release.yaml": testRelease},

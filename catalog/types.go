@@ -108,6 +108,7 @@ type App struct {
 	Services map[string]*Service `yaml:"services"`
 	Mail     *Mail               `yaml:"mail"`  // how the app sends e-mail (mail.go)
 	Files    []File              `yaml:"files"` // settings files seeded once (files.go)
+	Claim    *Claim              `yaml:"claim"` // how its administrator is created (claim.go)
 }
 
 // HTTP is where Caddy sends the app's traffic.

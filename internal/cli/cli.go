@@ -45,6 +45,7 @@ func commands() []command {
 		{"apply", "apply a reviewed plan, check the apps, roll back on failure: apply [DIR]", runApply},
 		{"restore", "bring a site's data back from a backup into a folder: restore [DIR] --target F [--app A]", runRestore},
 		{"logs", "print the server's logs, every app's or one's: logs [APP] [--since W] [--follow] [--json]", runLogs},
+		{"credentials", "print how to sign in to each app the first time (its administrator and password, from the server): credentials [APP] [--json]", runCredentials},
 		{"doctor", "check a running site from outside and say what to do: doctor [DIR]", runDoctor},
 		{"review", "for the site workflows: the reviewed plan digest, the plan comment, the doctor issue, the failed-apply issue, the pull request's generated files: review digest|plan-comment|doctor-issue|apply-failed|regenerate", runReview},
 		{"demo", "generate and validate a built-in example site: demo [DIR]", runDemo},
@@ -92,7 +93,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "nassella: self-hosting for anyone. Usage: nassella COMMAND [flags]")
 	fmt.Fprintln(w)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun nassella COMMAND -h for a command's flags.")
 }

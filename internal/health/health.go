@@ -14,6 +14,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/nassella/nassella/internal/hostcontract"
 )
 
 // Target is one app to check.
@@ -49,6 +51,9 @@ type Result struct {
 	Attempts int
 	Elapsed  time.Duration
 	Last     string // the last answer or error, for the report
+	// Setup is the proxy's hostcontract.SetupHeader in the last answer: the app is shut
+	// while its administrator is being created (SetupPending) or after that failed.
+	Setup string
 }
 
 // Check waits until every target answers as expected or the timeout passes, and returns a
@@ -74,12 +79,12 @@ func Check(ctx context.Context, targets []Target, opt Options) []Result {
 			r := Result{Target: t}
 			for {
 				r.Attempts++
-				last := probe(ctx, client, t)
+				last, setup := probe(ctx, client, t)
 				if last != "" && ctx.Err() != nil && r.Last != "" {
 					// Cut short by the deadline: the previous answer says more.
 					break
 				}
-				r.Last = last
+				r.Last, r.Setup = last, setup
 				if r.Last == "" {
 					r.OK = true
 					break
@@ -120,25 +125,33 @@ func Failed(rs []Result) []Result {
 	return out
 }
 
-// probe returns "" when the target answers as expected, or what went wrong.
-func probe(ctx context.Context, c *http.Client, t Target) string {
+// probe returns "" when the target answers as expected, or what went wrong, and the
+// proxy's setup state when it keeps the app shut.
+func probe(ctx context.Context, c *http.Client, t Target) (string, string) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.URL(), nil)
 	if err != nil {
-		return err.Error()
+		return err.Error(), ""
 	}
 	req.Header.Set("User-Agent", "nassella-health-check")
 	resp, err := c.Do(req)
 	if err != nil {
-		return err.Error()
+		return err.Error(), ""
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
-	if resp.StatusCode != t.Status {
-		return fmt.Sprintf("answered %d, expected %d", resp.StatusCode, t.Status)
+	if resp.StatusCode == t.Status {
+		return "", ""
 	}
-	return ""
+	// The proxy keeps an app shut until its administrator exists (hostcontract.SetupHeader).
+	switch setup := resp.Header.Get(hostcontract.SetupHeader); setup {
+	case hostcontract.SetupPending:
+		return "not open yet: the server is still creating its administrator", setup
+	case hostcontract.SetupFailed:
+		return "kept shut: creating its administrator failed (nassella credentials " + t.App + " says why)", setup
+	}
+	return fmt.Sprintf("answered %d, expected %d", resp.StatusCode, t.Status), ""
 }
 
 func newClient(opt Options) *http.Client {

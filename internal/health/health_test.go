@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nassella/nassella/internal/health"
+	"github.com/nassella/nassella/internal/hostcontract"
 	"github.com/nassella/nassella/internal/testenv/testca"
 )
 
@@ -79,5 +80,45 @@ func TestUntrustedCertificateFails(t *testing.T) {
 		health.Options{Resolve: map[string]string{"a.example": addr}, Timeout: 300 * time.Millisecond, Interval: 50 * time.Millisecond})
 	if results[0].OK || !strings.Contains(results[0].Last, "certificate") {
 		t.Fatalf("result %+v", results[0])
+	}
+}
+
+// An app the proxy keeps shut (its administrator being created, or that failed) is
+// reported as such, not as a bare 503.
+func TestCheckSaysWhyAnAppIsShut(t *testing.T) {
+	ca, err := testca.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ca.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Host {
+		case "git.acme.example":
+			w.Header().Set(hostcontract.SetupHeader, hostcontract.SetupPending)
+		case "photos.acme.example":
+			w.Header().Set(hostcontract.SetupHeader, hostcontract.SetupFailed)
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}), "git.acme.example", "photos.acme.example", "media.acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "https://")
+	results := health.Check(context.Background(), []health.Target{
+		{App: "forgejo", Host: "git.acme.example", Path: "/api/healthz", Status: 200},
+		{App: "immich", Host: "photos.acme.example", Path: "/api/server/ping", Status: 200},
+		{App: "jellyfin", Host: "media.acme.example", Path: "/health", Status: 200},
+	}, health.Options{Resolve: map[string]string{"git.acme.example": addr, "photos.acme.example": addr, "media.acme.example": addr},
+		RootCAs: ca.Pool, Timeout: time.Second, Interval: 100 * time.Millisecond})
+	want := map[string]string{
+		"forgejo":  "not open yet: the server is still creating its administrator",
+		"immich":   "kept shut: creating its administrator failed (nassella credentials immich says why)",
+		"jellyfin": "answered 503, expected 200",
+	}
+	setup := map[string]string{"forgejo": hostcontract.SetupPending, "immich": hostcontract.SetupFailed}
+	for _, r := range results {
+		if r.OK || r.Last != want[r.App] || r.Setup != setup[r.App] {
+			t.Errorf("%s: ok %v, %q, setup %q; want %q, %q", r.App, r.OK, r.Last, r.Setup, want[r.App], setup[r.App])
+		}
 	}
 }

@@ -59,6 +59,32 @@ const (
 	DockerUserChain   = "DOCKER-USER"    // the chain dockerd jumps to from FORWARD first and leaves alone
 )
 
+// The claim: each app's administrator is created on the host once, after the app first
+// answers its health check (the catalog's claim steps, rendered per app into ClaimFile
+// and run by ClaimScript from ClaimUnit). Caddy serves an app only while its marker
+// exists in ClaimsDir; a failed claim leaves the reason beside it and the app shut.
+const (
+	ClaimsDir     = DataDir + "/claims"             // <app> once claimed, <app>.failed with the reason
+	ClaimCommand  = "nassella-claim"                // run | credentials
+	ClaimScript   = BinDir + "/" + ClaimCommand     // the runner
+	ClaimFile     = "claim.sh"                      // per app under AppsConfig: its login and steps
+	ClaimUnit     = UnitPrefix + "claim-%s.service" // one per app
+	ClaimsInProxy = "/claims"                       // where Caddy's container sees ClaimsDir, read-only
+	ClaimFailed   = ".failed"                       // suffix of a failed claim's reason
+)
+
+// SetupHeader is the header of the proxy's answer while an app is shut, saying why, so
+// that apply's health check and doctor can tell the owner: SetupPending while its claim
+// runs, SetupFailed after it failed.
+const (
+	SetupHeader  = "X-Nassella-Setup"
+	SetupPending = "pending"
+	SetupFailed  = "failed"
+)
+
+// ClaimUnitName is the unit that claims app.
+func ClaimUnitName(app string) string { return fmt.Sprintf(ClaimUnit, app) }
+
 // AppUnitName is the unit that runs app.
 func AppUnitName(app string) string { return fmt.Sprintf(AppUnit, app) }
 

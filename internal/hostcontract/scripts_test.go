@@ -95,8 +95,21 @@ func TestScriptsNameTheContract(t *testing.T) {
 			"mkfs.ext4 -q -L " + hostcontract.DataLabel + ` "$dev"`,
 			`[ "$label" != ` + hostcontract.DataLabel + " ]",
 		},
+		"nassella-claim.sh": {
+			"data=${NASSELLA_DATA:-" + hostcontract.DataDir + "}",
+			"config=${NASSELLA_CONFIG:-" + hostcontract.ConfigDir + "}",
+			`claims="$data/` + path.Base(hostcontract.ClaimsDir) + `"`,
+			"proxy_net=" + hostcontract.ProxyNet + "\n",
+			`"$config/` + path.Base(hostcontract.AppsConfig) + `/$1/` + hostcontract.ClaimFile + `"`,
+			`"$data/` + path.Base(hostcontract.SecretsDir) + `/$1` + hostcontract.EnvSuffix + `"`,
+			`--env-file "$data/` + path.Base(hostcontract.SecretsDir) + `/$app` + hostcontract.EnvSuffix + `"`,
+			`--file "$config/` + path.Base(hostcontract.AppsConfig) + `/$app/` + hostcontract.ComposeYML + `"`,
+			`"$claims/$app` + hostcontract.ClaimFailed + `"`,
+		},
 		"nassella-secrets.sh": {
 			"dir=" + hostcontract.SecretsDir + "\n",
+			"claims=" + hostcontract.ClaimsDir + "\n",
+			"apps=" + hostcontract.AppsData + "\n",
 			`local f="$dir/$1` + hostcontract.EnvSuffix + `"`,
 			"mail=" + hostcontract.MailEnv + "\n",
 			`^` + hostcontract.MailPasswordVar + `=`,
@@ -134,6 +147,7 @@ func TestScriptsNameNothingElse(t *testing.T) {
 		path.Base(hostcontract.BackupScript), path.Base(hostcontract.BackupNowScript),
 		hostcontract.StatusCommand, hostcontract.BackupSettings, hostcontract.SettingsCommand,
 		hostcontract.SettingsScript, hostcontract.ScheduleGenerator, hostcontract.BackupTimer,
+		hostcontract.ClaimsDir, hostcontract.AppsData, hostcontract.ClaimCommand, hostcontract.ProxyNet,
 	} {
 		known[p] = true
 	}

@@ -99,6 +99,10 @@ func checkHTTPS(ctx context.Context, opt Options) []Finding {
 			f.What = fmt.Sprintf("%s does not answer as it should: %s", r.URL(), r.Last)
 			f.Owner = "try the address again in a few minutes; if it still does not open, tell your support contact what you were doing when it stopped"
 			f.Coop = fmt.Sprintf("look at the app's logs (nassella logs %s); if it stays down, restart the server from the provider's console", r.App)
+			if r.Setup == hostcontract.SetupFailed {
+				f.Owner = "the app stays closed until its administrator account exists, so nobody else can take it over; your support contact has been told"
+				f.Coop = fmt.Sprintf("nassella credentials %s gives the reason, nassella logs %s the details; once fixed, run sudo systemctl restart %s on the server", r.App, r.App, hostcontract.ClaimUnitName(r.App))
+			}
 		}
 		fs = append(fs, f)
 	}

@@ -34,17 +34,44 @@ func TestComposeLayer(t *testing.T) {
 	h := newComposeHost(t, apps)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
+	const broken = "vaultwarden" // its first claim fails
+	h.standinClaims(broken)
 
 	start := time.Now()
 	h.boot(ctx)
 	roots := h.caddyRoots(ctx)
 	targets := h.site.Targets()
+	client := httpsClient("127.0.0.1:443", roots)
+
+	// The gate: until its administrator exists, no app is reachable, and a visitor's try
+	// to become it never reaches the app.
+	h.checkShut(ctx, client, targets, hostcontract.SetupPending)
+	start = time.Now()
+	failed := h.claimUnits(ctx)
+	t.Logf("claims: %s", time.Since(start).Round(100*time.Millisecond))
+	if len(failed) != 1 || !strings.Contains(failed[broken], "claiming "+broken+" failed") {
+		t.Fatalf("failed claims %v, want only %s's", failed, broken)
+	}
+	for _, tg := range targets {
+		if tg.App == broken {
+			h.checkShut(ctx, client, []health.Target{tg}, hostcontract.SetupFailed)
+		}
+	}
+	creds := h.run(ctx, hostcontract.ClaimScript+" credentials "+broken)
+	if !strings.HasPrefix(creds, broken+"\tfailed\t") || !strings.Contains(creds, "answered 200, want 201") {
+		t.Errorf("credentials of the failed claim: %q, want it failed with its reason", creds)
+	}
+	// Retried with steps that work (systemctl restart of its claim unit), it opens.
+	h.standinClaims("")
+	if failed := h.claimUnits(ctx); len(failed) != 0 {
+		t.Fatalf("claims failed again: %v", failed)
+	}
 	if err := vmtest.WaitHealthy(ctx, "127.0.0.1:443", roots, targets, testWriter{t}); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("start to every app healthy through Caddy: %s", time.Since(start).Round(100*time.Millisecond))
+	t.Logf("start to every app claimed and healthy through Caddy: %s", time.Since(start).Round(100*time.Millisecond))
+	h.checkClaimed(ctx, client, targets)
 
-	client := httpsClient("127.0.0.1:443", roots)
 	ids := map[string]string{}
 	for _, tg := range targets {
 		ids[tg.App] = h.checkRoute(ctx, client, tg)
@@ -133,6 +160,9 @@ func TestComposeLayer(t *testing.T) {
 	h.stopUnit(ctx, "nassella-proxy.service")
 	start = time.Now()
 	h.boot(ctx)
+	if failed := h.claimUnits(ctx); len(failed) != 0 {
+		t.Fatalf("claims failed after a restart: %v", failed)
+	}
 	if err := vmtest.WaitHealthy(ctx, "127.0.0.1:443", roots, targets, testWriter{t}); err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,25 @@ ensure() {
   grep -q "^$2=" "$f" || printf '%s=%s\n' "$2" "$(gen "$3")" >>"$f"
 }
 mail=/etc/nassella/mail.env
+# The proxy serves an app only once it is marked in $claims (nassella-claim). A volume
+# that has apps but no claims folder comes from a release before claims: its apps were
+# set up by their owners already, so each is marked claimed rather than shut and claimed
+# again. On a new volume the apps' folders do not exist yet (their units make them
+# after this one).
+claims=/var/lib/nassella/claims
+apps=/var/lib/nassella/apps
+if [ ! -d "$claims" ]; then
+  rm -rf "$claims.new"
+  mkdir -p "$claims.new"
+  if [ -d "$apps" ]; then
+    for a in "$apps"/*/; do
+      [ -d "$a" ] || continue
+      a=${a%/}
+      printf 'set up before nassella created administrators\n' >"$claims.new/${a##*/}"
+    done
+  fi
+  mv "$claims.new" "$claims"
+fi
 # relay APP gives the app the mail relay's password, which Terraform writes to $mail at
 # apply (the CI secret SMTP_PASSWORD). It is replaced at every boot: a new password comes
 # with a new server. Compose reads the line single-quoted, as it is (compose-go dotenv:

@@ -58,7 +58,7 @@ func TestUnitsVerify(t *testing.T) {
 		if strings.HasPrefix(f.Path, hostcontract.BinDir) {
 			mode = 0o755
 		}
-		write(f.Path, f.Contents.Inline, mode)
+		write(f.Path, f.body(t), mode)
 	}
 	var units []string
 	for _, u := range cfg.Systemd.Units {

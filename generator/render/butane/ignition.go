@@ -1,13 +1,9 @@
 package butane
 
 import (
-	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"net/url"
-	"sync"
 
 	// Butane marshals the Ignition with this fork of encoding/json, which leaves out empty
 	// structs; the same marshaller gives the same bytes.
@@ -21,9 +17,8 @@ import (
 // reflection, which took most of a site's generation time. It covers exactly the subset
 // this package writes (users with keys; files with inline or remote contents; links;
 // units and their drop-ins) and follows Butane's rules for it: base/v0_4's
-// translateFile/translateLink and base/util.MakeDataURL for contents (the shortest of a URL-escaped, a base64 and a gzipped
-// base64 data URL, gzip at best compression, with pooled writers and a cache keyed by the
-// contents), and Butane's marshaller. Butane itself stays the judge: the golden trees were
+// translateFile/translateLink and base/util.MakeDataURL for contents (without automatic
+// compression, as Translate asks Butane), and Butane's marshaller. Butane itself stays the judge: the golden trees were
 // made by it, TestTranslateMatchesButane compares the two on every example, and `nassella
 // validate` (run on every pull request) re-translates the committed Butane with Butane,
 // strictly, and refuses an Ignition that differs.
@@ -97,53 +92,13 @@ func trueOrNil(b bool) *bool {
 	return &b
 }
 
-// dataURL is Butane's MakeDataURL for inline contents: the shortest encoding, gzip only
-// when it saves more than the length of the word "gzip".
+// dataURL is Butane's MakeDataURL for inline contents with automatic compression off
+// (see Translate): the shorter of a URL-escaped and a base64 data URL, and an empty
+// compression.
 func dataURL(body string) (uri, compression string) {
 	opaque := "," + dataurl.Escape([]byte(body))
 	if b64 := ";base64," + base64.StdEncoding.EncodeToString([]byte(body)); len(b64) < len(opaque) {
 		opaque = b64
 	}
-	if gz := ";base64," + compressed(body); len(gz)+len("gzip") < len(opaque) {
-		opaque, compression = gz, "gzip"
-	}
-	return (&url.URL{Scheme: "data", Opaque: opaque}).String(), compression
-}
-
-var (
-	gzipWriters = sync.Pool{New: func() any {
-		w, _ := gzip.NewWriterLevel(nil, gzip.BestCompression)
-		return w
-	}}
-	compressedMu    sync.Mutex
-	compressedCache = map[[sha256.Size]byte]string{}
-)
-
-// maxCached bounds the cache: the update bot renders a whole fleet in one process, and
-// the files most sites share (scripts, units) stay cached while per-site ones churn.
-const maxCached = 4096
-
-// compressed returns the base64 of body gzipped at best compression, as Butane makes it.
-func compressed(body string) string {
-	key := sha256.Sum256([]byte(body))
-	compressedMu.Lock()
-	s, ok := compressedCache[key]
-	compressedMu.Unlock()
-	if ok {
-		return s
-	}
-	var buf bytes.Buffer
-	w := gzipWriters.Get().(*gzip.Writer)
-	w.Reset(&buf)
-	w.Write([]byte(body)) // writes to a bytes.Buffer do not fail
-	w.Close()
-	gzipWriters.Put(w)
-	s = base64.StdEncoding.EncodeToString(buf.Bytes())
-	compressedMu.Lock()
-	if len(compressedCache) >= maxCached {
-		clear(compressedCache)
-	}
-	compressedCache[key] = s
-	compressedMu.Unlock()
-	return s
+	return (&url.URL{Scheme: "data", Opaque: opaque}).String(), ""
 }

@@ -66,8 +66,10 @@ func randomConfig(r *rand.Rand, n int) config {
 			if r.IntN(2) == 0 {
 				f.Contents.Verification = &verification{Hash: "sha512-" + strings.Repeat("ab", 64)}
 			}
+		} else if body := bodies[r.IntN(len(bodies))](); r.IntN(2) == 0 {
+			f.Contents.Inline = body
 		} else {
-			f.Contents.Inline = bodies[r.IntN(len(bodies))]()
+			f.Contents = contentsOf(body) // as Render writes it
 		}
 		cfg.Storage.Files = append(cfg.Storage.Files, f)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vincent-petithory/dataurl"
 	"gopkg.in/yaml.v3"
 
 	"github.com/nassella/nassella/generator/render/butane"
@@ -26,7 +27,21 @@ type fileYAML struct {
 	Path     string `yaml:"path"`
 	Contents struct {
 		Inline string `yaml:"inline"`
+		Source string `yaml:"source"`
 	} `yaml:"contents"`
+}
+
+// body is the file's contents, inline or from its data URL.
+func (f fileYAML) body(t *testing.T) string {
+	t.Helper()
+	if !strings.HasPrefix(f.Contents.Source, "data:") {
+		return f.Contents.Inline
+	}
+	d, err := dataurl.DecodeString(f.Contents.Source)
+	if err != nil {
+		t.Fatalf("%s: %v", f.Path, err)
+	}
+	return string(d.Data)
 }
 
 // unitYAML is a unit as the Butane config holds it.
@@ -67,7 +82,7 @@ func renderedHost(t *testing.T) (map[string]hostUnit, map[string]string) {
 		units[u.Name] = h
 	}
 	for _, f := range cfg.Storage.Files {
-		files[f.Path] = f.Contents.Inline
+		files[f.Path] = f.body(t)
 	}
 	return units, files
 }

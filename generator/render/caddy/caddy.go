@@ -38,12 +38,29 @@ func Render(in render.Input) []byte {
 	for _, app := range in.Site.Apps {
 		a := app.Spec
 		fmt.Fprintf(&b, "\n# %s\n%s {\n\timport security_headers\n", a.Title, app.Host)
+		// The gate: the app is served once nassella-claim has created its administrator
+		// and marked it; until then, and after a failed claim, a page that says so. The
+		// file matcher looks for the marker at every request (no reload needed).
+		fmt.Fprintf(&b, "\t@claimed file {\n\t\troot %s\n\t\ttry_files /%s\n\t}\n", hostcontract.ClaimsInProxy, app.Name)
+		fmt.Fprintf(&b, "\t@failed file {\n\t\troot %s\n\t\ttry_files /%s%s\n\t}\n", hostcontract.ClaimsInProxy, app.Name, hostcontract.ClaimFailed)
+		b.WriteString("\thandle @claimed {\n")
 		if extra := strings.TrimSpace(render.Fill(a.Caddy, in, app)); extra != "" {
-			b.WriteString(retab(extra, 1))
+			b.WriteString(retab(extra, 2))
 		}
-		fmt.Fprintf(&b, "\treverse_proxy %s:%d\n}\n", app.Name, a.HTTP.Port)
+		fmt.Fprintf(&b, "\t\treverse_proxy %s:%d\n\t}\n", app.Name, a.HTTP.Port)
+		gate(&b, "@failed", hostcontract.SetupFailed, fmt.Sprintf("Setting up %s on this server did not finish. Its owner can see why with: nassella credentials %s", a.Title, app.Name))
+		gate(&b, "", hostcontract.SetupPending, fmt.Sprintf("%s is being set up on this server. Try again in a few minutes.", a.Title))
+		b.WriteString("}\n")
 	}
 	return []byte(b.String())
+}
+
+// gate writes a handle answering 503 with text while the app is shut.
+func gate(b *strings.Builder, matcher, state, text string) {
+	if matcher != "" {
+		matcher += " "
+	}
+	fmt.Fprintf(b, "\thandle %s{\n\t\theader Cache-Control no-store\n\t\theader %s %s\n\t\theader Retry-After 60\n\t\trespond %q 503\n\t}\n", matcher, hostcontract.SetupHeader, state, text)
 }
 
 // retab re-indents a catalog snippet (indented with spaces, in any unit) with tabs, one

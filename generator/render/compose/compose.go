@@ -183,6 +183,8 @@ func Proxy(in render.Input) ([]byte, error) {
 					path.Join(hostcontract.ProxyDir, hostcontract.Caddyfile) + ":/etc/caddy/Caddyfile:ro",
 					path.Join(hostcontract.CaddyData, "data") + ":/data",
 					path.Join(hostcontract.CaddyData, "config") + ":/config",
+					// Which apps are claimed: Caddy serves an app only once it is.
+					hostcontract.ClaimsDir + ":" + hostcontract.ClaimsInProxy + ":ro",
 				},
 				Networks:    networks{"proxy": nil},
 				Logging:     journald("proxy"),

@@ -205,6 +205,9 @@ func (l *layers) image(img image, rel *catalog.Release) (v1.Image, error) {
 			"NASSELLA_STANDIN_IMAGE="+img.Ref,
 			"NASSELLA_STANDIN_HTTP="+strings.Join(img.HTTP, " "),
 			"NASSELLA_STANDIN_SERVE="+strings.Join(img.Serve, " "))
+		if len(img.Mail) > 0 {
+			cfg.Env = append(cfg.Env, mailVar(img.Mail))
+		}
 		cfg.ExposedPorts = map[string]struct{}{}
 		for _, h := range img.HTTP {
 			port, _, _ := strings.Cut(h, ":")

@@ -23,6 +23,8 @@ type image struct {
 	HTTP  []string `json:"http,omitempty"`
 	Links []string `json:"links,omitempty"`
 	Serve []string `json:"serve,omitempty"`
+	// How its app services read the site's mail relay (EnvMail), by app/service.
+	Mail []mailRoles `json:"mail,omitempty"`
 }
 
 const (
@@ -79,6 +81,7 @@ func plan(rel *catalog.Release, apps []string, progs programs) ([]image, error) 
 			sort.Strings(*l)
 			*l = slices.Compact(*l)
 		}
+		sort.Slice(img.Mail, func(i, j int) bool { return img.Mail[i].For < img.Mail[j].For })
 		out = append(out, *img)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Ref < out[j].Ref })
@@ -89,6 +92,9 @@ func plan(rel *catalog.Release, apps []string, progs programs) ([]image, error) 
 func (img *image) add(a *catalog.App, sn string, progs programs) error {
 	s := a.Services[sn]
 	img.For = append(img.For, a.Name+"/"+sn)
+	if r, ok := rolesOf(a, sn); ok {
+		img.Mail = append(img.Mail, r)
+	}
 	if a.HTTP.Service == sn {
 		e := strconv.Itoa(a.HTTP.Port) + ":"
 		if a.Health.Path != "" {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -46,6 +47,7 @@ func serve(prog string, args []string, stdout, stderr io.Writer) int {
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 
 	var mu sync.Mutex // one log line at a time
+	claims := newClaimer(dirs)
 	var servers []*http.Server
 	var listening []string
 	errc := make(chan error, len(ports))
@@ -54,7 +56,7 @@ func serve(prog string, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		srv := &http.Server{Handler: handler(p, ports[p], ids, &mu, stdout), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: handler(p, ports[p], ids, &mu, stdout, claims), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, srv)
 		listening = append(listening, strconv.Itoa(p))
 		go func() { errc <- srv.Serve(ln) }()
@@ -131,8 +133,15 @@ type answer struct {
 
 // handler answers the health paths with the catalog's status and everything else 200, and
 // logs one line per request.
-func handler(port int, health map[string]int, ids map[string]string, mu *sync.Mutex, log io.Writer) http.Handler {
+func handler(port int, health map[string]int, ids map[string]string, mu *sync.Mutex, log io.Writer, claims http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if own, ok := map[string]http.Handler{ClaimPath: claims, MailPath: http.HandlerFunc(sendMail)}[r.URL.Path]; ok {
+			mu.Lock()
+			fmt.Fprintf(log, "%s %s %s%s (%s)\n", r.RemoteAddr, r.Method, r.Host, r.URL.RequestURI(), path.Base(r.URL.Path))
+			mu.Unlock()
+			own.ServeHTTP(w, r)
+			return
+		}
 		status, isHealth := health[r.URL.Path]
 		if !isHealth {
 			status = http.StatusOK
