@@ -25,7 +25,8 @@ import (
 // The whole site with every catalog app, on this machine's Docker: the host's units and
 // scripts as generated, Caddy and restic for real, the apps as stand-ins. It proves that the
 // generated compose files start (depends_on, health checks, networks, the volume paths),
-// that Caddy routes each host name to its own app over HTTPS, that every backup hook runs
+// that Caddy routes each host name to its own app over HTTPS, that the apps' e-mail
+// reaches the site's mail relay with its password from mail.env, that every backup hook runs
 // through `docker compose exec` and restic stores the volume in S3, that a restore gives
 // the same files back, and that a restart keeps data, secrets and certificates.
 func TestComposeLayer(t *testing.T) {
@@ -71,6 +72,7 @@ func TestComposeLayer(t *testing.T) {
 	}
 	t.Logf("start to every app claimed and healthy through Caddy: %s", time.Since(start).Round(100*time.Millisecond))
 	h.checkClaimed(ctx, client, targets)
+	h.checkMail(ctx, client, targets)
 
 	ids := map[string]string{}
 	for _, tg := range targets {

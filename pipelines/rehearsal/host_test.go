@@ -45,6 +45,7 @@ type composeHost struct {
 	s3     *s3test.Server
 	bucket string
 	units  map[string]unit
+	relay  *mailRelay // the site's mail relay (mail_test.go)
 }
 
 // unit is the part of a generated systemd unit the compose layer runs.
@@ -56,7 +57,8 @@ const rehearsalSite = "rehearsal"
 
 // newComposeHost renders a site of apps with the built-in catalog, as a server would get it
 // (vmtest.RenderSite: the generated Ignition merged with what Terraform adds at apply),
-// writes its host files, starts the private Docker daemon and loads the site's images.
+// with a mail relay (mail_test.go) on the private Docker daemon's proxy network, writes
+// its host files and loads the site's images.
 func newComposeHost(t *testing.T, apps []string) *composeHost {
 	t.Helper()
 	cat := catalog.Embedded()
@@ -67,11 +69,22 @@ func newComposeHost(t *testing.T, apps []string) *composeHost {
 	if err != nil {
 		t.Fatal(err)
 	}
+	root := t.TempDir()
+	binds := map[string]string{}
+	for hostPath, dir := range hostDirs {
+		binds[hostPath] = filepath.Join(root, dir)
+		if err := os.MkdirAll(binds[hostPath], 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The daemon first: the mail relay's address is on a network of it.
+	docker := dockertest.Start(t, binds)
+	relay := startRelay(t, docker)
 	ts, err := vmtest.RenderSite(cat, apps, keys, vmtest.SiteOptions{Name: rehearsalSite, Backup: &vmtest.BackupTarget{
 		// site.yaml takes an https endpoint; backup.env is pointed at the test's server below.
 		Endpoint: "https://s3.rehearsal.test", Bucket: bucket,
 		AccessKeyID: s3.Access, SecretAccessKey: s3.Secret, Password: "rehearsal restic password",
-	}})
+	}, Mail: relay.siteMail()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,14 +92,7 @@ func newComposeHost(t *testing.T, apps []string) *composeHost {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &composeHost{t: t, root: t.TempDir(), site: ts, final: final, s3: s3, bucket: bucket, units: map[string]unit{}}
-	binds := map[string]string{}
-	for hostPath, dir := range hostDirs {
-		binds[hostPath] = filepath.Join(h.root, dir)
-		if err := os.MkdirAll(binds[hostPath], 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	h := &composeHost{t: t, root: root, site: ts, final: final, docker: docker, s3: s3, bucket: bucket, units: map[string]unit{}, relay: relay}
 	h.writeFiles()
 	h.readUnits()
 
@@ -104,8 +110,9 @@ func newComposeHost(t *testing.T, apps []string) *composeHost {
 	env := h.read(hostcontract.ConfigDir + "/backup.env")
 	env = replaceLine(t, env, "RESTIC_REPOSITORY=", fmt.Sprintf("RESTIC_REPOSITORY='s3:%s/%s/%s'", s3.Endpoint, bucket, rehearsalSite))
 	h.write(hostcontract.ConfigDir+"/backup.env", []byte(env), 0o644)
+	// The relay's password, as Terraform writes it at apply (server.tf, the secret SMTP_PASSWORD).
+	h.write(hostcontract.MailEnv, relay.mailEnv(), 0o600)
 
-	h.docker = dockertest.Start(t, binds)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cache := filepath.Join(os.TempDir(), "nassella-rehearsal-images")

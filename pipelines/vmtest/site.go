@@ -110,6 +110,7 @@ type BackupTarget struct {
 type SiteOptions struct {
 	Name   string        // "vmtest" when empty
 	Backup *BackupTarget // a placeholder bucket when nil: backups are then not tested
+	Mail   string        // site.yaml's mail: as a flow mapping ("{ host: ..., ... }"); none when empty
 }
 
 // SiteYAML returns a site.yaml running apps under TestDomain with the run's key.
@@ -155,6 +156,9 @@ updates:
   window: "Sun 03:00"
   timezone: Etc/UTC
 `, endpoint, bucket, region)
+	if so.Mail != "" {
+		fmt.Fprintf(&b, "mail: %s\n", so.Mail)
+	}
 	return []byte(b.String())
 }
 

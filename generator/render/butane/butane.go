@@ -17,7 +17,6 @@ import (
 
 	bconfig "github.com/coreos/butane/config"
 	"github.com/coreos/butane/config/common"
-	"github.com/vincent-petithory/dataurl"
 	"gopkg.in/yaml.v3"
 
 	"github.com/nassella/nassella/generator/render"
@@ -188,9 +187,8 @@ func Render(in render.Input, extra Inputs) (butaneYAML, ignition []byte, err err
 // readable here, and Butane escapes it the same way. (For a site with every app, base64
 // or a gzip per file made user_data 40 KB, over Hetzner's 32 KiB; escaped it is 28 KB.)
 func contentsOf(body string) contents {
-	esc := "," + dataurl.Escape([]byte(body))
-	if body != "" && len(";base64,")+base64.StdEncoding.EncodedLen(len(body)) < len(esc) {
-		return contents{Source: (&url.URL{Scheme: "data", Opaque: esc}).String()}
+	if body != "" && len(";base64,")+base64.StdEncoding.EncodedLen(len(body)) < 1+escapedLen(body) {
+		return contents{Source: (&url.URL{Scheme: "data", Opaque: "," + escape(body)}).String()}
 	}
 	return contents{Inline: body}
 }

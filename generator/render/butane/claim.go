@@ -2,8 +2,9 @@ package butane
 
 import (
 	"fmt"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -69,7 +70,7 @@ func ClaimFile(in render.Input, app site.App) string {
 		if h.Form != "" {
 			args = append(args, "--form", fill(h.Form))
 		}
-		for _, k := range sortedKeys(h.Headers) {
+		for _, k := range slices.Sorted(maps.Keys(h.Headers)) {
 			args = append(args, "--header", fill(k+": "+h.Headers[k]))
 		}
 		if h.Expect != "" {
@@ -78,7 +79,7 @@ func ClaimFile(in render.Input, app site.App) string {
 		if h.Repeat > 0 {
 			args = append(args, "--repeat", strconv.Itoa(h.Repeat))
 		}
-		for _, k := range sortedKeys(h.Save) {
+		for _, k := range slices.Sorted(maps.Keys(h.Save)) {
 			args = append(args, "--save", k, Quote(h.Save[k]))
 		}
 		b.WriteString("  " + strings.Join(args, " ") + "\n")
@@ -111,13 +112,4 @@ func claimFiles(in render.Input) []File {
 		files = append(files, File{Path: path.Join(hostcontract.AppsConfig, app.Name, hostcontract.ClaimFile), Contents: ClaimFile(in, app), Mode: 0o644})
 	}
 	return files
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vincent-petithory/dataurl"
 	"gopkg.in/yaml.v3"
 )
 
@@ -95,4 +96,17 @@ func randomConfig(r *rand.Rand, n int) config {
 			unit{Name: "docker.service", Dropins: []dropin{{Name: "a.conf", Contents: "[Unit]\nRequiresMountsFor=/var/lib/nassella\n"}, {Name: "b.conf", Contents: "[Service]\nNice=1\n"}}})
 	}
 	return cfg
+}
+
+// escape writes exactly what dataurl.Escape, Butane's, writes.
+func TestEscapeIsDataurls(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	for _, s := range []string{"", "plain", "a b\n%\"'()*~!_-.", string(all), "ümlaut"} {
+		if got, want := escape(s), dataurl.Escape([]byte(s)); got != want {
+			t.Errorf("escape(%q) = %q, want %q", s, got, want)
+		}
+	}
 }

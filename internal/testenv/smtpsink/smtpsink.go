@@ -1,7 +1,7 @@
 // Package smtpsink is a mail server for tests: it takes every message an SMTP client
 // sends (net/smtp, or an app in a container pointed at it) and keeps it for the test to
 // read, delivering nothing. It speaks what mail relays ask of apps (RFC 5321): EHLO or
-// HELO, STARTTLS when given a certificate, AUTH PLAIN and LOGIN checked against one
+// HELO, STARTTLS or TLS from the start when given a certificate, AUTH PLAIN and LOGIN checked against one
 // user, MAIL, RCPT, DATA, RSET, NOOP and QUIT.
 package smtpsink
 
@@ -24,6 +24,9 @@ type Options struct {
 	Addr string
 	// TLS, when set, is offered as STARTTLS (and required before AUTH, as relays do).
 	TLS *tls.Config
+	// ImplicitTLS makes the sink speak TLS from the first byte (SMTPS, port 465) with TLS
+	// instead of offering STARTTLS.
+	ImplicitTLS bool
 	// User and Password, when User is set, are the only login taken; mail is then refused
 	// before a login.
 	User, Password string
@@ -55,9 +58,15 @@ func Start(t testing.TB, opt Options) *Sink {
 	if opt.Addr == "" {
 		opt.Addr = "127.0.0.1:0"
 	}
+	if opt.ImplicitTLS && opt.TLS == nil {
+		t.Fatal("smtpsink: ImplicitTLS needs TLS")
+	}
 	ln, err := net.Listen("tcp", opt.Addr)
 	if err != nil {
 		t.Fatalf("smtpsink: %v", err)
+	}
+	if opt.ImplicitTLS {
+		ln = tls.NewListener(ln, opt.TLS)
 	}
 	s := &Sink{Addr: ln.Addr().String(), opt: opt, ln: ln}
 	s.wg.Add(1)
@@ -101,7 +110,8 @@ func (s *Sink) serve() {
 		go func() {
 			defer s.wg.Done()
 			defer c.Close()
-			(&session{sink: s, conn: c}).run()
+			_, implicit := c.(*tls.Conn)
+			(&session{sink: s, conn: c, tls: implicit}).run()
 		}()
 	}
 }

@@ -42,6 +42,9 @@ func TestSendMail(t *testing.T) {
 		{"login mechanism", smtpsink.Options{User: "apps@acme.example", Password: "s3cret"}, loginAuth{"apps@acme.example", "s3cret"}, false},
 		{"starttls and login", smtpsink.Options{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, User: "apps@acme.example", Password: "s3cret"},
 			smtp.PlainAuth("", "apps@acme.example", "s3cret", "127.0.0.1"), true},
+		// TLS from the first byte, as on port 465.
+		{"tls and login", smtpsink.Options{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, ImplicitTLS: true, User: "apps@acme.example", Password: "s3cret"},
+			smtp.PlainAuth("", "apps@acme.example", "s3cret", "127.0.0.1"), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := smtpsink.Start(t, tt.opt)
@@ -49,7 +52,7 @@ func TestSendMail(t *testing.T) {
 				t.Fatalf("the sink listens on %s, want 127.0.0.1", s.Addr)
 			}
 			if tt.wantTLS {
-				send(t, s.Addr, "127.0.0.1", pool, tt.auth)
+				send(t, s.Addr, "127.0.0.1", pool, tt.auth, tt.opt.ImplicitTLS)
 			} else if err := smtp.SendMail(s.Addr, tt.auth, "apps@acme.example", []string{"owner@acme.example", "second@acme.example"}, []byte(msg)); err != nil {
 				t.Fatal(err)
 			}
@@ -76,19 +79,33 @@ func TestSendMail(t *testing.T) {
 	}
 }
 
-// send is SendMail over STARTTLS with the test CA.
-func send(t *testing.T, addr, host string, pool *x509.CertPool, auth smtp.Auth) {
+// send is SendMail over STARTTLS, or TLS from the start when implicit, with the test CA.
+func send(t *testing.T, addr, host string, pool *x509.CertPool, auth smtp.Auth, implicit bool) {
 	t.Helper()
-	c, err := smtp.Dial(addr)
-	if err != nil {
-		t.Fatal(err)
+	cfg := &tls.Config{ServerName: host, RootCAs: pool}
+	var c *smtp.Client
+	if implicit {
+		conn, err := tls.Dial("tcp", addr, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err = smtp.NewClient(conn, host); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		var err error
+		if c, err = smtp.Dial(addr); err != nil {
+			t.Fatal(err)
+		}
 	}
 	defer c.Close()
-	if ok, _ := c.Extension("STARTTLS"); !ok {
-		t.Fatal("no STARTTLS offered")
+	if ok, _ := c.Extension("STARTTLS"); ok == implicit {
+		t.Fatalf("STARTTLS offered: %v; want it only without TLS from the start", ok)
 	}
-	if err := c.StartTLS(&tls.Config{ServerName: host, RootCAs: pool}); err != nil {
-		t.Fatal(err)
+	if !implicit {
+		if err := c.StartTLS(cfg); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := c.Auth(auth); err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ import (
 
 // TestMail: every app service whose relay settings the stand-in reads sends a message
 // through a relay as its environment gives it (filled in from the catalog's mail section
-// as the generator fills it): over STARTTLS with a login, or plainly without one; a
+// as the generator fills it): over STARTTLS or TLS with a login, or plainly without one; a
 // wrong password is the relay's refusal, and never in the answer.
 func TestMail(t *testing.T) {
 	prog, err := standin.Program(context.Background(), t.TempDir())
@@ -55,6 +55,7 @@ func TestMail(t *testing.T) {
 			status               int
 		}{
 			{"starttls and login", "starttls", password, smtpsink.Options{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, User: user, Password: password}, http.StatusOK},
+			{"tls and login", "tls", password, smtpsink.Options{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, ImplicitTLS: true, User: user, Password: password}, http.StatusOK},
 			{"no tls, no login", "none", "", smtpsink.Options{}, http.StatusOK},
 			{"wrong password", "starttls", "not-" + password, smtpsink.Options{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, User: user, Password: password}, http.StatusBadGateway},
 		} {
@@ -88,7 +89,7 @@ func TestMail(t *testing.T) {
 					t.Fatal(err)
 				}
 				m := msgs[0]
-				if m.From != from || !slices.Equal(m.To, []string{to}) || m.User != login || m.TLS != (tc.mode == "starttls") {
+				if m.From != from || !slices.Equal(m.To, []string{to}) || m.User != login || m.TLS != (tc.mode != "none") {
 					t.Errorf("the relay got %+v", m)
 				}
 				if !strings.Contains(string(m.Data), "\r\nSubject: nassella stand-in: mail from "+name+"/"+sn+"\r\n") {

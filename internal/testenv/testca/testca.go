@@ -57,18 +57,28 @@ func New() (*CA, error) {
 // CertDER is the CA's certificate, DER encoded (write it as PEM for a --ca-file).
 func (ca *CA) CertDER() []byte { return ca.cert.Raw }
 
-// Issue returns a server certificate for hosts.
+// Issue returns a server certificate for hosts (names or IP addresses) and 127.0.0.1.
 func (ca *CA) Issue(hosts ...string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	// An IP address among hosts is certified as one (a relay reached by its address).
+	var names []string
+	ips := []net.IP{net.ParseIP("127.0.0.1")}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			names = append(names, h)
+		}
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: hosts[0]},
-		DNSNames:     hosts,
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:     names,
+		IPAddresses:  ips,
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,

@@ -6,7 +6,8 @@
 // Invoked as nassella-standin (the image's entrypoint) or as one of the programs listed in
 // NASSELLA_STANDIN_SERVE (a service's compose entrypoint, e.g. Nextcloud's /cron.sh), it is a
 // server: it marks every writable data folder of the container (see markers.go), answers
-// HTTP on the app's ports (serve.go) and runs until SIGTERM. Invoked under a tool's name
+// HTTP on the app's ports (serve.go; claim.go and mail.go play the app's first
+// administrator and its outgoing e-mail) and runs until SIGTERM. Invoked under a tool's name
 // (pg_isready, pg_dump, /vaultwarden, ...; see tools.go) it does what the host needs of that
 // tool. It uses only the standard library, so it builds static with CGO_ENABLED=0.
 package main
