@@ -128,8 +128,9 @@ type Upgrade struct {
 	From string `yaml:"from"` // the oldest version that may move straight to To; any when empty
 	// Notes is upstream's page of what the major changes and how to move to it.
 	Notes string `yaml:"notes"`
-	// Before runs in the old version's containers before the new version starts; After in
-	// the new version's once it answers.
+	// Before would run in the old version's containers before the new version starts,
+	// After in the new version's once it answers. Nothing runs them yet, so the catalog
+	// check refuses them (see appCheck.upgrades).
 	Before []UpgradeStep `yaml:"before"`
 	After  []UpgradeStep `yaml:"after"`
 }
@@ -282,6 +283,14 @@ func (c *appCheck) upgrades() {
 			name string
 			list []UpgradeStep
 		}{{"before", u.Before}, {"after", u.After}} {
+			if len(steps.list) > 0 {
+				// Nothing on the host or in apply runs these yet: a change replaces the
+				// server, so "before" would have to run on the old one from apply, over
+				// SSH, before it is replaced. Until that exists an upgrade that needs a
+				// step cannot be offered as if it were taken care of.
+				c.add(p+"."+steps.name, fmt.Sprintf("upgrade steps (%s) are not run by nassella yet", steps.name),
+					"leave the major to check-updates' note and the upgrade notes until they are; see catalog.Upgrade")
+			}
 			for j, s := range steps.list {
 				sp := fmt.Sprintf("%s.%s.%d", p, steps.name, j)
 				if _, ok := a.Services[s.Service]; !ok {

@@ -28,7 +28,8 @@ import (
 // that Caddy routes each host name to its own app over HTTPS, that the apps' e-mail
 // reaches the site's mail relay with its password from mail.env, that every backup hook runs
 // through `docker compose exec` and restic stores the volume in S3, that a restore gives
-// the same files back, and that a restart keeps data, secrets and certificates.
+// the same files back, that a restart keeps data, secrets and certificates, and that so
+// does a new server of the next catalog release, which moves an app to its next major.
 func TestComposeLayer(t *testing.T) {
 	cat := catalog.Embedded()
 	apps := cat.Names()
@@ -156,18 +157,9 @@ func TestComposeLayer(t *testing.T) {
 
 	// A restart keeps data, secrets and certificates: the apps' own marks, the secrets
 	// files and Caddy's certificate files are the same afterwards.
-	for _, u := range h.appUnits() {
-		h.stopUnit(ctx, u)
-	}
-	h.stopUnit(ctx, "nassella-proxy.service")
+	h.shutdown(ctx)
 	start = time.Now()
-	h.boot(ctx)
-	if failed := h.claimUnits(ctx); len(failed) != 0 {
-		t.Fatalf("claims failed after a restart: %v", failed)
-	}
-	if err := vmtest.WaitHealthy(ctx, "127.0.0.1:443", roots, targets, testWriter{t}); err != nil {
-		t.Fatal(err)
-	}
+	h.bootHealthy(ctx, roots, targets, "after a restart")
 	t.Logf("restart to every app healthy: %s", time.Since(start).Round(100*time.Millisecond))
 	for _, tg := range targets {
 		if id := h.checkRoute(ctx, client, tg); id != ids[tg.App] {
@@ -180,6 +172,10 @@ func TestComposeLayer(t *testing.T) {
 	if after := h.tree(vmtest.CaddyCertificates); !equalMaps(after, certs) {
 		t.Error("Caddy issued certificates again over a restart")
 	}
+
+	// The next catalog release moves an app to its next major: the server is replaced and
+	// the new one boots on the same volume (upgrade_test.go).
+	h.majorUpgrade(ctx, roots)
 }
 
 // checkRoute asks an app's host for / and checks the answer comes from that app, with the

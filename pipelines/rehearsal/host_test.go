@@ -17,6 +17,7 @@ import (
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator"
 	"github.com/nassella/nassella/generator/render/butane"
+	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/internal/hostcontract"
 	"github.com/nassella/nassella/internal/testenv/dockertest"
 	"github.com/nassella/nassella/internal/testenv/s3test"
@@ -46,6 +47,10 @@ type composeHost struct {
 	bucket string
 	units  map[string]unit
 	relay  *mailRelay // the site's mail relay (mail_test.go)
+	keys   *vmtest.Keys
+	opts   vmtest.SiteOptions // the site's name, backup target and mail relay
+	images []string           // the references of the images loaded last
+	cat    *catalog.Release   // the release the host runs
 }
 
 // unit is the part of a generated systemd unit the compose layer runs.
@@ -80,11 +85,26 @@ func newComposeHost(t *testing.T, apps []string) *composeHost {
 	// The daemon first: the mail relay's address is on a network of it.
 	docker := dockertest.Start(t, binds)
 	relay := startRelay(t, docker)
-	ts, err := vmtest.RenderSite(cat, apps, keys, vmtest.SiteOptions{Name: rehearsalSite, Backup: &vmtest.BackupTarget{
-		// site.yaml takes an https endpoint; backup.env is pointed at the test's server below.
-		Endpoint: "https://s3.rehearsal.test", Bucket: bucket,
-		AccessKeyID: s3.Access, SecretAccessKey: s3.Secret, Password: "rehearsal restic password",
-	}, Mail: relay.siteMail()})
+	h := &composeHost{t: t, root: root, docker: docker, s3: s3, bucket: bucket, relay: relay, keys: keys,
+		opts: vmtest.SiteOptions{Name: rehearsalSite, Backup: &vmtest.BackupTarget{
+			// site.yaml takes an https endpoint; backup.env is pointed at the test's server (install).
+			Endpoint: "https://s3.rehearsal.test", Bucket: bucket,
+			AccessKeyID: s3.Access, SecretAccessKey: s3.Secret, Password: "rehearsal restic password",
+		}, Mail: relay.siteMail()}}
+	h.install(cat, apps)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	h.loadImages(ctx, cat, apps)
+	return h
+}
+
+// install renders the site of apps with cat (vmtest.RenderSite: the generated Ignition
+// merged with what Terraform adds at apply) and writes what a new server boots with: the
+// Ignition's files and units, and the files Terraform adds.
+func (h *composeHost) install(cat *catalog.Release, apps []string) {
+	h.t.Helper()
+	t := h.t
+	ts, err := vmtest.RenderSite(cat, apps, h.keys, h.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +112,7 @@ func newComposeHost(t *testing.T, apps []string) *composeHost {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &composeHost{t: t, root: root, site: ts, final: final, docker: docker, s3: s3, bucket: bucket, units: map[string]unit{}, relay: relay}
+	h.site, h.final, h.units, h.cat = ts, final, map[string]unit{}, cat
 	h.writeFiles()
 	h.readUnits()
 
@@ -108,24 +128,27 @@ func newComposeHost(t *testing.T, apps []string) *composeHost {
 	h.write(hostcontract.BackupSettings, settings.Data, 0o644)
 	// The rehearsal's S3 server speaks plain HTTP on 127.0.0.1 (restic runs with --network host).
 	env := h.read(hostcontract.ConfigDir + "/backup.env")
-	env = replaceLine(t, env, "RESTIC_REPOSITORY=", fmt.Sprintf("RESTIC_REPOSITORY='s3:%s/%s/%s'", s3.Endpoint, bucket, rehearsalSite))
+	env = replaceLine(t, env, "RESTIC_REPOSITORY=", fmt.Sprintf("RESTIC_REPOSITORY='s3:%s/%s/%s'", h.s3.Endpoint, h.bucket, rehearsalSite))
 	h.write(hostcontract.ConfigDir+"/backup.env", []byte(env), 0o644)
 	// The relay's password, as Terraform writes it at apply (server.tf, the secret SMTP_PASSWORD).
-	h.write(hostcontract.MailEnv, relay.mailEnv(), 0o600)
+	h.write(hostcontract.MailEnv, h.relay.mailEnv(), 0o600)
+}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
+// loadImages builds the stand-in images of a site of apps with cat (cached by content)
+// and loads them into the daemon.
+func (h *composeHost) loadImages(ctx context.Context, cat *catalog.Release, apps []string) {
+	h.t.Helper()
 	cache := filepath.Join(os.TempDir(), "nassella-rehearsal-images")
 	start := time.Now()
 	tarball, refs, err := standin.Build(ctx, cat, apps, cache)
 	if err != nil {
-		t.Fatalf("building the site's images: %v", err)
+		h.t.Fatalf("building the site's images: %v", err)
 	}
 	if err := h.docker.Load(ctx, tarball); err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
-	t.Logf("%d images built and loaded in %s", len(refs), time.Since(start).Round(time.Second))
-	return h
+	h.images = refs
+	h.t.Logf("%d images built and loaded in %s", len(refs), time.Since(start).Round(time.Second))
 }
 
 // hostPath maps a path of the server to the test's folder for it.
@@ -275,6 +298,30 @@ func (h *composeHost) boot(ctx context.Context) {
 	for _, u := range h.appUnits() {
 		h.startUnit(ctx, u)
 	}
+}
+
+// bootHealthy boots the host of an app that was claimed before: every claim unit
+// succeeds, and every app answers healthy through Caddy.
+func (h *composeHost) bootHealthy(ctx context.Context, roots *x509.CertPool, targets []health.Target, when string) {
+	h.t.Helper()
+	h.boot(ctx)
+	if failed := h.claimUnits(ctx); len(failed) != 0 {
+		h.t.Fatalf("claims failed %s: %v", when, failed)
+	}
+	if err := vmtest.WaitHealthy(ctx, "127.0.0.1:443", roots, targets, testWriter{h.t}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// shutdown stops what boot started as systemd stops it, in the inverse of the start-up
+// order (systemd.unit(5), Before=, After=): the apps, then the proxy. The secrets and claim
+// units have nothing to stop.
+func (h *composeHost) shutdown(ctx context.Context) {
+	h.t.Helper()
+	for _, u := range h.appUnits() {
+		h.stopUnit(ctx, u)
+	}
+	h.stopUnit(ctx, "nassella-proxy.service")
 }
 
 // caddyRoots reads the root of Caddy's internal CA from the data volume.
