@@ -14,6 +14,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	bconfig "github.com/coreos/butane/config"
 	"github.com/coreos/butane/config/common"
@@ -167,18 +168,98 @@ func Render(in render.Input, extra Inputs) (butaneYAML, ignition []byte, err err
 	var b bytes.Buffer
 	b.WriteString(render.Header("#", in))
 	b.WriteString("# The host's whole configuration. Translated to host/ignition.json, which Terraform\n# passes to the server at creation: a change here replaces the server (data stays).\n")
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(cfg); err != nil {
-		return nil, nil, fmt.Errorf("butane: %w", err)
+	if err := encodeConfig(&b, cfg); err != nil {
+		return nil, nil, err
 	}
-	enc.Close()
 	ign, err := translate(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	return b.Bytes(), ign, nil
 }
+
+// encodeConfig writes cfg as YAML, as one yaml.v3 encoding (indent 2) would, but with
+// each file's entry encoded once per process: the host's scripts are the same in every
+// site, and encoding them was the largest part of generating one.
+func encodeConfig(b *bytes.Buffer, cfg config) error {
+	files := cfg.Storage.Files
+	cfg.Storage.Files = nil
+	var doc bytes.Buffer
+	enc := yaml.NewEncoder(&doc)
+	enc.SetIndent(2)
+	if err := enc.Encode(cfg); err != nil {
+		return fmt.Errorf("butane: %w", err)
+	}
+	enc.Close()
+	if len(files) == 0 {
+		b.Write(doc.Bytes())
+		return nil
+	}
+	const empty = "\n  files: []\n"
+	head, tail, ok := strings.Cut(doc.String(), empty)
+	if !ok {
+		return fmt.Errorf("butane: the encoded config has no %q", strings.TrimSpace(empty))
+	}
+	b.WriteString(head)
+	b.WriteString("\n  files:\n")
+	for _, f := range files {
+		entry, err := fileEntry(f)
+		if err != nil {
+			return err
+		}
+		b.WriteString(entry)
+	}
+	b.WriteString(tail)
+	return nil
+}
+
+var (
+	entriesMu sync.Mutex
+	entries   = map[file]string{}
+)
+
+// fileEntry is f as an item of storage.files: its own encoding, indented as the list's
+// items are (yaml.v3 folds no line, so moving a block keeps it the same). Blank lines stay
+// blank, as yaml.v3 writes them inside a block.
+func fileEntry(f file) (string, error) {
+	key := f
+	if f.Contents.Verification != nil {
+		key.Contents.Verification = nil
+		key.Contents.Source += "\x00" + f.Contents.Verification.Hash
+	}
+	entriesMu.Lock()
+	s, ok := entries[key]
+	entriesMu.Unlock()
+	if ok {
+		return s, nil
+	}
+	var one bytes.Buffer
+	enc := yaml.NewEncoder(&one)
+	enc.SetIndent(2)
+	if err := enc.Encode([]file{f}); err != nil {
+		return "", fmt.Errorf("butane: %s: %w", f.Path, err)
+	}
+	enc.Close()
+	var out strings.Builder
+	for _, line := range strings.SplitAfter(one.String(), "\n") {
+		if line != "" && line != "\n" {
+			out.WriteString("    ")
+		}
+		out.WriteString(line)
+	}
+	s = out.String()
+	entriesMu.Lock()
+	if len(entries) >= maxEntries {
+		clear(entries)
+	}
+	entries[key] = s
+	entriesMu.Unlock()
+	return s, nil
+}
+
+// maxEntries bounds the cache: the update bot renders a whole fleet in one process; the
+// entries most sites share stay while per-site ones churn.
+const maxEntries = 4096
 
 // contentsOf is a file's body as Butane contents, for the smallest user_data: the server
 // gets the Ignition gzipped whole (server.tf), and text compresses well there only as

@@ -26,6 +26,16 @@ func TestTranslateMatchesButane(t *testing.T) {
 		if err := enc.Encode(cfg); err != nil {
 			t.Fatal(err)
 		}
+		// Render's encoding, file entries cached, writes the same YAML (twice: cold, warm).
+		for range 2 {
+			var cached bytes.Buffer
+			if err := encodeConfig(&cached, cfg); err != nil {
+				t.Fatal(err)
+			}
+			if cached.String() != b.String() {
+				t.Fatalf("case %d: encodeConfig differs from yaml.v3's encoding\nyaml.v3:\n%s\nencodeConfig:\n%s", i, b.String(), cached.String())
+			}
+		}
 		want, butaneErr := Translate(b.Bytes())
 		got, err := translate(cfg)
 		if butaneErr != nil || err != nil {
