@@ -2,9 +2,8 @@
 # Builds what `nassella demo` and `nassella validate` need, OpenTofu and the hcloud
 # provider, from the Go module proxy, cached outside the repo keyed by version, and prints
 # the environment that points nassella and the tests at them. Usage: eval "$(.ci/tools.sh)"
-# The two builds run side by side, and nassella's own compile with them (each is mostly
-# single-threaded linking and waiting on downloads at its start); progress goes to stderr
-# every 30 s.
+# The two builds run side by side (each is mostly single-threaded linking and waiting on
+# downloads at its start); progress goes to stderr every 30 s.
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=lib.sh
@@ -23,13 +22,7 @@ tofu_pid=$!
 # The provider is served only when the checksum database is skipped for that exact version.
 build_module github.com/hetznercloud/terraform-provider-hcloud "v$HCLOUD_VERSION" . "$bin" GOSUMDB=off GOFLAGS=-mod=mod &
 hcloud_pid=$!
-# nassella itself, into Go's build cache: the demo's `go run ./cmd/nassella` then only
-# links. Started beside the two builds, its downloads and compiles fill the time they
-# spend downloading and linking on one core; a failure here shows again in go run.
-(cd .. && go build -o /dev/null ./cmd/nassella) >"$cache/nassella-prebuild.log" 2>&1 &
-nassella_pid=$!
 wait_all "OpenTofu $TOFU_VERSION and the hcloud provider $HCLOUD_VERSION" "$tofu_pid" "$hcloud_pid"
-wait_all "nassella" "$nassella_pid" || log "building nassella failed (see $cache/nassella-prebuild.log); go run will say why"
 
 # tofu looks under registry.opentofu.org, terraform under registry.terraform.io; symlinked
 # folders are ignored, so hard-link the binary into both.
