@@ -89,16 +89,18 @@ func ClaimFile(in render.Input, app site.App) string {
 }
 
 // claimUnit runs app's claim after the app's containers are up. Its marker on the volume
-// makes it a no-op on later boots.
+// makes it a no-op on later boots. Type=exec, not oneshot: multi-user.target orders
+// itself after every unit it wants (systemd.target(5)), so a oneshot claim waiting for a
+// slow first start would hold the boot "starting" for up to the runner's 45 minutes;
+// the runner keeps its own time limit.
 func claimUnit(app site.App) unit {
 	return unit{Name: hostcontract.ClaimUnitName(app.Name), Enabled: enabled(), Contents: `[Unit]
 Description=Create the administrator of ` + app.Spec.Title + ` before the proxy serves it
 Requires=` + hostcontract.AppUnitName(app.Name) + `
 After=` + hostcontract.AppUnitName(app.Name) + `
 [Service]
-Type=oneshot
+Type=exec
 RemainAfterExit=yes
-TimeoutStartSec=50min
 ExecStart=` + hostcontract.ClaimScript + ` run ` + app.Name + `
 [Install]
 WantedBy=multi-user.target
