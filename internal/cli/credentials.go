@@ -31,6 +31,6 @@ func runCredentials(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return err
 	}
-	opt.Remote = credentials.Remote(login)
+	opt.Remote = login
 	return credentials.Show(ctx, r.Site, opt, s.Out)
 }

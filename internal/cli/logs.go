@@ -36,7 +36,7 @@ func runLogs(ctx context.Context, s Streams, args []string) error {
 	if err != nil {
 		return err
 	}
-	return logs.Remote(login).Stream(ctx, q, s.Out, logs.Options{JSON: *asJSON, Color: isTerminal(s.Out), AppWidth: 12})
+	return logs.Stream(ctx, login, q, s.Out, logs.Options{JSON: *asJSON, Color: isTerminal(s.Out), AppWidth: 12})
 }
 
 // isTerminal says whether w is a terminal that takes colours.

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/internal/sshx"
 )
 
 // serverFlags are the flags of the verbs that log in to the site's server over SSH: where,
@@ -30,43 +31,33 @@ func addServerFlags(fs *flag.FlagSet) *serverFlags {
 	return f
 }
 
-// serverLogin is how to reach the server. Its fields are those of the pipelines' Remote
-// types (logs.Remote, credentials.Remote), which convert from it.
-type serverLogin struct {
-	Addr    string
-	User    string
-	Signer  ssh.Signer
-	HostKey ssh.HostKeyCallback
-	Pinned  ssh.PublicKey
-}
-
 // login reads the key files the flags name: the server's first, as nothing is asked of a
 // server that is not known. The server is s's first app's host unless --host names one
 // (s may then be nil).
-func (f *serverFlags) login(s *site.Loaded) (serverLogin, error) {
+func (f *serverFlags) login(s *site.Loaded) (sshx.Login, error) {
 	host := f.host
 	if host == "" {
 		host = s.Apps[0].Host
 	}
-	l := serverLogin{Addr: host, User: f.user}
+	l := sshx.Login{Addr: host, User: f.user}
 	if _, _, err := net.SplitHostPort(host); err != nil {
 		l.Addr = net.JoinHostPort(host, "22")
 	}
 	var err error
 	if l.Pinned, err = f.hostKey.key(); err != nil {
-		return serverLogin{}, err
+		return sshx.Login{}, err
 	}
 	if l.Pinned == nil {
 		if l.HostKey, err = knownhosts.New(f.knownHosts); err != nil {
-			return serverLogin{}, fmt.Errorf("reading %s: %w (set NASSELLA_HOST_KEY to the site's host key secret, pass --host-key FILE, or add the server with ssh-keyscan %s >> %s)", f.knownHosts, err, host, f.knownHosts)
+			return sshx.Login{}, fmt.Errorf("reading %s: %w (set NASSELLA_HOST_KEY to the site's host key secret, pass --host-key FILE, or add the server with ssh-keyscan %s >> %s)", f.knownHosts, err, host, f.knownHosts)
 		}
 	}
 	key, err := os.ReadFile(f.identity)
 	if err != nil {
-		return serverLogin{}, fmt.Errorf("reading your SSH key: %w (pass --identity FILE)", err)
+		return sshx.Login{}, fmt.Errorf("reading your SSH key: %w (pass --identity FILE)", err)
 	}
 	if l.Signer, err = ssh.ParsePrivateKey(key); err != nil {
-		return serverLogin{}, fmt.Errorf("%s is not a private SSH key without a passphrase: %w", f.identity, err)
+		return sshx.Login{}, fmt.Errorf("%s is not a private SSH key without a passphrase: %w", f.identity, err)
 	}
 	return l, nil
 }

@@ -115,7 +115,7 @@ func Show(ctx context.Context, s *site.Loaded, opt Options, w io.Writer) error {
 	if err := HasApp(s, opt.App); err != nil {
 		return err
 	}
-	entries, err := opt.Remote.Fetch(ctx, opt.App)
+	entries, err := Fetch(ctx, opt.Remote, opt.App)
 	if err != nil {
 		return err
 	}

@@ -13,19 +13,12 @@ import (
 	"github.com/nassella/nassella/internal/sshx"
 )
 
-// Remote is how to reach the server. Its fields are logs.Remote's, so the CLI fills both
-// from the same flags.
-type Remote struct {
-	Addr    string // host:port
-	User    string // core when empty
-	Signer  ssh.Signer
-	HostKey ssh.HostKeyCallback // required unless Pinned: passwords are only asked of the server that is known
-	// Pinned, when set, is the only host key accepted (the site's NASSELLA_HOST_KEY).
-	Pinned ssh.PublicKey
-}
+// Remote is how to reach the server.
+type Remote = sshx.Login
 
-// ErrNoHostKey is Fetch's error when the caller gave no way to check the server's key.
-var ErrNoHostKey = errors.New("the server's host key is unknown, so it is not asked for passwords: set NASSELLA_HOST_KEY to the site's host key secret, or pass --host-key FILE or --known-hosts FILE")
+// ErrNoHostKey is Fetch's error when the caller gave no way to check the server's key:
+// no password is asked of a server that is not known.
+var ErrNoHostKey = sshx.ErrNoHostKey
 
 // Command is what runs on the server: the claim runner, as root (it reads the apps'
 // secrets). Flatcar's core user may sudo through the wheel group without a password
@@ -43,26 +36,18 @@ func Command(app string) (string, error) {
 }
 
 // Fetch asks the server for the sign-in of app, or of every app when app is empty.
-func (r Remote) Fetch(ctx context.Context, app string) ([]Entry, error) {
-	hk := sshx.Verified(r.HostKey)
-	if r.Pinned != nil {
-		hk = sshx.Pinned(r.Pinned)
-	} else if r.HostKey == nil {
-		return nil, ErrNoHostKey
-	}
+func Fetch(ctx context.Context, r Remote, app string) ([]Entry, error) {
 	cmd, err := Command(app)
 	if err != nil {
 		return nil, err
 	}
-	user := r.User
-	if user == "" {
-		user = "core"
-	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	c, err := sshx.Dial(ctx, r.Addr, sshx.Config{User: user, Signer: r.Signer, HostKey: hk})
+	c, err := r.Dial(ctx)
 	if err != nil {
 		switch msg := err.Error(); {
+		case errors.Is(err, ErrNoHostKey):
+			return nil, err
 		case strings.Contains(msg, "unable to authenticate"):
 			return nil, fmt.Errorf("%w (is your key in admin.ssh_keys?)", err)
 		case strings.Contains(msg, "key mismatch") || strings.Contains(msg, "key is unknown"):

@@ -79,7 +79,7 @@ func TestLogsOverSSH(t *testing.T) {
 
 	var out bytes.Buffer
 	r := logs.Remote{Addr: addr, User: me, Signer: client, HostKey: hk}
-	if err := r.Stream(context.Background(), logs.Query{App: "vaultwarden", Since: "today"}, &out, logs.Options{Location: time.UTC}); err != nil {
+	if err := logs.Stream(context.Background(), r, logs.Query{App: "vaultwarden", Since: "today"}, &out, logs.Options{Location: time.UTC}); err != nil {
 		t.Fatal(err)
 	}
 	want, _ := os.ReadFile("testdata/journal.txt")
@@ -96,7 +96,7 @@ func TestLogsOverSSH(t *testing.T) {
 	os.WriteFile(kh+".none", nil, 0o600)
 	other, _ = knownhosts.New(kh + ".none")
 	r.HostKey = other
-	if err := r.Stream(context.Background(), logs.Query{}, &out, logs.Options{}); err == nil {
+	if err := logs.Stream(context.Background(), r, logs.Query{}, &out, logs.Options{}); err == nil {
 		t.Error("an unknown host key was accepted")
 	}
 }

@@ -6,39 +6,23 @@ import (
 	"fmt"
 	"io"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/nassella/nassella/internal/sshx"
 )
 
 // Remote is how to reach the server's journal.
-type Remote struct {
-	Addr    string // host:port
-	User    string // core when empty
-	Signer  ssh.Signer
-	HostKey ssh.HostKeyCallback // required unless Pinned: logs are only read from the server that is known
-	// Pinned, when set, is the only host key accepted (the site's NASSELLA_HOST_KEY).
-	Pinned ssh.PublicKey
-}
+type Remote = sshx.Login
 
 // Stream runs the query on the server and copies its entries to w until it ends (or, with
 // Follow, until ctx is cancelled).
-func (r Remote) Stream(ctx context.Context, q Query, w io.Writer, opt Options) error {
-	hk := sshx.Verified(r.HostKey)
-	if r.Pinned != nil {
-		hk = sshx.Pinned(r.Pinned)
-	} else if r.HostKey == nil {
-		return errors.New("the server's host key is unknown: set NASSELLA_HOST_KEY to the site's host key secret, or pass --host-key FILE or --known-hosts FILE")
-	}
+func Stream(ctx context.Context, r Remote, q Query, w io.Writer, opt Options) error {
 	cmd, err := q.Command()
 	if err != nil {
 		return err
 	}
-	user := r.User
-	if user == "" {
-		user = "core"
+	c, err := r.Dial(ctx)
+	if errors.Is(err, sshx.ErrNoHostKey) {
+		return err
 	}
-	c, err := sshx.Dial(ctx, r.Addr, sshx.Config{User: user, Signer: r.Signer, HostKey: hk})
 	if err != nil {
 		return fmt.Errorf("%w (is your key in admin.ssh_keys?)", err)
 	}

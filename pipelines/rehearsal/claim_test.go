@@ -12,11 +12,8 @@ import (
 
 	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/internal/hostcontract"
+	"github.com/nassella/nassella/internal/testenv/standin"
 )
-
-// standinClaimPath is where the stand-in program behaves like an app whose first visitor
-// becomes its administrator (internal/testenv/standin/cmd/nassella-standin, ClaimPath).
-const standinClaimPath = "/nassella-standin/claim"
 
 // standinClaims replaces each app's claim steps with the one its stand-in understands:
 // the first POST to the claim path makes "admin-APP" the administrator. The real apps'
@@ -36,7 +33,7 @@ func (h *composeHost) standinClaims(broken string) {
 		if a.Spec.Claim != nil && a.Spec.Claim.Password != "" {
 			pw = "${" + a.Spec.Claim.Password + "}"
 		}
-		target := standinClaimPath
+		target := standin.ClaimPath
 		if a.Name == broken {
 			target += "-elsewhere"
 		}
@@ -82,7 +79,7 @@ func (h *composeHost) checkShut(ctx context.Context, c *http.Client, targets []h
 	for _, tg := range targets {
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
-			status, setup, body, err := visit(ctx, c, http.MethodPost, tg, standinClaimPath, `{"login": "intruder", "password": "x"}`)
+			status, setup, body, err := visit(ctx, c, http.MethodPost, tg, standin.ClaimPath, `{"login": "intruder", "password": "x"}`)
 			if err == nil {
 				if status != http.StatusServiceUnavailable || setup != state || strings.Contains(body, "stand-in") {
 					h.t.Errorf("%s: a visitor got %d (%s: %q) %q; want the %s page", tg.App, status, hostcontract.SetupHeader, setup, body, state)
@@ -102,13 +99,13 @@ func (h *composeHost) checkShut(ctx context.Context, c *http.Client, targets []h
 func (h *composeHost) checkClaimed(ctx context.Context, c *http.Client, targets []health.Target) {
 	h.t.Helper()
 	for _, tg := range targets {
-		status, _, body, err := visit(ctx, c, http.MethodGet, tg, standinClaimPath, "")
+		status, _, body, err := visit(ctx, c, http.MethodGet, tg, standin.ClaimPath, "")
 		var got struct{ Admin string }
 		json.Unmarshal([]byte(body), &got)
 		if err != nil || status != http.StatusOK || got.Admin != "admin-"+tg.App {
 			h.t.Errorf("%s: its administrator is %q (%d, %v), want admin-%s", tg.App, got.Admin, status, err, tg.App)
 		}
-		if status, _, body, err := visit(ctx, c, http.MethodPost, tg, standinClaimPath, `{"login": "intruder", "password": "x"}`); err != nil || status != http.StatusForbidden {
+		if status, _, body, err := visit(ctx, c, http.MethodPost, tg, standin.ClaimPath, `{"login": "intruder", "password": "x"}`); err != nil || status != http.StatusForbidden {
 			h.t.Errorf("%s: a visitor trying to become its administrator got %d %q (%v), want 403", tg.App, status, body, err)
 		}
 	}

@@ -26,10 +26,6 @@ import (
 	"github.com/nassella/nassella/pipelines/vmtest"
 )
 
-// standinMailPath is where a stand-in sends one e-mail through the relay its container's
-// environment gives (internal/testenv/standin/cmd/nassella-standin, MailPath).
-const standinMailPath = "/nassella-standin/mail"
-
 // mailRelay is the site's mail relay in the rehearsal: an SMTP sink (smtpsink) that wants
 // STARTTLS and a login, listening on the gateway of the proxy's Docker network. The
 // private dockerd shares this machine's network stack, so that address is the machine's
@@ -128,7 +124,7 @@ func (h *composeHost) checkMail(ctx context.Context, c *http.Client, targets []h
 			continue
 		}
 		body, _ := json.Marshal(map[string]any{"to": []string{to}, "ca": r.caPEM})
-		status, _, answer, err := visit(ctx, c, http.MethodPost, tg, standinMailPath, string(body))
+		status, _, answer, err := visit(ctx, c, http.MethodPost, tg, standin.MailPath, string(body))
 		if strings.Contains(answer, r.password) {
 			h.t.Fatalf("%s: the stand-in's answer holds the relay's password", tg.App)
 		}

@@ -6,6 +6,9 @@
 #   nassella-claim run APP            claim APP (nothing to do once claimed)
 #   nassella-claim credentials [APP]  one line per app: APP STATE LOGIN PASSWORD REASON
 # Secrets and answers are never printed by run; credentials prints them, for the owner.
+# Tools: bash, curl (--header @file), flock, GNU sed -E and grep -E, all in Flatcar's image
+# (flatcar/scripts coreos-overlay coreos-base/coreos-0.0.1.ebuild: app-shells/bash,
+# net-misc/curl, sys-apps/util-linux, sys-apps/sed, sys-apps/grep), and docker.
 set -euo pipefail
 umask 077
 data=${NASSELLA_DATA:-/var/lib/nassella}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator/render"
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/internal/hostcontract"
@@ -24,10 +23,7 @@ var claimScript = hostScript("nassella-claim")
 // the runner to fill in from the app's secrets.
 func ClaimFile(in render.Input, app site.App) string {
 	a := app.Spec
-	cl := a.Claim
-	if cl == nil {
-		cl = &catalog.Claim{}
-	}
+	cl := a.Claim // every catalog entry has one (the catalog check refuses an entry without)
 	fill := func(s string) string { return Quote(render.Fill(s, in, app)) }
 	var b strings.Builder
 	b.WriteString(render.Header("#", in))

@@ -40,7 +40,10 @@ func Render(in render.Input) []byte {
 		fmt.Fprintf(&b, "\n# %s\n%s {\n\timport security_headers\n", a.Title, app.Host)
 		// The gate: the app is served once nassella-claim has created its administrator
 		// and marked it; until then, and after a failed claim, a page that says so. The
-		// file matcher looks for the marker at every request (no reload needed).
+		// file matcher stats the marker, under its root, at every request, so no reload is
+		// needed (caddyserver.com/docs/caddyfile/matchers#file; caddy
+		// modules/caddyhttp/fileserver/matcher.go). TestComposeLayer proves it with the
+		// catalog's Caddy.
 		fmt.Fprintf(&b, "\t@claimed file {\n\t\troot %s\n\t\ttry_files /%s\n\t}\n", hostcontract.ClaimsInProxy, app.Name)
 		fmt.Fprintf(&b, "\t@failed file {\n\t\troot %s\n\t\ttry_files /%s%s\n\t}\n", hostcontract.ClaimsInProxy, app.Name, hostcontract.ClaimFailed)
 		b.WriteString("\thandle @claimed {\n")

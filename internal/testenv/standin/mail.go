@@ -7,6 +7,14 @@ import (
 	"github.com/nassella/nassella/catalog"
 )
 
+// The stand-in program's own paths on every app port (cmd/nassella-standin, ClaimPath and
+// MailPath there): ClaimPath behaves like an app whose first visitor becomes its
+// administrator, MailPath sends one message through the relay its environment gives.
+const (
+	ClaimPath = "/nassella-standin/claim"
+	MailPath  = "/nassella-standin/mail"
+)
+
 // EnvMail tells a stand-in where its app finds the site's mail relay: a JSON list of
 // mailRoles, one per app service of the image that takes the relay (catalog mail:). With
 // it the stand-in sends a test message as the app would (POST /nassella-standin/mail,

@@ -76,7 +76,7 @@ func TestMail(t *testing.T) {
 					t.Fatal("the answer holds the password")
 				}
 				if status != tc.status {
-					t.Fatalf("POST %s: %d %s, want %d", "/nassella-standin/mail", status, got, tc.status)
+					t.Fatalf("POST %s: %d %s, want %d", standin.MailPath, status, got, tc.status)
 				}
 				if tc.status != http.StatusOK {
 					if !strings.Contains(got, "535") {
