@@ -53,11 +53,19 @@ setup_root() {
   rm -f "$root/usr/lib/systemd/system-preset/90-systemd.preset"
   printf 'disable *\n' >"$root/usr/lib/systemd/system-preset/99-default.preset"
   # - Docker is socket-activated (docker.socket enabled, docker.service not), containerd
-  #   runs; networkd with DHCP on every Ethernet link, resolved, timesyncd.
+  #   runs; networkd, resolved, timesyncd.
   chroot "$root" systemctl --quiet disable docker.service
   chroot "$root" systemctl --quiet enable docker.socket containerd.service systemd-networkd.service \
     systemd-resolved.service systemd-timesyncd.service
-  printf '[Match]\nType=ether\n\n[Network]\nDHCP=yes\n' >"$root/etc/systemd/network/zz-default.network"
+  # - Flatcar's own network files in /usr/lib/systemd/network (flatcar/init,
+  #   systemd/network/zz-default.network and docker.network): DHCP on every link except
+  #   loopback, bridges, tunnels and veths, and Docker's links unmanaged. A catch-all that
+  #   also matched Docker's veths (an earlier "Type=ether" here) let networkd take them
+  #   over as Docker plugged them into its bridges: the bridges stayed down and every
+  #   published port reset its connections (systemd/systemd#28626, moby/moby#26492).
+  printf '[Network]\nDHCP=yes\nKeepConfiguration=dhcp-on-stop\nIPv6AcceptRA=true\n\n[Match]\nName=*\nType=!loopback dummy bridge tunnel vxlan wireguard\nDriver=!veth\n\n[DHCP]\nUseMTU=true\nUseDomains=true\n\n[DHCPv4]\nRoutesToDNS=false\n' \
+    >"$root/usr/lib/systemd/network/zz-default.network"
+  printf '[Match]\nName=docker*\n\n[Link]\nUnmanaged=yes\n' >"$root/usr/lib/systemd/network/docker.network"
   # - The default target is multi-user.target (the ebuild: "Flatcar: Don't default to
   #   graphical.target"); Debian's package maintenance timers do not exist there.
   chroot "$root" systemctl --quiet set-default multi-user.target
@@ -129,6 +137,8 @@ else
   rm -rf "$work"
   trap - EXIT
   log "built the host root: $(du -h "$hostroot" | cut -f1)"
+  # An earlier setup's roots (~300 MB each) are never used again once the hash moved on.
+  find "$cache" -maxdepth 1 -name "hostroot-$suite-*.tar.zst" ! -name "${hostroot##*/}" -delete
 fi
 
 # Ignition, built like its own build script does (`go build ... ${REPO_PATH}/internal`, cgo

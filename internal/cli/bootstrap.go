@@ -25,7 +25,7 @@ func runBootstrap(ctx context.Context, s Streams, args []string) error {
 	fs.StringVar(&cfg.Image.Device, "device", "/dev/sda", "the temporary server's disk the rescue system writes the image to")
 	fs.StringVar(&cfg.Image.RescueSSHAddr, "rescue-ssh-addr", "", "reach the rescue system's SSH at `HOST:PORT` instead of the server's public IPv4 (tests only)")
 	fs.StringVar(&cfg.Image.RescueUser, "rescue-ssh-user", "root", "the rescue system's user (tests only)")
-	fs.StringVar(&cfg.Hetzner.ServerType, "build-server-type", "cx23", "server type of the temporary server that builds the snapshot")
+	fs.StringVar(&cfg.Hetzner.ServerType, "build-server-type", "", "server type of the temporary server that builds the snapshot (default: the x86 type with the smallest disk sold in the site's location)")
 	fs.StringVar(&cfg.DNSResolver, "dns-resolver", "", "ask the resolver at `ADDR` (host:port) for the domain's live records (default: the system's)")
 	fs.StringVar(&cfg.Fleet, "fleet", "", "the co-op's fleet.yaml (`FILE`), checked to list the site")
 	fs.StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "use this S3 endpoint for both buckets instead of site.yaml's (tests, or a service reached another way)")

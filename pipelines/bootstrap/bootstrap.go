@@ -137,8 +137,9 @@ type Hetzner struct {
 	Endpoint string // default https://api.hetzner.cloud/v1
 	// Token is the project's API token; default Secrets["HCLOUD_TOKEN"].
 	Token string
-	// ServerType of the temporary server that builds the snapshot (default cx23: the
-	// snapshot's disk size is this type's, so keep it the smallest).
+	// ServerType of the temporary server that builds the snapshot; default the x86 type
+	// with the smallest disk sold in Location (buildServerType: the snapshot's disk size
+	// is this type's, so keep it the smallest).
 	ServerType string
 	// BaseImage the temporary server is created with before its disk is overwritten
 	// (default ubuntu-24.04; any system image).
@@ -240,9 +241,6 @@ func (r *runner) defaults() {
 	}
 	if c.Hetzner.Token == "" {
 		c.Hetzner.Token = c.Secrets["HCLOUD_TOKEN"]
-	}
-	if c.Hetzner.ServerType == "" {
-		c.Hetzner.ServerType = "cx23"
 	}
 	if c.Hetzner.BaseImage == "" {
 		c.Hetzner.BaseImage = "ubuntu-24.04"

@@ -286,6 +286,11 @@ func (r *runner) buildSnapshot(ctx context.Context, hc *hcloud.Client, src *imag
 		return nil, fmt.Errorf("registering the run's SSH key: %w", err)
 	}
 
+	if h.ServerType == "" {
+		if h.ServerType, err = buildServerType(ctx, hc, h.Location, time.Now()); err != nil {
+			return nil, err
+		}
+	}
 	start := false
 	res, _, err := hc.Server.Create(ctx, hcloud.ServerCreateOpts{
 		Name:             "nassella-bootstrap-" + h.RunID,

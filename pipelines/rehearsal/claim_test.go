@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"testing"
 	"time"
 
+	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/internal/hostcontract"
 	"github.com/nassella/nassella/internal/testenv/standin"
@@ -24,22 +26,26 @@ func (h *composeHost) standinClaims(broken string) {
 	h.t.Helper()
 	for _, a := range h.site.Site.Apps {
 		p := path.Join(hostcontract.AppsConfig, a.Name, hostcontract.ClaimFile)
-		body := h.read(p)
-		i := strings.Index(body, "steps() {")
-		if i < 0 {
-			h.t.Fatalf("%s has no steps", p)
-		}
-		pw := ""
-		if a.Spec.Claim != nil && a.Spec.Claim.Password != "" {
-			pw = "${" + a.Spec.Claim.Password + "}"
-		}
-		target := standin.ClaimPath
-		if a.Name == broken {
-			target += "-elsewhere"
-		}
-		body = body[:i] + fmt.Sprintf("steps() {\n  step_http POST %s --status 201 --json '{\"login\": \"admin-%s\", \"password\": \"%s\"}'\n}\n", target, a.Name, pw)
-		h.write(p, []byte(body), 0o644)
+		h.write(p, []byte(standinClaim(h.t, a.Name, h.read(p), a.Spec.Claim, a.Name == broken)), 0o644)
 	}
+}
+
+// standinClaim is the claim file body of app with its steps replaced by the stand-in's.
+func standinClaim(t *testing.T, app, body string, claim *catalog.Claim, broken bool) string {
+	t.Helper()
+	i := strings.Index(body, "steps() {")
+	if i < 0 {
+		t.Fatalf("the claim file of %s has no steps", app)
+	}
+	pw := ""
+	if claim != nil && claim.Password != "" {
+		pw = "${" + claim.Password + "}"
+	}
+	target := standin.ClaimPath
+	if broken {
+		target += "-elsewhere"
+	}
+	return body[:i] + fmt.Sprintf("steps() {\n  step_http POST %s --status 201 --json '{\"login\": \"admin-%s\", \"password\": \"%s\"}'\n}\n", target, app, pw)
 }
 
 // claimUnits starts every app's claim unit, as systemd does after the app's unit, and
@@ -96,17 +102,17 @@ func (h *composeHost) checkShut(ctx context.Context, c *http.Client, targets []h
 
 // checkClaimed checks that each app's administrator is the claim's, and that a visitor
 // can no longer become one.
-func (h *composeHost) checkClaimed(ctx context.Context, c *http.Client, targets []health.Target) {
-	h.t.Helper()
+func checkClaimed(ctx context.Context, t *testing.T, c *http.Client, targets []health.Target) {
+	t.Helper()
 	for _, tg := range targets {
 		status, _, body, err := visit(ctx, c, http.MethodGet, tg, standin.ClaimPath, "")
 		var got struct{ Admin string }
 		json.Unmarshal([]byte(body), &got)
 		if err != nil || status != http.StatusOK || got.Admin != "admin-"+tg.App {
-			h.t.Errorf("%s: its administrator is %q (%d, %v), want admin-%s", tg.App, got.Admin, status, err, tg.App)
+			t.Errorf("%s: its administrator is %q (%d, %v), want admin-%s", tg.App, got.Admin, status, err, tg.App)
 		}
 		if status, _, body, err := visit(ctx, c, http.MethodPost, tg, standin.ClaimPath, `{"login": "intruder", "password": "x"}`); err != nil || status != http.StatusForbidden {
-			h.t.Errorf("%s: a visitor trying to become its administrator got %d %q (%v), want 403", tg.App, status, body, err)
+			t.Errorf("%s: a visitor trying to become its administrator got %d %q (%v), want 403", tg.App, status, body, err)
 		}
 	}
 }

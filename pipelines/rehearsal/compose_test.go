@@ -31,6 +31,7 @@ import (
 // the same files back, that a restart keeps data, secrets and certificates, and that so
 // does a new server of the next catalog release, which moves an app to its next major.
 func TestComposeLayer(t *testing.T) {
+	t.Parallel() // beside TestHostInVM, which runs in QEMU
 	cat := catalog.Embedded()
 	apps := cat.Names()
 	h := newComposeHost(t, apps)
@@ -72,7 +73,7 @@ func TestComposeLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("start to every app claimed and healthy through Caddy: %s", time.Since(start).Round(100*time.Millisecond))
-	h.checkClaimed(ctx, client, targets)
+	checkClaimed(ctx, t, client, targets)
 	h.checkMail(ctx, client, targets)
 
 	ids := map[string]string{}

@@ -174,7 +174,10 @@ run_restore() {
   if [ -n "$app" ]; then args+=(--include "/apps/$app" --include "/secrets/$app.env"); fi
   local units=()
   if [ "$target" = "$data" ]; then
-    if [ -n "$app" ]; then units=("nassella-app-$app.service"); else mapfile -t units < <(systemctl list-units --plain --no-legend 'nassella-app-*.service' | cut -d' ' -f1); fi
+    # The whole volume holds Caddy's storage too: a Caddy left running keeps serving what
+    # it had in memory over the restored certificates and CA (found by the rehearsal's
+    # restore onto a fresh server), so it stops with the apps and starts with them.
+    if [ -n "$app" ]; then units=("nassella-app-$app.service"); else mapfile -t units < <(systemctl list-units --plain --no-legend nassella-proxy.service 'nassella-app-*.service' | cut -d' ' -f1); fi
     [ ${#units[@]} -eq 0 ] || systemctl stop "${units[@]}"
   fi
   mkdir -p "$target"
