@@ -4,7 +4,7 @@
 # Go-built tools (OpenTofu, the hcloud provider, versitygw, Gitea, and Caddy and restic for the
 # rehearsal's images; .ci/tools.sh, tools-s3.sh, tools-gitea.sh, tools-images.sh) are cached under
 # ${XDG_CACHE_HOME:-$HOME/.cache}/nassella by version; Debian packages (restic, sshd, QEMU,
-# busybox, Docker) are installed when missing, beside the Go builds; then the stand-in host's Debian
+# busybox, Docker, Chromium) are installed when missing, beside the Go builds; then the stand-in host's Debian
 # root and Ignition (tools-hostimage.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,7 @@ fi
   bash .ci/tools-backup.sh > "$tmp/backup.env"
   bash .ci/tools-vm.sh > "$tmp/vm.env"
   bash .ci/tools-docker.sh > "$tmp/docker.env"
+  bash .ci/tools-browser.sh > "$tmp/browser.env"
   # After the other apt users (one dpkg lock): debootstrap's root, then Ignition's build.
   bash .ci/tools-hostimage.sh > "$tmp/hostimage.env"
 ) 2> "$tmp/apt.log" &
@@ -41,4 +42,4 @@ if ! wait "$apt"; then
   exit 1
 fi
 cat "$tmp/apt.log" >&2
-cat "$tmp/go.env" "$tmp/s3.env" "$tmp/gitea.env" "$tmp/images.env" "$tmp/backup.env" "$tmp/vm.env" "$tmp/hostimage.env" "$tmp/docker.env"
+cat "$tmp/go.env" "$tmp/s3.env" "$tmp/gitea.env" "$tmp/images.env" "$tmp/backup.env" "$tmp/vm.env" "$tmp/hostimage.env" "$tmp/docker.env" "$tmp/browser.env"

@@ -1,5 +1,5 @@
 // Package ciimages checks that the CI image, the tools script and the site workflows name
-// the same versions, since no Docker engine runs here to build the image.
+// the same versions, and builds and runs the console's image in a private Docker daemon.
 package ciimages
 
 import (

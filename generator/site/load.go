@@ -229,36 +229,7 @@ func (c *checker) admin(s *Site) {
 		}
 		seen[fp] = i
 	}
-	c.backupKey(s)
-}
-
-// backupKey checks the optional key CI uses to start a backup: one plain public key, not
-// also an admin key (the forced command would lock that admin out).
-func (c *checker) backupKey(s *Site) {
-	k := s.Admin.BackupKey
-	if !c.doc.Has("admin.backup_key") || c.doc.Bad["admin.backup_key"] {
-		return
-	}
-	const p = "admin.backup_key"
-	if strings.Contains(k, "PRIVATE KEY") {
-		c.add(p, "this is a PRIVATE key", "remove it now and paste the public key instead (the .pub file); replace this key pair and the BACKUP_SSH_KEY secret, as it is no longer secret")
-		return
-	}
-	pub, _, opts, rest, err := ssh.ParseAuthorizedKey([]byte(k))
-	if err == nil && len(opts) > 0 {
-		c.add(p, "this key has options in front of it", `remove them: nassella adds the forced command itself; write just "ssh-ed25519 AAAA… nassella-ci-backup"`)
-		return
-	}
-	if err != nil || len(rest) > 0 || strings.ContainsRune(strings.TrimSpace(k), '\n') {
-		c.add(p, "this is not one public SSH key", `paste the one line of the backup key's .pub file, like "ssh-ed25519 AAAA… nassella-ci-backup"`)
-		return
-	}
-	for _, a := range s.Admin.SSHKeys {
-		if ap, _, _, _, err := ssh.ParseAuthorizedKey([]byte(a)); err == nil && ssh.FingerprintSHA256(ap) == ssh.FingerprintSHA256(pub) {
-			c.add(p, "the backup key is also one of admin.ssh_keys", "make a separate key pair for backups (ssh-keygen -t ed25519 -f backup_key); the server lets it start backups only")
-			return
-		}
-	}
+	c.forcedKeys(s)
 }
 
 func (c *checker) provider(s *Site) {

@@ -47,6 +47,8 @@ type Admin struct {
 	SSHKeys []string `yaml:"ssh_keys" jsonschema:"required,minItems=1" jsonschema_description:"Public SSH keys allowed to log in to the server as user core. Example: ssh-ed25519 AAAA… me@laptop"`
 	// BackupKey may only start a backup: the host forces the command for it.
 	BackupKey string `yaml:"backup_key" jsonschema_description:"Public SSH key of the CI secret BACKUP_SSH_KEY. The server lets it do one thing only: start a backup (before a change rebuilds the server). Example: ssh-ed25519 AAAA… nassella-ci-backup"`
+	// LogsKey may only read the server's logs: the host forces the command for it.
+	LogsKey string `yaml:"logs_key" jsonschema_description:"Public SSH key for reading your apps' logs, from the console or nassella logs --logs-key. The server lets it do one thing only: read logs. Example: ssh-ed25519 AAAA… nassella-logs"`
 }
 
 // Provider is where the server runs. Exactly one provider is set.

@@ -46,6 +46,7 @@ func commands() []command {
 		{"restore", "bring a site's data back from a backup into a folder: restore [DIR] --target F [--app A]", runRestore},
 		{"logs", "print the server's logs, every app's or one's: logs [APP] [--since W] [--follow] [--json]", runLogs},
 		{"credentials", "print how to sign in to each app the first time (its administrator and password, from the server): credentials [APP] [--json]", runCredentials},
+		{"console", "the web console where owners add apps and merge changes: console --forge URL --client-id ID [--listen 127.0.0.1:8470]", runConsole},
 		{"doctor", "check a running site from outside and say what to do: doctor [DIR]", runDoctor},
 		{"review", "for the site workflows: the reviewed plan digest, the plan comment, the doctor issue, the failed-apply issue, the pull request's generated files: review digest|plan-comment|doctor-issue|apply-failed|regenerate", runReview},
 		{"demo", "generate and validate a built-in example site: demo [DIR]", runDemo},

@@ -10,17 +10,21 @@ import (
 )
 
 func runLogs(ctx context.Context, s Streams, args []string) error {
-	fs := flags(s, "logs", "[APP] [--since WHEN] [--follow] [--json] [--host H] [--dir DIR]")
+	fs := flags(s, "logs", "[APP] [--since WHEN] [--follow] [--json] [--logs-key FILE] [--host H] [--dir DIR]")
 	since := fs.String("since", "", `entries since WHEN ("1 hour ago", "today", "2026-11-03 03:00"); the newest 200 when empty`)
 	follow := fs.Bool("follow", false, "keep printing new entries")
 	asJSON := fs.Bool("json", false, "print the journal's structured entries (one JSON object a line)")
 	dir := fs.String("dir", ".", "the site repo")
+	logsKey := fs.String("logs-key", os.Getenv("NASSELLA_LOGS_SSH_KEY_FILE"), "private key of admin.logs_key, which may only read logs (instead of --identity)")
 	server := addServerFlags(fs)
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
-	q := logs.Query{Since: *since, Follow: *follow}
+	q := logs.Query{Since: *since, Follow: *follow, LogsKey: *logsKey != ""}
+	if q.LogsKey {
+		server.identity = *logsKey
+	}
 	if len(pos) == 1 {
 		q.App = pos[0]
 	}

@@ -116,6 +116,9 @@ type Client interface {
 
 	// Calls is the number of HTTP requests sent so far.
 	Calls() int64
+
+	// Console is what nassella console asks as the person signed in (console.go).
+	Console
 }
 
 // Repo is a repository as the forge describes it.

@@ -166,6 +166,29 @@ func RestorePaths(app string) []string {
 
 // AuthorizedBackupKey is the authorized_keys line of admin.backup_key: it may run the
 // backup command and nothing else.
-func AuthorizedBackupKey(key string) string {
-	return `command="` + BackupNowScript + `",restrict ` + strings.TrimSpace(key)
+func AuthorizedBackupKey(key string) string { return forced(BackupNowScript, key) }
+
+// The logs key: admin.logs_key may read the journal and nothing else. Its forced command
+// takes one request, exactly
+//
+//	logs [--app NAME] [--lines N] [--since 'WHEN'] [--follow]
+//
+// in this order (NAME one of the server's apps, proxy or backup; N at most LogsMax; WHEN
+// letters, digits, spaces and :.+@-), and runs journalctl with the filters `nassella logs`
+// asks for with an admin key.
+const (
+	LogsCommand = "nassella-logs"
+	LogsScript  = BinDir + "/" + LogsCommand
+	LogsVerb    = "logs" // the first word of every request
+	LogsMax     = 10000  // the most entries one request may ask for
+)
+
+// AuthorizedLogsKey is the authorized_keys line of admin.logs_key.
+func AuthorizedLogsKey(key string) string { return forced(LogsScript, key) }
+
+// forced is an authorized_keys line that runs script whatever the client asks (the
+// client's command is in SSH_ORIGINAL_COMMAND) and, with restrict, allows no forwarding,
+// no pty and no ~/.ssh/rc (OpenSSH sshd(8), AUTHORIZED_KEYS FILE FORMAT: command=, restrict).
+func forced(script, key string) string {
+	return `command="` + script + `",restrict ` + strings.TrimSpace(key)
 }

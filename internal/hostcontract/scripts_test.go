@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -106,6 +107,15 @@ func TestScriptsNameTheContract(t *testing.T) {
 			`--file "$config/` + path.Base(hostcontract.AppsConfig) + `/$app/` + hostcontract.ComposeYML + `"`,
 			`"$claims/$app` + hostcontract.ClaimFailed + `"`,
 		},
+		"nassella-logs.sh": {
+			"config=${NASSELLA_CONFIG:-" + hostcontract.ConfigDir + "}",
+			`re="^` + hostcontract.LogsVerb + `( --app `,
+			"|" + strconv.Itoa(hostcontract.LogsMax) + "))?",
+			`"$config/` + path.Base(hostcontract.AppsConfig) + `/$app"`,
+			`"_SYSTEMD_UNIT=` + hostcontract.AppUnitName("$app") + `"`,
+			"_SYSTEMD_UNIT=" + hostcontract.ProxyUnit + ")",
+			"_SYSTEMD_UNIT=" + hostcontract.BackupUnit + ")",
+		},
 		"nassella-secrets.sh": {
 			"dir=" + hostcontract.SecretsDir + "\n",
 			"claims=" + hostcontract.ClaimsDir + "\n",
@@ -148,6 +158,7 @@ func TestScriptsNameNothingElse(t *testing.T) {
 		hostcontract.StatusCommand, hostcontract.BackupSettings, hostcontract.SettingsCommand,
 		hostcontract.SettingsScript, hostcontract.ScheduleGenerator, hostcontract.BackupTimer,
 		hostcontract.ClaimsDir, hostcontract.AppsData, hostcontract.ClaimCommand, hostcontract.ProxyNet,
+		hostcontract.ProxyUnit,
 	} {
 		known[p] = true
 	}

@@ -169,12 +169,19 @@ type Query struct {
 	Since  string // journalctl --since: "1h ago", "2026-11-03 03:00", "today"
 	Follow bool
 	Lines  int // the newest N entries when Since is empty; 200 when 0
+	// LogsKey says the login is admin.logs_key, whose forced command takes a request in
+	// its own grammar (see hostcontract.LogsScript) instead of a journalctl command line.
+	LogsKey bool
 }
 
 var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
-// Command is the journalctl command line run on the server.
+// Command is the journalctl command line run on the server, or with LogsKey the request
+// the logs key's forced command takes.
 func (q Query) Command() (string, error) {
+	if q.LogsKey {
+		return q.request()
+	}
 	args := []string{"journalctl", "--output=json", "--no-pager", "--quiet"}
 	if q.Since != "" {
 		args = append(args, "--since="+shellQuote(q.Since))

@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,9 @@ func Stream(ctx context.Context, r Remote, q Query, w io.Writer, opt Options) er
 		return err
 	}
 	if err != nil {
+		if q.LogsKey {
+			return fmt.Errorf("%w (is the key admin.logs_key in your site.yaml, and is that change merged?)", err)
+		}
 		return fmt.Errorf("%w (is your key in admin.ssh_keys?)", err)
 	}
 	defer c.Close()
@@ -52,7 +56,7 @@ func Stream(ctx context.Context, r Remote, q Query, w io.Writer, opt Options) er
 		return copyErr
 	}
 	if runErr != nil {
-		return fmt.Errorf("journalctl on %s: %v: %s", r.Addr, runErr, stderr.buf)
+		return fmt.Errorf("reading the journal on %s: %v: %s", r.Addr, runErr, bytes.TrimSpace(stderr.buf))
 	}
 	return nil
 }

@@ -124,6 +124,9 @@ func Render(in render.Input, extra Inputs) (butaneYAML, ignition []byte, err err
 	if s.Admin.BackupKey != "" {
 		keys = append(keys, hostcontract.AuthorizedBackupKey(s.Admin.BackupKey))
 	}
+	if s.Admin.LogsKey != "" {
+		keys = append(keys, hostcontract.AuthorizedLogsKey(s.Admin.LogsKey))
+	}
 	cfg.Passwd.Users = []user{{Name: "core", SSHAuthorizedKeys: keys}}
 
 	add := func(p, body string, mode int) {
@@ -143,6 +146,9 @@ func Render(in render.Input, extra Inputs) (butaneYAML, ignition []byte, err err
 	}
 	for _, f := range claimFiles(in) {
 		add(f.Path, f.Contents, f.Mode)
+	}
+	if s.Admin.LogsKey != "" { // only a server with a logs key needs its command
+		add(hostcontract.LogsScript, logsScript, 0o755)
 	}
 	for _, f := range extra.Files {
 		add(f.Path, f.Contents, f.Mode)

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator/render"
 	"github.com/nassella/nassella/generator/render/butane"
@@ -30,17 +28,7 @@ func TestUnitsVerify(t *testing.T) {
 		t.Skip("no systemd-analyze here")
 	}
 	l, by := renderEveryApp(t, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP6GFDaQMZU1kOb0QQ/u7o8CuL6QqDAT2ZoAqrdTEh8l ci")
-	var cfg struct {
-		Passwd struct {
-			Users []struct {
-				SSHAuthorizedKeys []string `yaml:"ssh_authorized_keys"`
-			} `yaml:"users"`
-		} `yaml:"passwd"`
-		hostYAML `yaml:",inline"`
-	}
-	if err := yaml.Unmarshal(by, &cfg); err != nil {
-		t.Fatal(err)
-	}
+	cfg := parseButane(t, by)
 	keys := cfg.Passwd.Users[0].SSHAuthorizedKeys
 	if want := `command="/opt/nassella/bin/nassella-backup-now",restrict ` + l.Admin.BackupKey; keys[len(keys)-1] != want {
 		t.Errorf("backup key line %q, want %q", keys[len(keys)-1], want)

@@ -25,6 +25,9 @@ var (
 	// settingsScript checks and writes the backup settings that change in place, and
 	// gives the backup timer its schedule.
 	settingsScript = hostScript("nassella-backup-settings")
+	// logsScript is the forced command of admin.logs_key: journalctl for one strict
+	// request, nothing else.
+	logsScript = hostScript("nassella-logs")
 )
 
 func hostScript(name string) string {

@@ -62,6 +62,7 @@ type Server struct {
 	actions     map[int64]*action
 
 	ipv4Count, ipv6Count int
+	prices               Prices
 	requests             []Request
 
 	mux *http.ServeMux
@@ -102,6 +103,7 @@ func New() *Server {
 		rateLimit: DefaultRateLimit,
 		ids:       map[string]int64{},
 		actions:   map[int64]*action{},
+		prices:    DefaultPrices,
 	}
 	s.rateRemaining = float64(s.rateLimit)
 	s.rateUpdated = s.now()
@@ -416,4 +418,5 @@ func (s *Server) routes() {
 	s.primaryIPRoutes()
 	s.firewallRoutes()
 	s.zoneRoutes()
+	s.pricingRoutes()
 }
