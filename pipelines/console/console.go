@@ -229,7 +229,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 func (s *Server) routes() {
 	m := http.NewServeMux()
 	m.Handle("GET /static/", http.StripPrefix("/static/", staticHandler()))
-	m.HandleFunc("GET /{$}", s.home)
+	m.HandleFunc("GET /{$}", s.signedIn(s.home))
 	m.HandleFunc("GET /login", s.login)
 	m.HandleFunc("GET /oauth/callback", s.callback)
 	m.HandleFunc("POST /logout", s.form(s.logout))

@@ -46,16 +46,8 @@ type sitesData struct {
 
 func (sitesData) title() string { return "Your sites" }
 
-// home lists the sites the person can see, or asks them to sign in.
-func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	sess := s.session(r)
-	if sess == nil {
-		s.render(w, r, nil, http.StatusOK, "signin", signinData{Expired: hasCookie(r, s.cookieName(sessionCookie))})
-		return
-	}
-	if !s.fresh(w, r, sess) {
-		return
-	}
+// home lists the sites the person can see (signedIn asks anyone else to sign in).
+func (s *Server) home(w http.ResponseWriter, r *http.Request, sess *Session) {
 	data, err := s.sites(r.Context(), sess)
 	if err != nil {
 		s.forgeFailed(w, r, sess, err, "")

@@ -375,6 +375,9 @@ func TestRunRejectsBadOptions(t *testing.T) {
 func TestRunBootsTheRenderedSite(t *testing.T) {
 	m := kitMachine(t)
 	out := t.TempDir()
+	// A private TMPDIR: other packages' VMs (the rehearsal's) make and remove their own
+	// nassella-vm-* folders at the same time, and only this run's are checked.
+	t.Setenv("TMPDIR", t.TempDir())
 	before, _ := filepath.Glob(filepath.Join(os.TempDir(), "nassella-vm*"))
 	start := time.Now()
 	rep, err := Run(context.Background(), Options{
