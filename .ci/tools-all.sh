@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs every tool the tests run for real and prints the environment pointing at them:
 #   eval "$(.ci/tools-all.sh)"
-# Go-built tools (OpenTofu, the hcloud provider, versitygw, Gitea, and Caddy and restic for the
+# Go-built tools (OpenTofu, the hcloud and libvirt providers, versitygw, Gitea, and Caddy and restic for the
 # rehearsal's images; .ci/tools.sh, tools-s3.sh, tools-gitea.sh, tools-images.sh) are cached under
 # ${XDG_CACHE_HOME:-$HOME/.cache}/nassella by version; Debian packages (restic, sshd, QEMU,
-# busybox, Docker, Chromium) are installed when missing, beside the Go builds; then the stand-in host's Debian
+# busybox, Docker, Chromium, libvirtd) are installed when missing, beside the Go builds; then the stand-in host's Debian
 # root and Ignition (tools-hostimage.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,7 @@ fi
 (
   bash .ci/tools-backup.sh > "$tmp/backup.env"
   bash .ci/tools-vm.sh > "$tmp/vm.env"
+  bash .ci/tools-libvirt.sh > "$tmp/libvirt.env"
   bash .ci/tools-docker.sh > "$tmp/docker.env"
   bash .ci/tools-browser.sh > "$tmp/browser.env"
   # After the other apt users (one dpkg lock): debootstrap's root, then Ignition's build.
@@ -42,4 +43,4 @@ if ! wait "$apt"; then
   exit 1
 fi
 cat "$tmp/apt.log" >&2
-cat "$tmp/go.env" "$tmp/s3.env" "$tmp/gitea.env" "$tmp/images.env" "$tmp/backup.env" "$tmp/vm.env" "$tmp/hostimage.env" "$tmp/docker.env" "$tmp/browser.env"
+cat "$tmp/go.env" "$tmp/s3.env" "$tmp/gitea.env" "$tmp/images.env" "$tmp/backup.env" "$tmp/vm.env" "$tmp/libvirt.env" "$tmp/hostimage.env" "$tmp/docker.env" "$tmp/browser.env"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds what `nassella demo` and `nassella validate` need, OpenTofu and the hcloud
-# provider, from the Go module proxy, cached outside the repo keyed by version, and prints
+# Builds what `nassella demo` and `nassella validate` need, OpenTofu and the providers of the
+# platforms (hcloud, libvirt), from the Go module proxy, cached outside the repo keyed by version, and prints
 # the environment that points nassella and the tests at them. Usage: eval "$(.ci/tools.sh)"
 # The two builds run side by side (each is mostly single-threaded linking and waiting on
 # downloads at its start); progress goes to stderr every 30 s.
@@ -11,18 +11,24 @@ cd "$(dirname "$0")"
 
 TOFU_VERSION=1.10.10
 HCLOUD_VERSION=1.57.0
+# dmacvicar/libvirt, the own-hardware platform (site-template/terraform/libvirt); pure Go
+# (digitalocean/go-libvirt speaks libvirt's RPC protocol), so no libvirt headers are needed.
+LIBVIRT_VERSION=0.8.3
 
 tofu_dir="$cache/tofu-$TOFU_VERSION"
-mirror="$cache/providers-hcloud-$HCLOUD_VERSION"
+mirror="$cache/providers-hcloud-$HCLOUD_VERSION-libvirt-$LIBVIRT_VERSION"
 bin="$cache/hcloud-$HCLOUD_VERSION/terraform-provider-hcloud_v$HCLOUD_VERSION"
-mkdir -p "$tofu_dir" "$(dirname "$bin")"
+libvirt_bin="$cache/libvirt-$LIBVIRT_VERSION/terraform-provider-libvirt_v$LIBVIRT_VERSION"
+mkdir -p "$tofu_dir" "$(dirname "$bin")" "$(dirname "$libvirt_bin")"
 
 build_module github.com/opentofu/opentofu "v$TOFU_VERSION" ./cmd/tofu "$tofu_dir/tofu" &
 tofu_pid=$!
 # The provider is served only when the checksum database is skipped for that exact version.
 build_module github.com/hetznercloud/terraform-provider-hcloud "v$HCLOUD_VERSION" . "$bin" GOSUMDB=off GOFLAGS=-mod=mod &
 hcloud_pid=$!
-wait_all "OpenTofu $TOFU_VERSION and the hcloud provider $HCLOUD_VERSION" "$tofu_pid" "$hcloud_pid"
+build_module github.com/dmacvicar/terraform-provider-libvirt "v$LIBVIRT_VERSION" . "$libvirt_bin" GOSUMDB=off GOFLAGS=-mod=mod &
+libvirt_pid=$!
+wait_all "OpenTofu $TOFU_VERSION and the providers (hcloud $HCLOUD_VERSION, libvirt $LIBVIRT_VERSION)" "$tofu_pid" "$hcloud_pid" "$libvirt_pid"
 
 # tofu looks under registry.opentofu.org, terraform under registry.terraform.io; symlinked
 # folders are ignored, so hard-link the binary into both.
@@ -30,9 +36,12 @@ for host in registry.terraform.io registry.opentofu.org; do
   d="$mirror/$host/hetznercloud/hcloud/$HCLOUD_VERSION/linux_amd64"
   mkdir -p "$d"
   [ -e "$d/terraform-provider-hcloud_v$HCLOUD_VERSION" ] || ln "$bin" "$d/terraform-provider-hcloud_v$HCLOUD_VERSION"
+  d="$mirror/$host/dmacvicar/libvirt/$LIBVIRT_VERSION/linux_amd64"
+  mkdir -p "$d"
+  [ -e "$d/terraform-provider-libvirt_v$LIBVIRT_VERSION" ] || ln "$libvirt_bin" "$d/terraform-provider-libvirt_v$LIBVIRT_VERSION"
 done
 
-rc="$cache/tofurc-hcloud-$HCLOUD_VERSION"
+rc="$cache/tofurc-hcloud-$HCLOUD_VERSION-libvirt-$LIBVIRT_VERSION"
 cat > "$rc.tmp" <<RC
 provider_installation {
   filesystem_mirror {

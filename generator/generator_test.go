@@ -188,10 +188,20 @@ func TestIgnitionLeavesApplyTimeFilesToTerraform(t *testing.T) {
 				t.Errorf("%s: the committed Ignition writes %s, which Terraform adds at apply time", name, p)
 			}
 		}
-		tf, _ := tr.Get("terraform/server.tf")
-		for _, p := range []string{"/etc/nassella/volume.env", "/etc/nassella/outside.env", "/etc/systemd/network/10-public.network"} {
-			if !bytes.Contains(tf.Data, []byte(p)) {
-				t.Errorf("%s: terraform/server.tf no longer writes %s", name, p)
+		var tf []byte // the whole module
+		for _, p := range tr.Paths() {
+			if strings.HasPrefix(p, "terraform/") && strings.HasSuffix(p, ".tf") {
+				f, _ := tr.Get(p)
+				tf = append(tf, f.Data...)
+			}
+		}
+		want := []string{"/etc/nassella/volume.env", "/etc/nassella/outside.env"}
+		if tr2, _ := tr.Get("terraform/network.tf"); tr2.Data != nil { // Hetzner's
+			want = append(want, "/etc/systemd/network/10-public.network")
+		}
+		for _, p := range want {
+			if !bytes.Contains(tf, []byte(p)) {
+				t.Errorf("%s: the terraform folder no longer writes %s", name, p)
 			}
 		}
 	}

@@ -14,16 +14,16 @@ import (
 
 // The module refuses, at plan time, a mail password the host could not hand to the apps
 // (a ' or a line break, or a final \), and says so without the password; OpenTofu runs
-// the variable's own validation block, taken from variables.tf as it is.
+// the variable's own validation block, taken from site-variables.tf as it is.
 func TestSMTPPasswordValidation(t *testing.T) {
 	tofu := testtool.Require(t, "NASSELLA_TOFU", ".ci/tools.sh")
-	body, err := fs.ReadFile(FS, "terraform/hetzner/variables.tf")
+	body, err := fs.ReadFile(FS, "terraform/shared/site-variables.tf")
 	if err != nil {
 		t.Fatal(err)
 	}
 	block := regexp.MustCompile(`(?s)variable "smtp_password" \{.*?\n\}\n`).Find(body)
 	if block == nil {
-		t.Fatal(`variables.tf has no variable "smtp_password"`)
+		t.Fatal(`site-variables.tf has no variable "smtp_password"`)
 	}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), block, 0o644); err != nil {

@@ -9,5 +9,5 @@ import "embed"
 
 // FS holds the template files.
 //
-//go:embed terraform/hetzner/*.tf workflows/*/*.yml site.yaml README.md.tmpl GUIDE.md.tmpl gitignore host/*.sh
+//go:embed terraform/*/*.tf workflows/*/*.yml site.yaml README.md.tmpl GUIDE.md.tmpl gitignore host/*.sh
 var FS embed.FS

@@ -236,9 +236,17 @@ func (c *checker) provider(s *Site) {
 	if !c.required("provider", "{ hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 } }") {
 		return
 	}
+	if s.Provider.Hetzner != nil && s.Provider.Libvirt != nil {
+		c.add("provider.libvirt", "two providers are set, hetzner and libvirt", "keep the one the server runs on; moving a running site to another provider is not automated yet: ask your co-op")
+		return
+	}
+	if s.Provider.Libvirt != nil {
+		c.libvirt(s.Provider.Libvirt)
+		return
+	}
 	h := s.Provider.Hetzner
 	if h == nil {
-		c.add("provider", "no provider is set", "add hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 } under provider")
+		c.add("provider", "no provider is set", "add hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 } under provider, or libvirt: { ... } for your own hardware")
 		return
 	}
 	if c.required("provider.hetzner.location", "nbg1") {
@@ -314,6 +322,7 @@ func (c *checker) apps(l *Loaded) {
 
 // memory checks the apps fit the server with room for the host.
 func (c *checker) memory(l *Loaded) {
+	c.memoryLibvirt(l)
 	h := l.Provider.Hetzner
 	if h == nil {
 		return

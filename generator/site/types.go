@@ -54,6 +54,7 @@ type Admin struct {
 // Provider is where the server runs. Exactly one provider is set.
 type Provider struct {
 	Hetzner *Hetzner `yaml:"hetzner" jsonschema_description:"A server in Hetzner Cloud."`
+	Libvirt *Libvirt `yaml:"libvirt" jsonschema_description:"A server on your own hardware: a Linux machine running libvirt and QEMU (a box in the office, a home lab) that nassella reaches over SSH."`
 }
 
 // Hetzner is a Hetzner Cloud server.

@@ -61,6 +61,34 @@ func (d deployFlags) env(s Streams, dir string) (deploy.Env, error) {
 	return deploy.Env{Dir: dir, Tofu: tofu, CatalogDir: d.catalogDir, BackendConfig: d.backend, Log: s.Err, CI: deploy.InCI(os.Getenv), HostKey: hostKey}, nil
 }
 
+// libvirtKey writes the CI secret LIBVIRT_SSH_KEY, the key that logs in to a libvirt
+// site's machine, to a private file for the libvirt provider (it takes a key file, the URI's
+// keyfile: site-template/terraform/libvirt/versions.tf) and points
+// TF_VAR_libvirt_ssh_key_file at it. The returned func removes it. Nothing to do without
+// the secret, or when the variable is set already.
+func libvirtKey() (func(), error) {
+	key := os.Getenv("LIBVIRT_SSH_KEY")
+	if key == "" || os.Getenv("TF_VAR_libvirt_ssh_key_file") != "" {
+		return func() {}, nil
+	}
+	f, err := os.CreateTemp("", "nassella-libvirt-key-*") // 0600
+	if err != nil {
+		return nil, fmt.Errorf("writing LIBVIRT_SSH_KEY to a file: %w", err)
+	}
+	done := func() { os.Remove(f.Name()) }
+	if _, err := f.WriteString(strings.TrimSpace(key) + "\n"); err != nil {
+		f.Close()
+		done()
+		return nil, fmt.Errorf("writing LIBVIRT_SSH_KEY to a file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		done()
+		return nil, err
+	}
+	os.Setenv("TF_VAR_libvirt_ssh_key_file", f.Name())
+	return func() { os.Unsetenv("TF_VAR_libvirt_ssh_key_file"); done() }, nil
+}
+
 func runPlan(ctx context.Context, s Streams, args []string) error {
 	fs := flags(s, "plan", "[DIR] [--out FILE] [--markdown FILE] [--backend-config V]...")
 	out := fs.String("out", "tfplan", "where to save the plan")
@@ -77,6 +105,11 @@ func runPlan(ctx context.Context, s Streams, args []string) error {
 		return err
 	}
 	env.AllowUnverified = *allow
+	cleanup, err := libvirtKey()
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	p, err := deploy.MakePlan(ctx, env, *out)
 	if err != nil {
 		return err
@@ -130,6 +163,11 @@ func runApply(ctx context.Context, s Streams, args []string) error {
 	if opt.Merge, err = m.merge(ctx); err != nil {
 		return err
 	}
+	cleanup, err := libvirtKey()
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	out, err := deploy.Apply(ctx, env, opt)
 	if err != nil {
 		return err

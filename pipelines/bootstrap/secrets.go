@@ -31,9 +31,18 @@ func withBackupKey(c *Config) bool {
 	return c.Site.Admin.BackupKey != "" || c.Site.Backups.Target.S3 != nil
 }
 
+// atHetzner: a Hetzner server, or the site's DNS zones at Hetzner (a server anywhere).
+func atHetzner(c *Config) bool {
+	return c.Site.Provider.Hetzner != nil || c.Site.DNS.Hetzner != nil
+}
+
+// onLibvirt: a server on the owner's own machine, reached over SSH with this key.
+func onLibvirt(c *Config) bool { return c.Site.Provider.Libvirt != nil }
+
 // Secrets are the secrets of site-template/workflows (GitHub and Forgejo), by name.
 var Secrets = []Secret{
-	{"HCLOUD_TOKEN", "Hetzner Cloud API token (read-write) of the site's project", always},
+	{"HCLOUD_TOKEN", "Hetzner Cloud API token (read-write) of the site's project", atHetzner},
+	{"LIBVIRT_SSH_KEY", "private SSH key that logs in to the site's own machine as provider.libvirt.user (its public half in that user's authorized_keys)", onLibvirt},
 	{"STATE_PASSPHRASE", "passphrase encrypting the Terraform state and plans", always},
 	{"STATE_S3_ACCESS_KEY_ID", "access key of the state bucket", withState},
 	{"STATE_S3_SECRET_ACCESS_KEY", "secret key of the state bucket", withState},

@@ -105,6 +105,28 @@ type Change struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// Kinds of change the summary and the checks tell apart, the same on every platform
+// (docs/maintainers/platforms.md): the server, the data volume, and what only follows the
+// server (its OS disk, its Ignition, the volume's attachment).
+const (
+	KindServer  = "server"
+	KindData    = "data volume"
+	KindFollows = "follows the server"
+)
+
+// Kind is the change's kind: KindServer, KindData, KindFollows, or else its resource type.
+func (c Change) Kind() string {
+	switch {
+	case c.Type == "hcloud_server", c.Type == "libvirt_domain":
+		return KindServer
+	case c.Type == "hcloud_volume", c.Address == "libvirt_volume.data":
+		return KindData
+	case c.Type == "hcloud_volume_attachment", c.Type == "libvirt_volume", c.Type == "libvirt_ignition":
+		return KindFollows
+	}
+	return c.Type
+}
+
 // Plan is a saved plan and what it does.
 type Plan struct {
 	File    string   `json:"-"`
@@ -138,7 +160,7 @@ type Read struct {
 // protected are the resources a plan may not destroy unless site.yaml allows it: losing
 // them loses the customer's data or addresses.
 var protected = map[string]string{
-	"hcloud_volume":     "the data volume (all app data)",
+	KindData:            "the data volume (all app data)",
 	"hcloud_primary_ip": "an IP address of the site",
 }
 
@@ -231,10 +253,10 @@ func makePlan(ctx context.Context, e Env, file string, danger site.Danger) (*Pla
 	p.Digest = digest(shown)
 	var dangerous []string
 	for _, c := range p.Changes {
-		if c.Type == "hcloud_server" && c.Action == "replace" {
+		if c.Kind() == KindServer && c.Action == "replace" {
 			p.ReplacesServer = true
 		}
-		if what, ok := protected[c.Type]; ok && (c.Action == "delete" || c.Action == "replace") {
+		if what, ok := protected[c.Kind()]; ok && (c.Action == "delete" || c.Action == "replace") {
 			dangerous = append(dangerous, fmt.Sprintf("%s (%s)", what, c.Address))
 		}
 	}
@@ -354,6 +376,10 @@ func changes(p *tfjson.Plan) []Change {
 		case "hcloud_volume":
 			if size, ok := vals["size"].(float64); ok {
 				c.Detail = fmt.Sprintf("%.0f GB", size)
+			}
+		case "libvirt_volume":
+			if size, ok := vals["size"].(float64); ok && c.Kind() == KindData {
+				c.Detail = fmt.Sprintf("%.0f GB", size/(1<<30)) // bytes; the module's GiB
 			}
 		case "hcloud_primary_ip":
 			c.Detail, _ = vals["type"].(string)

@@ -12,12 +12,12 @@ import (
 )
 
 // The backup settings (schedule, retention, heartbeat) change on the running server: they
-// are not in the Ignition that decides a rebuild, and terraform/server.tf keeps what the
+// are not in the Ignition that decides a rebuild, and terraform/ignition.tf keeps what the
 // server has in terraform_data.backup_settings. A plan that updates it, and neither creates
 // nor rebuilds the server, has Apply send the planned settings over SSH with the backup key
 // (pinned host key, the forced command's nassella-backup-settings verb) before it applies.
 
-// Addresses of nassella's own terraform_data resources (site-template/terraform/hetzner/server.tf).
+// Addresses of nassella's own terraform_data resources (site-template/terraform/shared/ignition.tf).
 const (
 	SettingsAddress = "terraform_data.backup_settings"
 	SetupAddress    = "terraform_data.server_setup"
@@ -45,7 +45,7 @@ func SetupLine(p *Plan, c Change) string {
 // current backup settings.
 func serverMade(p *Plan) bool {
 	for _, c := range p.Changes {
-		if c.Type == "hcloud_server" && (c.Action == "create" || c.Action == "replace") {
+		if c.Kind() == KindServer && (c.Action == "create" || c.Action == "replace") {
 			return true
 		}
 	}

@@ -40,8 +40,8 @@ func Summarize(p *Plan) Summary {
 	counts := map[string]int{}
 	for _, c := range p.Changes {
 		counts[c.Action]++
-		switch c.Type {
-		case "hcloud_server":
+		switch c.Kind() {
+		case KindServer:
 			switch c.Action {
 			case "replace":
 				line := "The server will be rebuilt with the new setup, because your apps' settings or the server's setup changed. Your data volume and IP addresses stay; your apps are offline for a few minutes."
@@ -58,7 +58,7 @@ func Summarize(p *Plan) Summary {
 			case "delete":
 				s.Warnings = append(s.Warnings, "The server will be deleted.")
 			}
-		case "hcloud_volume":
+		case KindData:
 			switch c.Action {
 			case "create":
 				s.Lines = append(s.Lines, fmt.Sprintf("A data volume of %s will be created for your apps' data.", c.Detail))
@@ -96,10 +96,10 @@ func Summarize(p *Plan) Summary {
 			}
 		case "hcloud_ssh_key":
 			// Rescue keys: too technical to list one by one.
-		case "hcloud_volume_attachment":
+		case KindFollows:
 			// Follows the server and the volume.
 		case "terraform_data":
-			// nassella's own records (server.tf): the server's setup shows as its rebuild;
+			// nassella's own records (ignition.tf): the server's setup shows as its rebuild;
 			// new backup settings change the running server.
 			if l := SetupLine(p, c); l != "" {
 				s.Lines = append(s.Lines, l)
@@ -151,7 +151,7 @@ func Summarize(p *Plan) Summary {
 func headline(p *Plan) string {
 	server := ""
 	for _, c := range p.Changes {
-		if c.Type == "hcloud_server" {
+		if c.Kind() == KindServer {
 			server = c.Action
 		}
 	}
@@ -258,7 +258,7 @@ func recordsToAdd(p *Plan) []string {
 	}
 	var out []string
 	for _, c := range p.Changes {
-		if c.Type != "hcloud_server" {
+		if c.Kind() != KindServer {
 			continue
 		}
 		switch c.Action {

@@ -100,6 +100,24 @@ func TestSummaryWords(t *testing.T) {
 			"It is applied in your maintenance window, Sun 03:00 (Europe/Berlin).",
 			[]string{"**Your server will be changed without a rebuild.**\n\nIt is applied in your maintenance window, Sun 03:00 (Europe/Berlin).\n\n", "The server's setup will change without a rebuild"},
 			nil},
+		// A libvirt site's rebuild, as TestLibvirtPlatform's plan has it: the domain, its OS
+		// disk and its Ignition replaced, the data disk alone.
+		{"libvirt rebuild", deploy.Plan{Changes: []deploy.Change{
+			{Address: "libvirt_domain.host", Type: "libvirt_domain", Action: "replace"},
+			{Address: "libvirt_ignition.host", Type: "libvirt_ignition", Action: "replace"},
+			{Address: "libvirt_volume.os", Type: "libvirt_volume", Action: "replace"},
+		}, Site: withKey},
+			"",
+			[]string{"**Your server will be rebuilt: your apps are offline for a few minutes.**", "A backup of all your data is taken first.", "| `libvirt_volume.os` | replace |"},
+			[]string{"Another part of the server's setup", "WARNING"}},
+		{"libvirt first apply", deploy.Plan{Changes: []deploy.Change{
+			{Address: "libvirt_domain.host", Type: "libvirt_domain", Action: "create"},
+			{Address: "libvirt_volume.data", Type: "libvirt_volume", Action: "create", Detail: "50 GB"},
+			{Address: "libvirt_volume.flatcar", Type: "libvirt_volume", Action: "create"},
+		}},
+			"",
+			[]string{"**Your server will be created.**", "A data volume of 50 GB will be created for your apps' data."},
+			[]string{"Another part of the server's setup"}},
 		{"nothing", deploy.Plan{},
 			"",
 			[]string{"**Nothing changes on your server.**"},
@@ -132,5 +150,25 @@ func TestSummaryWords(t *testing.T) {
 				t.Errorf("text lacks the headline or the tally:\n%s", text)
 			}
 		})
+	}
+}
+
+// Every platform's server and data volume are the same kinds to the summary and to the
+// data-loss check (docs/maintainers/platforms.md).
+func TestChangeKind(t *testing.T) {
+	for _, tc := range []struct{ address, typ, want string }{
+		{"hcloud_server.host", "hcloud_server", deploy.KindServer},
+		{"libvirt_domain.host", "libvirt_domain", deploy.KindServer},
+		{"hcloud_volume.data", "hcloud_volume", deploy.KindData},
+		{"libvirt_volume.data", "libvirt_volume", deploy.KindData},
+		{"libvirt_volume.os", "libvirt_volume", deploy.KindFollows},
+		{"libvirt_volume.flatcar", "libvirt_volume", deploy.KindFollows},
+		{"libvirt_ignition.host", "libvirt_ignition", deploy.KindFollows},
+		{"hcloud_volume_attachment.data", "hcloud_volume_attachment", deploy.KindFollows},
+		{"hcloud_zone.site[\"a.example\"]", "hcloud_zone", "hcloud_zone"},
+	} {
+		if got := (deploy.Change{Address: tc.address, Type: tc.typ}).Kind(); got != tc.want {
+			t.Errorf("%s: kind %q, want %q", tc.address, got, tc.want)
+		}
 	}
 }

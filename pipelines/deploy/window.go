@@ -110,7 +110,7 @@ func WhoMerged(ctx context.Context, c forge.Client, repo, sha string) (Merge, er
 // change counts). Creating the first server restarts nothing.
 func Restarts(p *Plan) bool {
 	for _, c := range p.Changes {
-		if c.Type == "hcloud_server" && c.Action != "create" {
+		if c.Kind() == KindServer && c.Action != "create" {
 			return true
 		}
 	}

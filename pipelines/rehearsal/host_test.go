@@ -116,7 +116,7 @@ func (h *composeHost) install(cat *catalog.Release, apps []string) {
 	h.writeFiles()
 	h.readUnits()
 
-	// What terraform_data.server_setup copies to a new server (server.tf).
+	// What terraform_data.server_setup copies to a new server (ignition.tf).
 	tr, err := generator.Generate(ts.Site, cat)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +130,7 @@ func (h *composeHost) install(cat *catalog.Release, apps []string) {
 	env := h.read(hostcontract.ConfigDir + "/backup.env")
 	env = replaceLine(t, env, "RESTIC_REPOSITORY=", fmt.Sprintf("RESTIC_REPOSITORY='s3:%s/%s/%s'", h.s3.Endpoint, h.bucket, rehearsalSite))
 	h.write(hostcontract.ConfigDir+"/backup.env", []byte(env), 0o644)
-	// The relay's password, as Terraform writes it at apply (server.tf, the secret SMTP_PASSWORD).
+	// The relay's password, as Terraform writes it at apply (ignition.tf, the secret SMTP_PASSWORD).
 	h.write(hostcontract.MailEnv, h.relay.mailEnv(), 0o600)
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator"
 	"github.com/nassella/nassella/generator/render/butane"
+	"github.com/nassella/nassella/generator/tree"
 	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/internal/hostcontract"
 	"github.com/nassella/nassella/internal/testenv/s3test"
@@ -127,7 +128,7 @@ func TestHostInVM(t *testing.T) {
 		t.Fatalf("before the volume came: %q; the mount and Docker must wait", out)
 	}
 	t.Logf("data disk hot-plugged %s after power-on", time.Since(g.started).Round(time.Second))
-	if err := g.vm.HotplugDataDisk(ctx, disk); err != nil {
+	if err := g.vm.(*vmtest.VM).HotplugDataDisk(ctx, disk); err != nil {
 		t.Fatal(err)
 	}
 	roots := g.healthy(ctx, first, "first boot")
@@ -172,10 +173,8 @@ func TestHostInVM(t *testing.T) {
 	}
 }
 
-// vmIgnition is the Ignition a server of apps gets at apply, plus what the rehearsal adds:
-// the files terraform_data.server_setup copies (the backup settings) and backup.env aimed
-// at the test's S3 server, reached from the guest through QEMU's user network (10.0.2.2 is
-// the host's loopback there: QEMU's docs, "Network emulation", user networking).
+// vmIgnition is the Ignition a server of apps gets at apply (vmtest.RenderSite plays
+// Terraform's part), plus what the rehearsal adds (standinFiles).
 func vmIgnition(t *testing.T, cat *catalog.Release, apps []string, keys *vmtest.Keys, s3 *s3test.Server, bucket string) ([]byte, *vmtest.TestSite) {
 	t.Helper()
 	ts, err := vmtest.RenderSite(cat, apps, keys, vmtest.SiteOptions{Name: rehearsalSite, Backup: &vmtest.BackupTarget{
@@ -185,7 +184,23 @@ func vmIgnition(t *testing.T, cat *catalog.Release, apps []string, keys *vmtest.
 	if err != nil {
 		t.Fatal(err)
 	}
-	final, _, err := vmtest.ResolveIgnition(ts.Ignition)
+	tr, err := generator.Generate(ts.Site, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ignitionWith(t, nil, ts.Ignition, ignitionWith(t, standinFiles(t, cat, apps, ts.Ignition, tr, s3, bucket))), ts
+}
+
+// standinFiles are the files the rehearsal puts over a server's Ignition ign (what the
+// server boots with: the generated config merged with the apply-time files): backup.env
+// aimed at the test's S3 server, reached from the guest through QEMU's user network
+// (10.0.2.2 is the host's loopback there: QEMU's docs, "Network emulation", user
+// networking), the backup settings terraform_data.server_setup copies, and each app's claim
+// as its stand-in understands it (see standinClaim; the runner, its unit and the gate stay
+// the host's own).
+func standinFiles(t *testing.T, cat *catalog.Release, apps []string, ign []byte, tr *tree.Tree, s3 *s3test.Server, bucket string) map[string]string {
+	t.Helper()
+	final, _, err := vmtest.ResolveIgnition(ign)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,14 +217,8 @@ func vmIgnition(t *testing.T, cat *catalog.Release, apps []string, keys *vmtest.
 	env := files[hostcontract.BackupEnv]
 	u, _ := url.Parse(s3.Endpoint)
 	env = replaceLine(t, env, "RESTIC_REPOSITORY=", fmt.Sprintf("RESTIC_REPOSITORY='s3:http://10.0.2.2:%s/%s/%s'", u.Port(), bucket, rehearsalSite))
-	tr, err := generator.Generate(ts.Site, cat)
-	if err != nil {
-		t.Fatal(err)
-	}
 	settings, _ := tr.Get(butane.SettingsPath)
 	add := map[string]string{hostcontract.BackupEnv: env, hostcontract.BackupSettings: string(settings.Data)}
-	// Each app's claim as its stand-in understands it (see standinClaim); the runner,
-	// its unit and the gate stay the host's own.
 	for _, a := range apps {
 		p := path.Join(hostcontract.AppsConfig, a, hostcontract.ClaimFile)
 		body, ok := files[p]
@@ -218,7 +227,7 @@ func vmIgnition(t *testing.T, cat *catalog.Release, apps []string, keys *vmtest.
 		}
 		add[p] = standinClaim(t, a, body, cat.Apps[a].Claim, false)
 	}
-	return ignitionWith(t, nil, ts.Ignition, ignitionWith(t, add)), ts
+	return add
 }
 
 // ignitionWith is an Ignition config holding files (mode 0644) that merges configs, in order.
@@ -249,10 +258,20 @@ func ignitionWith(t *testing.T, files map[string]string, merge ...[]byte) []byte
 	return b
 }
 
+// machine is a running stand-in host: a vmtest.VM, or a libvirt domain (libvirt_test.go).
+type machine interface {
+	// Addr is where the guest's TCP port is forwarded to on this machine.
+	Addr(guestPort int) string
+	// Serial is what the guest has written to its serial console so far.
+	Serial() string
+	Shutdown(ctx context.Context) error
+	Close() error
+}
+
 // guest is one booted stand-in host, reached over SSH and its forwarded 443.
 type guest struct {
 	t       *testing.T
-	vm      *vmtest.VM
+	vm      machine
 	keys    *vmtest.Keys
 	sh      *vmtest.SSH
 	started time.Time

@@ -90,7 +90,7 @@ func startRelay(t *testing.T, d *dockertest.Daemon) *mailRelay {
 }
 
 // siteMail is the relay as site.yaml's mail: gives it; its password is SMTP_PASSWORD in
-// mailEnv, as Terraform writes it (site-template/terraform/hetzner/server.tf).
+// mailEnv, as Terraform writes it (site-template/terraform/shared/ignition.tf).
 func (r *mailRelay) siteMail() string {
 	return fmt.Sprintf("{ host: %s, port: %d, tls: starttls, user: %q, from: %q }", r.host, r.port, r.user, r.from)
 }

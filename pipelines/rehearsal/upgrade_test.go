@@ -37,7 +37,7 @@ const upgraded = "paperless-ngx"
 // majorUpgrade takes the next catalog release, in which upgraded moves to its next major,
 // the way a site's server takes it: the release changes the server's Ignition, so apply
 // replaces the server (terraform_data.server_setup and replace_triggered_by,
-// site-template/terraform/hetzner/server.tf), and the new server boots the new compose
+// site-template/terraform/shared/ignition.tf), and the new server boots the new compose
 // files on the same data volume. Afterwards the app runs the new release's images, every
 // app keeps its data marks, secrets and claim marker, the claim runs nothing again and
 // Caddy keeps its certificates.

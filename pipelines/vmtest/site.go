@@ -72,6 +72,10 @@ func NewKeys() (*Keys, error) {
 	return &Keys{Client: client, Host: host, hostPEM: pem.EncodeToMemory(block)}, nil
 }
 
+// HostKeyPEM is the host's private key as an OpenSSH key file, what
+// /etc/ssh/ssh_host_ed25519_key holds (and the NASSELLA_HOST_KEY secret a site's apply has).
+func (k *Keys) HostKeyPEM() []byte { return k.hostPEM }
+
 // AuthorizedKey is the client key as a site.yaml ssh_keys entry.
 func (k *Keys) AuthorizedKey() string {
 	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k.Client.PublicKey()))) + " nassella-vmtest"
@@ -111,6 +115,9 @@ type SiteOptions struct {
 	Name   string        // "vmtest" when empty
 	Backup *BackupTarget // a placeholder bucket when nil: backups are then not tested
 	Mail   string        // site.yaml's mail: as a flow mapping ("{ host: ..., ... }"); none when empty
+	// Provider and DNS are site.yaml's provider: and dns: as flow mappings; a Hetzner
+	// server and Hetzner DNS when empty.
+	Provider, DNS string
 }
 
 // SiteYAML returns a site.yaml running apps under TestDomain with the run's key.
@@ -126,6 +133,13 @@ func SiteYAML(apps []string, key string, so SiteOptions) []byte {
 			region = fmt.Sprintf(", region: %q", t.Region)
 		}
 	}
+	provider, dns := so.Provider, so.DNS
+	if provider == "" {
+		provider = "{ hetzner: { location: nbg1, server_type: ccx63, volume_gb: 10 } }"
+	}
+	if dns == "" {
+		dns = "{ hetzner: {} }"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `# A throwaway site for nassella vmtest.
 version: 1
@@ -137,12 +151,10 @@ admin:
     - %q
 # The VM's memory is set by vmtest, not by the server type; the largest type passes the
 # memory check for any set of apps.
-provider:
-  hetzner: { location: nbg1, server_type: ccx63, volume_gb: 10 }
-dns:
-  hetzner: {}
+provider: %s
+dns: %s
 apps:
-`, name, TestDomain, TestDomain, key)
+`, name, TestDomain, TestDomain, key, provider, dns)
 	for _, a := range apps {
 		fmt.Fprintf(&b, "  %s: {}\n", a)
 	}

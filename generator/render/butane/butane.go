@@ -512,7 +512,7 @@ WantedBy=multi-user.target
 }
 
 // UserDataSize is the size of the user_data Terraform builds from the Ignition (see
-// terraform/server.tf): a wrapper merging the gzipped, base64 Ignition, plus the
+// terraform/ignition.tf): a wrapper merging the gzipped, base64 Ignition, plus the
 // apply-time files at their largest (a volume device path, outside secrets of up to 128
 // characters each). It errs on the large side.
 func UserDataSize(ignition []byte) (int, error) {

@@ -35,11 +35,11 @@ type data struct {
 	Support, Ask string
 	HasSupport   bool
 	// BackupKey says admin.backup_key is set: a rebuild is preceded by a backup.
-	BackupKey                  bool
-	Window, Timezone, Schedule string
-	Keep                       string
-	Settings                   []setting
-	Volume, DataDir, AppsData  string
+	BackupKey                              bool
+	Window, Timezone, Schedule             string
+	Keep                                   string
+	Settings                               []setting
+	Volume, VolumeWhere, DataDir, AppsData string
 	// Repository is the restic repository of the backups; BackupHost and BackupTag pick
 	// the site's own snapshots in it.
 	Repository, BackupHost, BackupTag string
@@ -66,14 +66,19 @@ func newData(in render.Input) data {
 		Schedule:   s.Backups.Schedule,
 		Keep:       keep(s.Backups.Keep.Daily, s.Backups.Keep.Weekly, s.Backups.Keep.Monthly),
 		Settings:   settings(),
-		// The volume's name in site-template/terraform/hetzner/volume.tf.
-		Volume:     s.Name + "-data",
-		DataDir:    hostcontract.DataDir,
-		AppsData:   hostcontract.AppsData,
-		BackupHost: s.Name,
-		BackupTag:  hostcontract.BackupTag,
-		DNS:        DNSSection(s),
-		Updates:    UpdatesSection(s),
+		// The volume's name in site-template/terraform/<platform>/volume.tf.
+		Volume:      s.Name + "-data",
+		VolumeWhere: "at Hetzner",
+		DataDir:     hostcontract.DataDir,
+		AppsData:    hostcontract.AppsData,
+		BackupHost:  s.Name,
+		BackupTag:   hostcontract.BackupTag,
+		DNS:         DNSSection(s),
+		Updates:     UpdatesSection(s),
+	}
+	if v := s.Provider.Libvirt; v != nil {
+		d.Volume = s.Name + "-data.qcow2"
+		d.VolumeWhere = fmt.Sprintf("in the libvirt pool %s on %s", v.PoolOrDefault(), v.Host)
 	}
 	if s.Support != nil {
 		d.Ask = fmt.Sprintf("[%s](#who-to-ask)", s.Support.Name)

@@ -23,19 +23,31 @@ const Dir = "terraform"
 // Render returns the files of the terraform folder by name.
 func Render(in render.Input) (map[string][]byte, error) {
 	out := map[string][]byte{}
-	const module = "terraform/hetzner"
-	names, err := fs.Glob(sitetemplate.FS, module+"/*.tf")
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range names {
-		body, err := fs.ReadFile(sitetemplate.FS, n)
+	// The platform's module, what every platform shares (the site's variables and outputs,
+	// the Ignition's apply-time files) and the site's DNS, side by side in one folder.
+	for _, module := range Modules(in.Site) {
+		names, err := fs.Glob(sitetemplate.FS, module+"/*.tf")
 		if err != nil {
 			return nil, err
 		}
-		out[path.Base(n)] = append([]byte(render.Header("#", in)+"\n"), body...)
+		for _, n := range names {
+			body, err := fs.ReadFile(sitetemplate.FS, n)
+			if err != nil {
+				return nil, err
+			}
+			if _, dup := out[path.Base(n)]; dup {
+				return nil, fmt.Errorf("site-template: two of %s have %s", strings.Join(Modules(in.Site), ", "), path.Base(n))
+			}
+			out[path.Base(n)] = append([]byte(render.Header("#", in)+"\n"), body...)
+		}
 	}
 	out["site.auto.tfvars"] = tfvars(in)
+	if v := in.Site.Provider.Libvirt; v != nil {
+		out["libvirt_known_hosts"] = knownHosts(in, v)
+		if in.Site.Danger.AllowDestroyingData {
+			out["data_override.tf"] = dataOverride(in)
+		}
+	}
 	if st := in.Site.State; st != nil && st.S3 != nil {
 		out["backend.tf"] = backend(in, st.S3)
 	}
@@ -76,18 +88,66 @@ terraform {
 	return []byte(b.String())
 }
 
+// Platform names the module folder under site-template/terraform the site runs on.
+func Platform(s *site.Loaded) string {
+	if s.Provider.Libvirt != nil {
+		return "libvirt"
+	}
+	return "hetzner"
+}
+
+// Modules are the site-template folders whose files make up the site's terraform folder.
+// The DNS part: on Hetzner the hcloud provider is there anyway and its DNS file handles
+// every mode (records_only with no zone); elsewhere a site with records_only must not
+// have the hcloud provider at all, which OpenTofu would configure, and fail without a
+// token, even with no resource of it.
+func Modules(s *site.Loaded) []string {
+	platform := Platform(s)
+	out := []string{"terraform/shared", "terraform/" + platform}
+	switch {
+	case platform == "hetzner":
+		out = append(out, "terraform/dns-hetzner")
+	case s.DNSMode() == site.DNSRecordsOnly:
+		out = append(out, "terraform/dns-records-only")
+	default:
+		out = append(out, "terraform/dns-hetzner", "terraform/dns-hetzner-provider")
+	}
+	return out
+}
+
 func tfvars(in render.Input) []byte {
 	s := in.Site
-	h := s.Provider.Hetzner
 	var b strings.Builder
 	b.WriteString(render.Header("#", in))
 	b.WriteString("\n")
 	attr := func(k, v string) { fmt.Fprintf(&b, "%-15s = %s\n", k, v) }
 	attr("site", quote(s.Name))
-	attr("location", quote(h.Location))
-	attr("datacenter", quote(site.HetznerDatacenter(h.Location)))
-	attr("server_type", quote(h.ServerType))
-	attr("volume_size", strconv.Itoa(h.VolumeGB))
+	if h := s.Provider.Hetzner; h != nil {
+		attr("location", quote(h.Location))
+		attr("datacenter", quote(site.HetznerDatacenter(h.Location)))
+		attr("server_type", quote(h.ServerType))
+		attr("volume_size", strconv.Itoa(h.VolumeGB))
+	}
+	if v := s.Provider.Libvirt; v != nil {
+		attr("libvirt_host", quote(v.Host))
+		attr("libvirt_user", quote(v.UserOrDefault()))
+		attr("pool", quote(v.PoolOrDefault()))
+		if v.Bridge != "" {
+			attr("bridge", quote(v.Bridge))
+		} else {
+			attr("network", quote(v.NetworkOrDefault()))
+		}
+		attr("ipv4_address", quote(v.IPv4))
+		if v.IPv6 != "" {
+			attr("ipv6_address", quote(v.IPv6))
+		}
+		attr("memory_mb", strconv.Itoa(v.MemoryMB))
+		attr("vcpus", strconv.Itoa(v.VCPUsOrDefault()))
+		attr("volume_size", strconv.Itoa(v.VolumeGB))
+		if v.FlatcarImage != "" {
+			attr("flatcar_image", quote(v.FlatcarImage))
+		}
+	}
 	attr("flatcar_channel", quote(in.Catalog.Flatcar.Channel))
 	if s.Danger.AllowDestroyingData {
 		b.WriteString("\n# danger_zone.allow_destroying_data is set in site.yaml.\n")
@@ -147,6 +207,27 @@ func dnsVars(b *strings.Builder, s *site.Loaded) {
 			width, key(r), quote(r.Zone), quote(r.Name), quote(r.Type), r.TTL, strings.Join(values, ", "))
 	}
 	b.WriteString("}\n")
+}
+
+// knownHosts pins the libvirt host's SSH key for the provider's qemu+ssh connection
+// (libvirt/versions.tf): OpenSSH's known_hosts format, the host as site.yaml names it.
+func knownHosts(in render.Input, v *site.Libvirt) []byte {
+	fields := strings.Fields(v.HostKey)
+	return []byte(render.Header("#", in) + "\n" + v.Host + " " + fields[0] + " " + fields[1] + "\n")
+}
+
+// dataOverride lifts the data volume's prevent_destroy, which OpenTofu takes only as a
+// literal, when site.yaml allows destroying data: an override file (OpenTofu merges
+// *_override.tf into the resource) keeps the module the same for every site.
+func dataOverride(in render.Input) []byte {
+	return []byte(render.Header("#", in) + `
+# danger_zone.allow_destroying_data is set in site.yaml: a plan may delete the data volume.
+resource "libvirt_volume" "data" {
+  lifecycle {
+    prevent_destroy = false
+  }
+}
+`)
 }
 
 // quote writes an HCL string; site values are already restricted to safe characters, but

@@ -717,9 +717,14 @@ func TestOpenTofuEndToEnd(t *testing.T) {
 	if err := os.MkdirAll(module, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	sources, err := filepath.Glob(filepath.Join("..", "..", "..", "site-template", "terraform", "hetzner", "*.tf"))
-	if err != nil || len(sources) == 0 {
-		t.Fatalf("no Terraform module found: %v", err)
+	// A Hetzner site's module as the generator puts it together (render/terraform, Modules).
+	var sources []string
+	for _, part := range []string{"shared", "hetzner", "dns-hetzner"} {
+		found, err := filepath.Glob(filepath.Join("..", "..", "..", "site-template", "terraform", part, "*.tf"))
+		if err != nil || len(found) == 0 {
+			t.Fatalf("no Terraform module found in %s: %v", part, err)
+		}
+		sources = append(sources, found...)
 	}
 	for _, src := range sources {
 		data, err := os.ReadFile(src)

@@ -21,20 +21,13 @@ resource "hcloud_ssh_key" "admin" {
 }
 
 locals {
-  labels = {
-    "nassella-site" = var.site
-  }
+  # The addresses the site's names point at (shared/dns.tf): the primary IPs, which outlive
+  # every server.
+  public_ipv4 = hcloud_primary_ip.ipv4.ip_address
+  has_ipv6    = true
 
   # Values only known at apply time, written next to the committed Ignition on the host.
   volume_env = "NASSELLA_DATA_DEVICE=${hcloud_volume.data.linux_device}\n"
-  outside_env = join("", [
-    "RESTIC_PASSWORD=${var.backup_password}\n",
-    "AWS_ACCESS_KEY_ID=${var.backup_s3_access_key_id}\n",
-    "AWS_SECRET_ACCESS_KEY=${var.backup_s3_secret_access_key}\n",
-  ])
-  # The mail relay's password, apart from the backup's: the secrets service gives it to the
-  # apps that send e-mail, and restic never sees it.
-  mail_env = "SMTP_PASSWORD=${var.smtp_password}\n"
 
   # The public IPv6 the AAAA records point at (dns.tf), which Flatcar leaves unconfigured
   # on Hetzner (flatcar/Flatcar#1968): the ::1 of the primary IP's /64 with the gateway
@@ -64,10 +57,8 @@ locals {
     "",
   ])
 
-  # The committed Ignition, gzipped to stay far below Hetzner's 32 KiB user_data limit.
-  ignition_source = "data:;base64,${base64gzip(file("${path.module}/${var.ignition_file}"))}"
-
-  # The apply-time files that are part of the server's setup: a change rebuilds it.
+  # The apply-time files that are part of the server's setup (shared/ignition.tf): a change
+  # rebuilds it. Their order is part of the setup's hash: keep it.
   setup_files = concat([
     {
       path      = "/etc/nassella/volume.env"
@@ -75,18 +66,8 @@ locals {
       overwrite = true
       contents  = { source = "data:;base64,${base64encode(local.volume_env)}" }
     },
-    {
-      path      = "/etc/nassella/outside.env"
-      mode      = 384 # 0600
-      overwrite = true
-      contents  = { source = "data:;base64,${base64encode(local.outside_env)}" }
-    },
-    {
-      path      = "/etc/nassella/mail.env"
-      mode      = 384 # 0600
-      overwrite = true
-      contents  = { source = "data:;base64,${base64encode(local.mail_env)}" }
-    },
+    local.outside_file,
+    local.mail_file,
     {
       path      = "/etc/systemd/network/10-public.network"
       mode      = 420 # 0644
@@ -94,67 +75,6 @@ locals {
       contents  = { source = "data:;base64,${base64encode(local.public_network)}" }
     },
   ], local.host_key_files)
-
-  # When backups run, how many are kept, the heartbeat: written at first boot, changed on
-  # the running server by nassella apply (over SSH, with the backup key), never a rebuild.
-  backup_settings = file("${path.module}/${var.backup_settings_file}")
-
-  # A small Ignition that merges the committed one and adds the apply-time files.
-  user_data = jsonencode({
-    ignition = {
-      version = "3.3.0"
-      config = {
-        merge = [{
-          source      = local.ignition_source
-          compression = "gzip"
-        }]
-      }
-    }
-    storage = {
-      files = concat(local.setup_files, [
-        {
-          path      = "/etc/nassella/backup-settings.env"
-          mode      = 420 # 0644
-          overwrite = true
-          contents  = { source = "data:;base64,${base64encode(local.backup_settings)}" }
-        },
-      ])
-    }
-  })
-
-  # The SSH host key, the same on every server of the site, so nassella checks the server
-  # it backs up before a rebuild (and the doctor's) against a key known before the server
-  # exists. Ignition writes it before sshd starts; Flatcar's sshd-keygen.service runs
-  # ssh-keygen -A, which only makes the keys that are missing (flatcar/init
-  # systemd/system/sshd-keygen.service and coreos/init scripts/sshd_keygen).
-  host_key_files = var.ssh_host_key == "" ? [] : [
-    {
-      path      = "/etc/ssh/ssh_host_ed25519_key"
-      mode      = 384 # 0600
-      overwrite = true
-      contents  = { source = "data:;base64,${base64encode("${trimspace(var.ssh_host_key)}\n")}" }
-    },
-    {
-      path      = "/etc/ssh/ssh_host_ed25519_key.pub"
-      mode      = 420 # 0644
-      overwrite = true
-      contents  = { source = "data:;base64,${base64encode("${trimspace(var.ssh_host_public_key)}\n")}" }
-    },
-  ]
-}
-
-# The server's setup: the committed Ignition and the apply-time files, not the backup
-# settings. A change replaces the server (replace_triggered_by below triggers on this
-# resource's update: opentofu internal/tofu/eval_context_builtin.go,
-# EvaluateReplaceTriggeredBy); its hash keeps the state small.
-resource "terraform_data" "server_setup" {
-  input = sha256(jsonencode([local.ignition_source, local.setup_files]))
-}
-
-# The backup settings the running server has (the file's lines, comments aside); a change
-# is an update that nassella apply sends to the server, which restarts nothing.
-resource "terraform_data" "backup_settings" {
-  input = [for line in split("\n", local.backup_settings) : line if line != "" && !startswith(line, "#")]
 }
 
 # The server. Immutable: a changed setup replaces it (data stays on the volume, the IPs
