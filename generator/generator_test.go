@@ -15,6 +15,7 @@ import (
 	"github.com/nassella/nassella/generator/examples"
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/generator/tree"
+	"github.com/nassella/nassella/internal/hostcontract"
 	"github.com/nassella/nassella/internal/testenv/golden"
 )
 
@@ -195,7 +196,7 @@ func TestIgnitionLeavesApplyTimeFilesToTerraform(t *testing.T) {
 				tf = append(tf, f.Data...)
 			}
 		}
-		want := []string{"/etc/nassella/volume.env", "/etc/nassella/outside.env"}
+		want := []string{"/etc/nassella/volume.env", "/etc/nassella/outside.env", hostcontract.RestoreEnv, hostcontract.RestoreVar + "="}
 		if tr2, _ := tr.Get("terraform/network.tf"); tr2.Data != nil { // Hetzner's
 			want = append(want, "/etc/systemd/network/10-public.network")
 		}

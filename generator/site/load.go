@@ -116,6 +116,7 @@ var (
 	tldRe      = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 	bucketRe   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	scheduleRe = regexp.MustCompile(`^daily ([01][0-9]|2[0-3]):([0-5][0-9])$`)
+	restoreRe  = regexp.MustCompile(`^(latest|[0-9a-f]{8,64})$`)
 	windowRe   = regexp.MustCompile(`^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([01][0-9]|2[0-3]):([0-5][0-9])$`)
 )
 
@@ -373,6 +374,9 @@ func (c *checker) backups(s *Site) {
 		}
 	}
 	c.heartbeat(b)
+	if b.Restore != "" && !restoreRe.MatchString(b.Restore) {
+		c.add("backups.restore", fmt.Sprintf("%q is not a backup nassella can restore", b.Restore), "write latest, or a snapshot ID as nassella-backup snapshots lists it (8 to 64 hex digits), or remove restore")
+	}
 	if !c.required("backups.target", "{ s3: { endpoint: https://…, bucket: acme-backups } }") {
 		return
 	}

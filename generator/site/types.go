@@ -101,6 +101,9 @@ type Backups struct {
 	Target   Target `yaml:"target" jsonschema:"required"`
 	// HeartbeatURL is fetched after every successful backup, so a missed one is noticed
 	// by a service that waits for it (healthchecks.io, Uptime Kuma push monitors).
+	// Restore is for a server that takes the site over: it restores this backup onto a
+	// blank data volume before its apps start (hostcontract.RestoreUnit).
+	Restore      string `yaml:"restore" jsonschema:"pattern=^(latest|[0-9a-f]{8\\,64})$" jsonschema_description:"Only when moving your site or bringing it back after a loss, as your co-op says: a new server restores this backup (latest, or a snapshot ID) onto its blank data volume before the apps start. A data volume that holds data is never overwritten. Example: latest"`
 	HeartbeatURL string `yaml:"heartbeat_url" jsonschema:"format=uri" jsonschema_description:"Optional https address the server calls after every successful backup; a monitoring service (healthchecks.io, an Uptime Kuma push monitor) alerts you when a call is missing. Example: https://hc-ping.com/your-uuid"`
 }
 

@@ -108,6 +108,20 @@ const (
 	StatusCommand = "nassella-backup-status"
 )
 
+// Restore on a first boot: a server made to take a site over (a move to another platform,
+// a lost server or volume) gets RestoreEnv from apply, naming a snapshot. On a blank data
+// volume RestoreUnit restores it (BackupScript RestoreVerb) before the secrets, the proxy
+// and the apps start; a volume with data is never touched. RestorePending marks a
+// restore that began, so one that failed is tried again at the next boot instead of the
+// apps starting on part of the data.
+const (
+	RestoreEnv     = ConfigDir + "/restore.env" // NASSELLA_RESTORE_SNAPSHOT=latest or a snapshot ID
+	RestoreVar     = "NASSELLA_RESTORE_SNAPSHOT"
+	RestoreUnit    = UnitPrefix + "restore.service"
+	RestoreVerb    = "restore-first-boot"
+	RestorePending = DataDir + "/.nassella-restore-pending"
+)
+
 // The backup settings that change on a running server, without a rebuild: when backups
 // run, how many are kept, and the heartbeat address. Terraform writes them at first boot
 // (they are not part of the Ignition that decides a rebuild); later, `nassella apply`

@@ -75,6 +75,11 @@ func TestScriptsNameTheContract(t *testing.T) {
 			"(backup . --json " + bashWords(hostcontract.SnapshotFilter("$NASSELLA_SITE")) + " --exclude",
 			"restic forget --prune " + bashWords(hostcontract.SnapshotFilter("$NASSELLA_SITE")) + " ",
 			"restic snapshots " + bashWords(hostcontract.SnapshotFilter("$NASSELLA_SITE")) + ` "$@"`,
+			// The restore before a first boot's apps.
+			`[ -r "$config/` + path.Base(hostcontract.RestoreEnv) + `" ]`,
+			`sed -n 's/^` + hostcontract.RestoreVar + `=//p'`,
+			`pending="$data/` + path.Base(hostcontract.RestorePending) + `"`,
+			"\n  " + hostcontract.RestoreVerb + ") restore_first_boot ;;",
 		},
 		"nassella-backup-now.sh": {
 			`"${SSH_ORIGINAL_COMMAND:-}" = ` + hostcontract.StatusCommand + " ",
@@ -158,7 +163,7 @@ func TestScriptsNameNothingElse(t *testing.T) {
 		hostcontract.StatusCommand, hostcontract.BackupSettings, hostcontract.SettingsCommand,
 		hostcontract.SettingsScript, hostcontract.ScheduleGenerator, hostcontract.BackupTimer,
 		hostcontract.ClaimsDir, hostcontract.AppsData, hostcontract.ClaimCommand, hostcontract.ProxyNet,
-		hostcontract.ProxyUnit,
+		hostcontract.ProxyUnit, hostcontract.RestoreUnit, path.Base(hostcontract.RestorePending)[1:],
 	} {
 		known[p] = true
 	}

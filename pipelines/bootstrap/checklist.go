@@ -37,7 +37,7 @@ var versionRe = regexp.MustCompile(`^v?(\d+(?:\.\d+)*)`)
 
 // tofuMinimum is the oldest OpenTofu the site's Terraform accepts: its required_version.
 func tofuMinimum() string {
-	data, _ := fs.ReadFile(sitetemplate.FS, "terraform/hetzner/versions.tf")
+	data, _ := fs.ReadFile(sitetemplate.FS, "terraform/shared/state.tf")
 	if m := regexp.MustCompile(`required_version\s*=\s*">=\s*([0-9.]+)"`).FindSubmatch(data); m != nil {
 		return string(m[1])
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -155,6 +156,8 @@ func TestComposeLayer(t *testing.T) {
 	if !equalMaps(h.tree(restored+"/secrets"), h.tree(hostcontract.DataDir+"/secrets")) {
 		t.Error("the restored secrets differ from the volume's")
 	}
+
+	h.restoreFirstBoot(ctx, back)
 
 	// A restart keeps data, secrets and certificates: the apps' own marks, the secrets
 	// files and Caddy's certificate files are the same afterwards.
@@ -323,4 +326,57 @@ func standinMark(t *testing.T, app string, body []byte) string {
 		b.WriteString(k + "=" + a.Markers[k] + " ")
 	}
 	return b.String()
+}
+
+// restoreFirstBoot runs the restore a server taking the site over does before its apps
+// start (nassella-backup restore-first-boot, from nassella-restore.service), with the
+// restore instruction apply writes: over the volume with data it does nothing; onto a
+// blank volume of its own (a folder of the host here) a failing restore fails and leaves
+// its pending mark, so the next boot tries again instead of starting the apps; the next
+// one restores the snapshot (back: what the same snapshot restored beside the volume) and
+// removes the mark.
+func (h *composeHost) restoreFirstBoot(ctx context.Context, back map[string]string) {
+	h.t.Helper()
+	const (
+		blank  = "/var/cache/nassella/first-boot-volume"
+		good   = "/var/cache/nassella/first-boot-config"
+		broken = "/var/cache/nassella/first-boot-config-broken"
+	)
+	pending := blank + "/" + path.Base(hostcontract.RestorePending)
+	h.run(ctx, "rm -rf "+blank+" "+good+" "+broken+" && mkdir -p "+blank+"/lost+found && cp -a "+hostcontract.ConfigDir+" "+good+
+		" && printf '"+hostcontract.RestoreVar+"=latest\\n' > "+good+"/"+path.Base(hostcontract.RestoreEnv)+
+		" && cp -a "+good+" "+broken+" && sed -i 's/^RESTIC_PASSWORD=.*/RESTIC_PASSWORD=not-the-password/' "+broken+"/"+path.Base(hostcontract.OutsideEnv))
+	script := hostcontract.BackupScript + " " + hostcontract.RestoreVerb + " 2>&1"
+
+	if out := h.run(ctx, "NASSELLA_CONFIG="+good+" "+script); !strings.Contains(out, "the data volume holds data") {
+		h.t.Errorf("restore-first-boot over the volume with data:\n%s", out)
+	}
+	out, _, err := h.docker.Run(ctx, nil, "sh", "-c", "NASSELLA_DATA="+blank+" NASSELLA_CONFIG="+broken+" "+script)
+	if err == nil {
+		h.t.Errorf("restore-first-boot with a wrong repository password did not fail:\n%s", out)
+	}
+	if _, err := os.Stat(h.hostFile(pending)); err != nil {
+		h.t.Errorf("the failed restore left no pending mark: %v", err)
+	}
+	start := time.Now()
+	if out := h.run(ctx, "NASSELLA_DATA="+blank+" NASSELLA_CONFIG="+good+" "+script); !strings.Contains(out, "restored snapshot latest") {
+		h.t.Errorf("restore-first-boot after the failed one:\n%s", out)
+	}
+	h.t.Logf("restore onto a blank volume: %s", time.Since(start).Round(100*time.Millisecond))
+	if _, err := os.Stat(h.hostFile(pending)); err == nil {
+		h.t.Error("the restore left its pending mark")
+	}
+	if got := h.tree(blank + "/apps"); !equalMaps(got, back) {
+		h.t.Errorf("the blank volume got %d files under apps, the snapshot has %d (or they differ)", len(got), len(back))
+	}
+}
+
+// hostFile is the test's file for a path of the server.
+func (h *composeHost) hostFile(p string) string {
+	h.t.Helper()
+	local, ok := h.hostPath(p)
+	if !ok {
+		h.t.Fatalf("%s is outside the rehearsal host's folders", p)
+	}
+	return local
 }

@@ -44,15 +44,7 @@ import (
 //   - a restore: a fresh VM on a blank disk restores the last backup with the host's own
 //     restore command and comes up with the data.
 func TestHostInVM(t *testing.T) {
-	testtool.Require(t, "NASSELLA_IGNITION", ".ci/tools-hostimage.sh")
-	testtool.Require(t, "NASSELLA_HOSTROOT", ".ci/tools-hostimage.sh")
-	plugin := testtool.Require(t, "NASSELLA_COMPOSE_PLUGIN", ".ci/tools-docker.sh")
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("building the stand-in host needs root")
-		}
-		t.Skip("building the stand-in host needs root")
-	}
+	plugin := requireStandinHost(t)
 	qemu, err := vmtest.FindQEMU()
 	if err != nil {
 		t.Fatal(err)
@@ -76,9 +68,9 @@ func TestHostInVM(t *testing.T) {
 		t.Fatal(err)
 	}
 	var caddyfile []byte // the first image's
-	image := func(apps []string) *standinhost.Image {
+	image := func(apps []string, restore bool) *standinhost.Image {
 		t.Helper()
-		ign, ts := vmIgnition(t, cat, apps, keys, s3, bucket)
+		ign, ts := vmIgnition(t, cat, apps, keys, s3, bucket, restore)
 		if caddyfile == nil {
 			caddyfile = ts.Caddyfile
 		}
@@ -113,7 +105,7 @@ func TestHostInVM(t *testing.T) {
 	}
 
 	// First boot; the data disk comes after more than 90 s.
-	img1 := image(first)
+	img1 := image(first, false)
 	disk := filepath.Join(dir, "data.raw")
 	if err := vmtest.CreateDisk(disk, 2<<30); err != nil {
 		t.Fatal(err)
@@ -145,26 +137,37 @@ func TestHostInVM(t *testing.T) {
 	g.same(ctx, roots, mark, secrets, certs, "over a reboot")
 	g.shutdown(ctx)
 
-	// A rebuild: the pristine image with an app added, the same data disk.
-	img2 := image(both)
+	// A rebuild: the pristine image with an app added, the same data disk. Its server was
+	// made with a restore instruction (as for a move): it must not restore over the data.
+	img2 := image(both, true)
 	g = boot(img2, disk)
 	g.ssh(ctx)
 	roots = g.healthy(ctx, both, "rebuild")
 	g.same(ctx, roots, mark, secrets, certs, "over a rebuild")
+	if out := g.run(ctx, "sudo -n journalctl -b --no-pager -o cat -u "+hostcontract.RestoreUnit); !strings.Contains(out, "the data volume holds data") || strings.Contains(out, "restoring snapshot") {
+		t.Errorf("a server with a restore instruction on a volume with data:\n%s", out)
+	}
 	mark = g.marks(ctx, roots, both)
 	g.run(ctx, "sudo -n "+hostcontract.BackupScript+" run")
 	g.shutdown(ctx)
 
-	// A restore onto a blank disk with the host's own command.
+	// A server taking the site over (a move, a lost volume): a blank disk and the restore
+	// instruction from apply. The backup comes back before any app starts: the apps never
+	// run on the empty volume (their secrets would be made anew, their claim run again).
 	blank := filepath.Join(dir, "blank.raw")
 	if err := vmtest.CreateDisk(blank, 2<<30); err != nil {
 		t.Fatal(err)
 	}
 	g = boot(img2, blank)
 	g.ssh(ctx)
-	roots = g.healthy(ctx, both, "fresh server before the restore")
-	g.run(ctx, "sudo -n "+hostcontract.BackupScript+" restore")
-	roots = g.healthy(ctx, both, "restore")
+	roots = g.healthy(ctx, both, "restore on a first boot")
+	if out := g.run(ctx, "sudo -n journalctl -b --no-pager -o cat -u "+hostcontract.RestoreUnit); !strings.Contains(out, "restored snapshot latest") {
+		t.Errorf("the restore unit did not restore:\n%s", out)
+	}
+	if out := g.run(ctx, "sudo -n test -e "+hostcontract.RestorePending+" && echo pending || echo done"); strings.TrimSpace(out) != "done" {
+		t.Error("the restore's pending mark is still there")
+	}
+	g.checkRestoreFirst(ctx)
 	if got := g.marks(ctx, roots, both); got != mark {
 		t.Errorf("after the restore the apps' data marks are %s, want the backup's %s", got, mark)
 	}
@@ -173,9 +176,27 @@ func TestHostInVM(t *testing.T) {
 	}
 }
 
+// requireStandinHost checks what building a stand-in host needs (Ignition, the Debian
+// root, root) and returns the Compose plugin it installs.
+func requireStandinHost(t *testing.T) string {
+	t.Helper()
+	testtool.Require(t, "NASSELLA_IGNITION", ".ci/tools-hostimage.sh")
+	testtool.Require(t, "NASSELLA_HOSTROOT", ".ci/tools-hostimage.sh")
+	plugin := testtool.Require(t, "NASSELLA_COMPOSE_PLUGIN", ".ci/tools-docker.sh")
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("building the stand-in host needs root")
+		}
+		t.Skip("building the stand-in host needs root")
+	}
+	return plugin
+}
+
 // vmIgnition is the Ignition a server of apps gets at apply (vmtest.RenderSite plays
-// Terraform's part), plus what the rehearsal adds (standinFiles).
-func vmIgnition(t *testing.T, cat *catalog.Release, apps []string, keys *vmtest.Keys, s3 *s3test.Server, bucket string) ([]byte, *vmtest.TestSite) {
+// Terraform's part), plus what the rehearsal adds (standinFiles). restore: with the
+// restore instruction site.yaml's backups.restore: latest makes apply write
+// (site-template/terraform/shared/ignition.tf).
+func vmIgnition(t *testing.T, cat *catalog.Release, apps []string, keys *vmtest.Keys, s3 *s3test.Server, bucket string, restore bool) ([]byte, *vmtest.TestSite) {
 	t.Helper()
 	ts, err := vmtest.RenderSite(cat, apps, keys, vmtest.SiteOptions{Name: rehearsalSite, Backup: &vmtest.BackupTarget{
 		Endpoint: "https://s3.rehearsal.test", Bucket: bucket,
@@ -188,7 +209,11 @@ func vmIgnition(t *testing.T, cat *catalog.Release, apps []string, keys *vmtest.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ignitionWith(t, nil, ts.Ignition, ignitionWith(t, standinFiles(t, cat, apps, ts.Ignition, tr, s3, bucket))), ts
+	add := standinFiles(t, cat, apps, ts.Ignition, tr, s3, bucket)
+	if restore {
+		add[hostcontract.RestoreEnv] = hostcontract.RestoreVar + "=latest\n"
+	}
+	return ignitionWith(t, nil, ts.Ignition, ignitionWith(t, add)), ts
 }
 
 // standinFiles are the files the rehearsal puts over a server's Ignition ign (what the
@@ -433,6 +458,25 @@ func (g *guest) checkOrder(ctx context.Context) {
 	}
 	if at["nassella-proxy.service"] < at["nassella-metadata-guard.service"] {
 		g.t.Error("the proxy's containers ran before the metadata guard was in place")
+	}
+}
+
+// checkRestoreFirst reads systemd's timestamps: the restore finished before the secrets
+// service and the proxy started (so before every app).
+func (g *guest) checkRestoreFirst(ctx context.Context) {
+	g.t.Helper()
+	done := g.run(ctx, "systemctl show -P ExecMainExitTimestampMonotonic "+hostcontract.RestoreUnit)
+	for _, u := range []string{hostcontract.SecretsUnit, hostcontract.ProxyUnit} {
+		started := g.run(ctx, "systemctl show -P ExecMainStartTimestampMonotonic "+u)
+		d, err1 := strconv.ParseInt(strings.TrimSpace(done), 10, 64)
+		s, err2 := strconv.ParseInt(strings.TrimSpace(started), 10, 64)
+		if err1 != nil || err2 != nil || d == 0 || s == 0 {
+			g.t.Errorf("timestamps of %s (%q) and %s (%q)", hostcontract.RestoreUnit, done, u, started)
+			continue
+		}
+		if s < d {
+			g.t.Errorf("%s started before the restore finished", u)
+		}
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/nassella/nassella/generator/render/caddy"
 	"github.com/nassella/nassella/internal/hostcontract"
 	"github.com/nassella/nassella/internal/siterepo"
+	"github.com/nassella/nassella/internal/testenv/hcloudsim"
 	"github.com/nassella/nassella/internal/testenv/s3test"
 	"github.com/nassella/nassella/internal/testenv/standin"
 	"github.com/nassella/nassella/internal/testenv/standinhost"
@@ -32,17 +33,20 @@ import (
 )
 
 // The own-hardware platform for real: the generated site's terraform folder (the libvirt
-// module) applied by OpenTofu with the real libvirt provider against this machine's
-// libvirtd, which starts the server under QEMU (TCG). The guest is the rehearsal's stand-in
+// module, its DNS at Hetzner: the Hetzner simulator) applied by OpenTofu with the real
+// libvirt and hcloud providers against this machine's libvirtd, which starts the server
+// under QEMU (TCG). The guest is the rehearsal's stand-in
 // host (internal/testenv/standinhost), built from the very Ignition the module put in the
 // pool, since Debian's initramfs has no Ignition to read it at boot. Checked from outside:
 //   - the Ignition reaches the guest where Flatcar's Ignition reads it (fw_cfg), byte for
 //     byte what the module made;
 //   - the data disk is where the module told the host it is (its WWN, the same on every
 //     server), formatted and mounted, and the app healthy over HTTPS;
+//   - the site's names point at the address site.yaml gives (the zone's records);
 //   - the next plan is empty; a change of the server's setup replaces the server, its OS
 //     disk and its Ignition and leaves the data disk alone; a plan that would destroy the
-//     data disk is refused.
+//     data disk is refused;
+//   - the same site with dns: records_only plans without the hcloud provider or a token.
 //
 // What the test adds to the module, in standin_override.tf (OpenTofu merges *_override.tf
 // into the module's resources): the stand-in's kernel and command line (it has no
@@ -54,15 +58,7 @@ func TestLibvirtPlatform(t *testing.T) {
 	tofu := testtool.Require(t, "NASSELLA_TOFU", ".ci/tools.sh")
 	testtool.Require(t, "TF_CLI_CONFIG_FILE", ".ci/tools.sh")
 	uri := testtool.Require(t, "NASSELLA_LIBVIRT_URI", ".ci/tools-libvirt.sh")
-	testtool.Require(t, "NASSELLA_IGNITION", ".ci/tools-hostimage.sh")
-	testtool.Require(t, "NASSELLA_HOSTROOT", ".ci/tools-hostimage.sh")
-	plugin := testtool.Require(t, "NASSELLA_COMPOSE_PLUGIN", ".ci/tools-docker.sh")
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("building the stand-in host needs root")
-		}
-		t.Skip("building the stand-in host needs root")
-	}
+	plugin := requireStandinHost(t)
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
@@ -77,18 +73,24 @@ func TestLibvirtPlatform(t *testing.T) {
 	}
 	dir := t.TempDir()
 	lv := newLibvirtRun(t, uri, dir)
+	// Not StartForOpenTofu: its t.Setenv is not allowed in a parallel test.
+	dns := hcloudsim.New()
+	dns.SetToken(hcloudsim.TestToken)
+	dns.Start()
+	t.Cleanup(dns.Close)
 
 	// The site, generated as nassella generate writes it.
+	const address = "127.0.0.1" // where the names point: the stand-in's forwarded ports
 	hostKey := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(keys.Host.PublicKey())))
 	provider := func(memory int) string {
-		return fmt.Sprintf("{ libvirt: { host: 127.0.0.1, host_key: %q, pool: %s, network: default, ipv4_address: 127.0.0.1, memory_mb: %d, vcpus: 2, volume_gb: 10 } }", hostKey, lv.pool, memory)
+		return fmt.Sprintf("{ libvirt: { host: 127.0.0.1, host_key: %q, pool: %s, network: default, ipv4_address: %s, memory_mb: %d, vcpus: 2, volume_gb: 10 } }", hostKey, lv.pool, address, memory)
 	}
 	repo := filepath.Join(dir, "repo")
 	backup := &vmtest.BackupTarget{Endpoint: "https://s3.rehearsal.test", Bucket: bucket, AccessKeyID: s3.Access, SecretAccessKey: s3.Secret, Password: "rehearsal restic password"}
 	var owned []string // what the last generate wrote
-	generate := func(apps []string, memory int) {
+	generate := func(repo string, apps []string, memory int, dnsMode string) {
 		t.Helper()
-		y := vmtest.SiteYAML(apps, keys.AuthorizedKey(), vmtest.SiteOptions{Name: rehearsalSite, Backup: backup, Provider: provider(memory), DNS: "{ records_only: {} }"})
+		y := vmtest.SiteYAML(apps, keys.AuthorizedKey(), vmtest.SiteOptions{Name: rehearsalSite, Backup: backup, Provider: provider(memory), DNS: dnsMode})
 		l, err := siterepo.FromBytes(siterepo.SiteFile, y, cat)
 		if err != nil {
 			t.Fatal(err)
@@ -103,13 +105,18 @@ func TestLibvirtPlatform(t *testing.T) {
 		if _, err := tr.Write(repo, owned); err != nil {
 			t.Fatal(err)
 		}
-		owned = tr.Paths()
+		if repo == filepath.Join(dir, "repo") {
+			owned = tr.Paths()
+		}
 		if err := os.WriteFile(filepath.Join(repo, siterepo.SiteFile), y, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	generate(apps, 2048)
+	const hetznerDNS = "{ hetzner: {} }"
+	generate(repo, apps, 2048, hetznerDNS)
 	tf := &tofuRun{t: t, bin: tofu, dir: filepath.Join(repo, "terraform"), env: []string{
+		"TF_VAR_hcloud_token=" + hcloudsim.TestToken,
+		"TF_VAR_hcloud_endpoint=" + dns.Endpoint(),
 		"TF_VAR_libvirt_uri=" + uri,
 		"TF_VAR_state_passphrase=rehearsal state passphrase",
 		"TF_VAR_backup_password=" + backup.Password,
@@ -186,12 +193,27 @@ func TestLibvirtPlatform(t *testing.T) {
 		t.Errorf("the data disk's WWN is %q, want %s", got, wwn)
 	}
 
+	// The names point at site.yaml's address, at Hetzner DNS; no AAAA without an IPv6.
+	host := cat.Apps["uptime-kuma"].Subdomain
+	var a []string
+	for _, rr := range dns.RRSets(vmtest.TestDomain) {
+		if rr.Name == host && rr.Type == "A" {
+			a = rr.Values
+		}
+		if rr.Type == "AAAA" {
+			t.Errorf("an AAAA record for %s, but site.yaml names no IPv6 address", rr.Name)
+		}
+	}
+	if len(a) != 1 || a[0] != address {
+		t.Errorf("%s.%s has A records %v, want [%s]", host, vmtest.TestDomain, a, address)
+	}
+
 	// The next plan is empty: nothing the provider reads back differs.
 	if code, out := tf.plan(ctx); code != 0 {
 		t.Errorf("the plan after apply is not empty (exit %d):\n%s", code, out)
 	}
 	// A changed setup (an app added) rebuilds the server and keeps the data disk.
-	generate([]string{"uptime-kuma", "vaultwarden"}, 2048)
+	generate(repo, []string{"uptime-kuma", "vaultwarden"}, 2048, hetznerDNS)
 	actions := tf.planActions(ctx)
 	want := map[string]string{
 		"libvirt_domain.host":            "delete,create",
@@ -213,6 +235,24 @@ func TestLibvirtPlatform(t *testing.T) {
 		t.Errorf("a destroy plan was not refused for the data volume (%v):\n%s", err, out)
 	}
 	g.shutdown(ctx)
+
+	// The same site with its DNS at the owner's DNS host: no hcloud provider block, no
+	// token, and nothing at Hetzner (OpenTofu would start a provider it has a block for).
+	ro := filepath.Join(dir, "records-only")
+	generate(ro, apps, 2048, "{ records_only: {} }")
+	rtf := &tofuRun{t: t, bin: tofu, dir: filepath.Join(ro, "terraform"), env: []string{
+		"TF_VAR_libvirt_uri=" + uri, "TF_VAR_state_passphrase=rehearsal state passphrase", "HCLOUD_TOKEN=", "TF_VAR_hcloud_token=",
+	}}
+	rtf.run(ctx, "init", "-input=false")
+	if acts := rtf.planActions(ctx); acts["libvirt_domain.host"] != "create" || len(acts) == 0 {
+		t.Errorf("records_only: plan %v, want the server created", acts)
+	} else {
+		for addr := range acts {
+			if strings.HasPrefix(addr, "hcloud_") {
+				t.Errorf("records_only: the plan has %s", addr)
+			}
+		}
+	}
 }
 
 // libvirtRun is the test's own storage pool, a folder in the test's temporary folder, and

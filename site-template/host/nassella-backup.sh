@@ -1,5 +1,5 @@
 #!/bin/bash
-# nassella-backup run | check | restore [--snapshot ID] [--app NAME] [--target DIR] | snapshots
+# nassella-backup run | check | restore [--snapshot ID] [--app NAME] [--target DIR] | snapshots | restore-first-boot
 # Backs the nassella data volume up with restic to the site's S3 target: app dumps first
 # (/etc/nassella/backup-hooks.sh), then the whole volume but the excluded caches, then retention.
 # Writes /var/lib/nassella/backup/status.json after every run. Secrets come from /etc/nassella/outside.env.
@@ -173,7 +173,9 @@ run_restore() {
   local args=(restore "$snapshot" --host "$NASSELLA_SITE" --tag nassella --target "$target" --verify)
   if [ -n "$app" ]; then args+=(--include "/apps/$app" --include "/secrets/$app.env"); fi
   local units=()
-  if [ "$target" = "$data" ]; then
+  # On a first boot (restore_first_boot) nothing runs yet, and stopping a unit whose start
+  # is queued would cancel it.
+  if [ "$target" = "$data" ] && [ -z "${first_boot:-}" ]; then
     # The whole volume holds Caddy's storage too: a Caddy left running keeps serving what
     # it had in memory over the restored certificates and CA (found by the rehearsal's
     # restore onto a fresh server), so it stops with the apps and starts with them.
@@ -184,6 +186,36 @@ run_restore() {
   log "restoring ${app:-every app} from snapshot $snapshot into $target"
   restic "${args[@]}" || failed "restic restore failed"
   [ ${#units[@]} -eq 0 ] || systemctl start "${units[@]}"
+}
+
+# restore_first_boot: what a server taking a site over does before its apps start, when
+# apply gave it restore.env (nassella-restore.service): restore the named snapshot onto
+# the data volume if the volume is blank (nothing on it but lost+found and this script's
+# backup folder) or holds a restore that began and did not finish (the pending mark).
+# Never over data: a volume with anything else on it is left alone, and the apps start on
+# it.
+restore_first_boot() {
+  local want="" pending="$data/.nassella-restore-pending" other
+  if [ -r "$config/restore.env" ]; then
+    want=$(sed -n 's/^NASSELLA_RESTORE_SNAPSHOT=//p' "$config/restore.env" | tail -n 1)
+  fi
+  if [ -z "$want" ]; then
+    log "restore.env names no snapshot: nothing to restore"
+    return 0
+  fi
+  if [ ! -e "$pending" ]; then
+    other=$(find "$data" -mindepth 1 -maxdepth 1 ! -name lost+found ! -name backup -print -quit)
+    if [ -n "$other" ]; then
+      log "the data volume holds data ($other): not restoring over it"
+      return 0
+    fi
+    : >"$pending"
+  fi
+  log "this server takes the site over: restoring snapshot $want onto the blank data volume before any app starts"
+  first_boot=1
+  run_restore --snapshot "$want"
+  rm -f "$pending"
+  log "restored snapshot $want; the apps start on it"
 }
 
 started=$(date +%s)
@@ -198,5 +230,6 @@ case $mode in
   check) shift; restic check --read-data-subset=5% >&2 || failed "restic check found a problem in $RESTIC_REPOSITORY" ;;
   restore) shift; run_restore "$@" ;;
   snapshots) shift; restic snapshots --host "$NASSELLA_SITE" --tag nassella "$@" ;;
-  *) log "use: nassella-backup run | check | restore [--snapshot ID] [--app NAME] [--target DIR] | snapshots"; exit 2 ;;
+  restore-first-boot) restore_first_boot ;;
+  *) log "use: nassella-backup run | check | restore [--snapshot ID] [--app NAME] [--target DIR] | snapshots | restore-first-boot"; exit 2 ;;
 esac

@@ -445,6 +445,28 @@ ExecStart=` + hostcontract.SecretsScript + `
 [Install]
 WantedBy=multi-user.target
 `},
+		// A server taking a site over (a move, a lost server or volume) restores the backup
+		// apply names onto a blank volume before the secrets service (which would otherwise
+		// make new secrets), the proxy and the apps; the backup script decides whether the
+		// volume is blank. Without restore.env the unit is skipped, which its dependents take
+		// as success (systemd.unit(5), ConditionPathExists=); a failed restore fails the
+		// secrets service, and with it the proxy and every app, so the host never answers
+		// healthy on a volume without its data. restic runs in a container: Docker and the
+		// network first.
+		{Name: hostcontract.RestoreUnit, Enabled: enabled(), Contents: `[Unit]
+Description=Restore the site's backup onto a blank data volume (a server taking the site over)
+ConditionPathExists=` + hostcontract.RestoreEnv + `
+Requires=docker.service var-lib-nassella.mount
+After=docker.service var-lib-nassella.mount network-online.target
+Wants=network-online.target
+Before=nassella-secrets.service nassella-proxy.service
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=` + hostcontract.BackupScript + ` ` + hostcontract.RestoreVerb + `
+[Install]
+RequiredBy=nassella-secrets.service
+`},
 		{Name: "nassella-data-grow.service", Enabled: enabled(), Contents: `[Unit]
 Description=Grow the data filesystem when the volume was made bigger
 Requires=var-lib-nassella.mount

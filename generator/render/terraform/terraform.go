@@ -65,7 +65,7 @@ func backend(in render.Input, s3 *site.S3) []byte {
 	var b strings.Builder
 	b.WriteString(render.Header("#", in))
 	fmt.Fprintf(&b, `
-# The state, encrypted (see versions.tf), in the site's own bucket.
+# The state, encrypted (see state.tf), in the site's own bucket.
 terraform {
   backend "s3" {
     bucket       = %s
@@ -149,6 +149,10 @@ func tfvars(in render.Input) []byte {
 		}
 	}
 	attr("flatcar_channel", quote(in.Catalog.Flatcar.Channel))
+	if s.Backups.Restore != "" {
+		b.WriteString("\n# backups.restore is set in site.yaml: a new server restores it onto a blank volume.\n")
+		attr("restore_snapshot", quote(s.Backups.Restore))
+	}
 	if s.Danger.AllowDestroyingData {
 		b.WriteString("\n# danger_zone.allow_destroying_data is set in site.yaml.\n")
 		attr("protect_data", "false")

@@ -323,7 +323,9 @@ func addImages(root, images string, cfg []byte) error {
 	}
 	var before []string
 	for _, u := range merged.Systemd.Units {
-		if u.Contents != nil && strings.Contains(*u.Contents, "docker compose") {
+		// The units that run containers from the images: compose, and the host's backup
+		// script (restic's image; the restore before a first boot's apps).
+		if u.Contents != nil && (strings.Contains(*u.Contents, "docker compose") || strings.Contains(*u.Contents, "/nassella-backup ")) {
 			before = append(before, u.Name)
 		}
 	}

@@ -19,6 +19,13 @@ locals {
   # apps that send e-mail, and restic never sees it.
   mail_env = "SMTP_PASSWORD=${var.smtp_password}\n"
 
+  # Each platform's server.tf says where its data volume is (local.volume_env).
+  volume_file = {
+    path      = "/etc/nassella/volume.env"
+    mode      = 420 # 0644
+    overwrite = true
+    contents  = { source = "data:;base64,${base64encode(local.volume_env)}" }
+  }
   outside_file = {
     path      = "/etc/nassella/outside.env"
     mode      = 384 # 0600
@@ -45,6 +52,18 @@ locals {
     overwrite = true
     contents  = { source = "data:;base64,${base64encode(local.backup_settings)}" }
   }
+
+  # The restore a server taking the site over does on a blank data volume before its apps
+  # start (nassella-restore.service on the host). Like the backup settings it is not part of
+  # the setup: naming a backup rebuilds nothing, a server made afterwards restores it.
+  restore_files = var.restore_snapshot == "" ? [] : [
+    {
+      path      = "/etc/nassella/restore.env"
+      mode      = 420 # 0644
+      overwrite = true
+      contents  = { source = "data:;base64,${base64encode("NASSELLA_RESTORE_SNAPSHOT=${var.restore_snapshot}\n")}" }
+    },
+  ]
 
   # The SSH host key, the same on every server of the site, so nassella checks the server
   # it backs up before a rebuild (and the doctor's) against a key known before the server
@@ -79,7 +98,7 @@ locals {
       }
     }
     storage = {
-      files = concat(local.setup_files, [local.backup_settings_file])
+      files = concat(local.setup_files, [local.backup_settings_file], local.restore_files)
     }
   })
 }

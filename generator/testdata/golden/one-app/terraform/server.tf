@@ -60,12 +60,7 @@ locals {
   # The apply-time files that are part of the server's setup (shared/ignition.tf): a change
   # rebuilds it. Their order is part of the setup's hash: keep it.
   setup_files = concat([
-    {
-      path      = "/etc/nassella/volume.env"
-      mode      = 420 # 0644
-      overwrite = true
-      contents  = { source = "data:;base64,${base64encode(local.volume_env)}" }
-    },
+    local.volume_file,
     local.outside_file,
     local.mail_file,
     {

@@ -27,12 +27,7 @@ locals {
   # The apply-time files that are part of the server's setup (shared/ignition.tf): a change
   # rebuilds it.
   setup_files = concat([
-    {
-      path      = "/etc/nassella/volume.env"
-      mode      = 420 # 0644
-      overwrite = true
-      contents  = { source = "data:;base64,${base64encode(local.volume_env)}" }
-    },
+    local.volume_file,
     local.outside_file,
     local.mail_file,
   ], local.host_key_files)

@@ -78,6 +78,17 @@ variable "backup_settings_file" {
   default     = "../host/backup-settings.env"
 }
 
+variable "restore_snapshot" {
+  type        = string
+  description = "Backup a new server restores onto a blank data volume before its apps start (latest, or a snapshot ID), for a server taking the site over; empty: none. Never restores over data"
+  default     = ""
+
+  validation {
+    condition     = can(regex("^(latest|[0-9a-f]{8,64})?$", var.restore_snapshot))
+    error_message = "restore_snapshot must be latest or a snapshot ID (8 to 64 hex digits)."
+  }
+}
+
 variable "protect_data" {
   type        = bool
   description = "Protect the data volume and IP addresses from deletion; turn off only to delete the site"

@@ -2,8 +2,6 @@
 # change site.yaml and run `nassella generate`.
 
 terraform {
-  required_version = ">= 1.8"
-
   required_providers {
     # The server, its disks and its Ignition on the owner's own libvirt host
     # (dmacvicar/terraform-provider-libvirt v0.8.3, Apache-2.0).
@@ -18,25 +16,6 @@ terraform {
     hcloud = {
       source  = "hetznercloud/hcloud"
       version = "1.57.0"
-    }
-  }
-
-  # State and plans hold the server's Ignition, which carries outside secrets: both are
-  # encrypted with a passphrase that lives only in the forge's secret store.
-  encryption {
-    key_provider "pbkdf2" "site" {
-      passphrase = var.state_passphrase
-    }
-    method "aes_gcm" "site" {
-      keys = key_provider.pbkdf2.site
-    }
-    state {
-      method   = method.aes_gcm.site
-      enforced = true
-    }
-    plan {
-      method   = method.aes_gcm.site
-      enforced = true
     }
   }
 }
