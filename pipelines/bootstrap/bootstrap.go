@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/nassella/nassella/catalog"
@@ -333,6 +334,30 @@ func (r *Report) Text() string {
 	return b.String()
 }
 
+// hetznerProject checks the token and makes the Flatcar snapshot, as far as the site uses
+// Hetzner, and returns the client when the token works (nil otherwise).
+func (r *runner) hetznerProject(ctx context.Context) *hcloud.Client {
+	var hc *hcloud.Client
+	ok := false
+	if atHetzner(&r.cfg) {
+		hc, ok = r.checkToken(ctx)
+	} else {
+		r.report(Step{Name: stepToken, Status: Skipped, Detail: "the site uses nothing at Hetzner (provider.libvirt, dns: records_only)"})
+	}
+	switch {
+	case r.cfg.Site.Provider.Libvirt != nil:
+		// Own hardware boots Flatcar's QEMU image, which the machine downloads at the
+		// first apply (site-template/terraform/libvirt/server.tf): no snapshot to make.
+		r.report(Step{Name: stepSnapshot, Status: Skipped, Detail: "the server runs on your own hardware (provider.libvirt): the machine downloads Flatcar's QEMU image at the first apply"})
+	case ok:
+		r.cleanLeftovers(ctx, hc)
+		r.ensureSnapshot(ctx, hc)
+	default:
+		r.report(Step{Name: stepSnapshot, Status: Skipped, Detail: "needs a working Hetzner token (see above)"})
+	}
+	return hc
+}
+
 func (r *runner) run(ctx context.Context) {
 	if r.cfg.Site == nil {
 		r.report(Step{Name: "site", Status: Failed, Detail: "no site.yaml loaded", Fix: "run nassella bootstrap in a site repo (nassella init makes one)"})
@@ -342,13 +367,7 @@ func (r *runner) run(ctx context.Context) {
 	r.ensureHostKey()
 	r.ensureBackupKey()
 	r.checkSecrets()
-	hc, ok := r.checkToken(ctx)
-	if ok {
-		r.cleanLeftovers(ctx, hc)
-		r.ensureSnapshot(ctx, hc)
-	} else {
-		r.report(Step{Name: stepSnapshot, Status: Skipped, Detail: "needs a working Hetzner token (see above)"})
-	}
+	hc := r.hetznerProject(ctx)
 	r.ensureBuckets(ctx)
 	r.ensureForge(ctx)
 	r.checkCIImage()

@@ -892,3 +892,41 @@ func hetznerSecrets() []string {
 	}
 	return out
 }
+
+// A site on its own hardware makes no Flatcar snapshot at Hetzner; it checks a Hetzner
+// token only when its DNS zones are there.
+func TestOwnHardwareSkipsTheSnapshot(t *testing.T) {
+	sim := hcloudsim.New()
+	sim.SetToken(hcloudsim.TestToken)
+	sim.Start()
+	t.Cleanup(sim.Close)
+	images := len(sim.Images()) // Hetzner's own system images
+	y, _ := examples.Get("own-hardware")
+	for _, tc := range []struct {
+		name, dns string
+		token     Status
+	}{
+		{"dns at Hetzner", "hetzner: { delegation: subdomain }", AlreadyThere},
+		{"records only", "records_only: {}", Skipped},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := strings.Replace(string(y), "hetzner: { delegation: subdomain }", tc.dns, 1)
+			l, err := site.Load("site.yaml", []byte(data), catalog.Embedded())
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &runner{cfg: Config{Site: l, Flatcar: catalog.Embedded().Flatcar, Hetzner: Hetzner{Endpoint: sim.Endpoint(), Token: hcloudsim.TestToken, PollInterval: time.Millisecond}}, rep: &Report{}}
+			r.defaults()
+			r.hetznerProject(context.Background())
+			if s := r.rep.Step(stepToken); s.Status != tc.token {
+				t.Errorf("token step %+v, want %s", s, tc.token)
+			}
+			if s := r.rep.Step(stepSnapshot); s.Status != Skipped || !strings.Contains(s.Detail, "own hardware") {
+				t.Errorf("snapshot step %+v, want skipped for own hardware", s)
+			}
+		})
+	}
+	if n := len(sim.Servers()) + len(sim.Images()) - images; n != 0 {
+		t.Errorf("bootstrap of an own-hardware site made %d servers or images at Hetzner", n)
+	}
+}

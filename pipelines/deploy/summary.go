@@ -58,6 +58,10 @@ func Summarize(p *Plan) Summary {
 			case "delete":
 				s.Warnings = append(s.Warnings, "The server will be deleted.")
 			}
+			// A new server with the restore instruction (hostcontract.RestoreUnit).
+			if (c.Action == "create" || c.Action == "replace") && p.Site != nil && p.Site.Backups.Restore != "" {
+				s.Lines = append(s.Lines, fmt.Sprintf("backups.restore is set: if the new server finds its data volume empty, it first brings back your backup (%s), before any app starts. A data volume that holds data is left as it is.", p.Site.Backups.Restore))
+			}
 		case KindData:
 			switch c.Action {
 			case "create":
