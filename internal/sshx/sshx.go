@@ -153,7 +153,21 @@ func (c *Client) stream(ctx context.Context, cmd string, stdin io.Reader, stdout
 		return true, fmt.Errorf("opening a session: %w", err)
 	}
 	defer sess.Close()
-	sess.Stdin, sess.Stdout, sess.Stderr = stdin, stdout, stderr
+	sess.Stdout, sess.Stderr = stdout, stderr
+	if stdin != nil {
+		// Through a pipe of our own: a command that exits without reading all of its
+		// input (an older host's forced command) closes the channel under the copy, and
+		// x/crypto/ssh's Session.Wait reports that write's io.EOF as the session's error
+		// when the command exited 0. Whether a command worked is its exit status.
+		pipe, err := sess.StdinPipe()
+		if err != nil {
+			return true, fmt.Errorf("opening the session's input: %w", err)
+		}
+		go func() {
+			_, _ = io.Copy(pipe, stdin)
+			_ = pipe.Close()
+		}()
+	}
 	done := make(chan error, 1)
 	go func() { done <- sess.Run(cmd) }()
 	select {

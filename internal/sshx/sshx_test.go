@@ -16,8 +16,9 @@ import (
 	"github.com/nassella/nassella/internal/testenv/sshtest"
 )
 
-// server answers "both" (a line on each stream, exit 3), "cat" (stdin back) and
-// "block" (prints until the session is closed).
+// server answers "both" (a line on each stream, exit 3), "cat" (stdin back),
+// "ignore-stdin" (a line, exit 0, stdin unread) and "block" (prints until the session is
+// closed).
 func server(t *testing.T, client ssh.Signer) *sshtest.Server {
 	return sshtest.New(t, sshtest.Options{User: "core", Allow: []ssh.PublicKey{client.PublicKey()}, Handle: func(e sshtest.Exec) uint32 {
 		switch e.Command {
@@ -27,6 +28,8 @@ func server(t *testing.T, client ssh.Signer) *sshtest.Server {
 			return 3
 		case "cat":
 			io.Copy(e.Stdout, e.Stdin)
+		case "ignore-stdin":
+			fmt.Fprintln(e.Stdout, "done")
 		case "block":
 			for {
 				if _, err := e.Stdout.Write([]byte(".")); err != nil {
@@ -132,5 +135,21 @@ func TestStreamCopiesStdin(t *testing.T) {
 	}
 	if !bytes.Equal(out.Bytes(), in) || errOut.Len() != 0 {
 		t.Errorf("stdout %d bytes (want %d), stderr %q", out.Len(), len(in), errOut.String())
+	}
+}
+
+// A command that exits 0 without reading its input worked: the input's write into the
+// closed channel is no error (it was, at random, in deploy's TestSettingsToAnOlderServer).
+func TestStreamStdinNotRead(t *testing.T) {
+	c := dial(t)
+	in := bytes.Repeat([]byte("x"), 1<<20)
+	for i := 0; i < 20; i++ {
+		var out, errOut bytes.Buffer
+		if err := c.Stream(context.Background(), "ignore-stdin", bytes.NewReader(in), &out, &errOut); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if strings.TrimSpace(out.String()) != "done" {
+			t.Fatalf("run %d: output %q", i, out.String())
+		}
 	}
 }
