@@ -1,6 +1,7 @@
 package site
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -124,13 +125,13 @@ func (c *checker) memoryLibvirt(l *Loaded) {
 func roundUpMB(mb int) int { return (mb + 511) / 512 * 512 }
 
 // UserOrDefault is the user nassella logs in to the machine as, "nassella" unless set.
-func (v *Libvirt) UserOrDefault() string { return or(v.User, "nassella") }
+func (v *Libvirt) UserOrDefault() string { return cmp.Or(v.User, "nassella") }
 
 // PoolOrDefault is the storage pool, "default" unless set.
-func (v *Libvirt) PoolOrDefault() string { return or(v.Pool, "default") }
+func (v *Libvirt) PoolOrDefault() string { return cmp.Or(v.Pool, "default") }
 
 // NetworkOrDefault is the libvirt network when there is no bridge.
-func (v *Libvirt) NetworkOrDefault() string { return or(v.Network, "default") }
+func (v *Libvirt) NetworkOrDefault() string { return cmp.Or(v.Network, "default") }
 
 // VCPUsOrDefault is the number of virtual CPUs, 2 unless set.
 func (v *Libvirt) VCPUsOrDefault() int {
@@ -138,11 +139,4 @@ func (v *Libvirt) VCPUsOrDefault() int {
 		return 2
 	}
 	return v.VCPUs
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

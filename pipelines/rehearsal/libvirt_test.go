@@ -87,7 +87,7 @@ func TestLibvirtPlatform(t *testing.T) {
 	}
 	repo := filepath.Join(dir, "repo")
 	backup := &vmtest.BackupTarget{Endpoint: "https://s3.rehearsal.test", Bucket: bucket, AccessKeyID: s3.Access, SecretAccessKey: s3.Secret, Password: "rehearsal restic password"}
-	var owned []string // what the last generate wrote
+	owned := map[string][]string{} // by repo: what the last generate wrote there
 	generate := func(repo string, apps []string, memory int, dnsMode string) {
 		t.Helper()
 		y := vmtest.SiteYAML(apps, keys.AuthorizedKey(), vmtest.SiteOptions{Name: rehearsalSite, Backup: backup, Provider: provider(memory), DNS: dnsMode})
@@ -102,12 +102,10 @@ func TestLibvirtPlatform(t *testing.T) {
 		if err := os.MkdirAll(repo, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tr.Write(repo, owned); err != nil {
+		if _, err := tr.Write(repo, owned[repo]); err != nil {
 			t.Fatal(err)
 		}
-		if repo == filepath.Join(dir, "repo") {
-			owned = tr.Paths()
-		}
+		owned[repo] = tr.Paths()
 		if err := os.WriteFile(filepath.Join(repo, siterepo.SiteFile), y, 0o644); err != nil {
 			t.Fatal(err)
 		}

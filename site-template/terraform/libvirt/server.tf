@@ -17,8 +17,10 @@ locals {
   data_wwn   = "5${substr(sha256("nassella-data-${var.site}"), 0, 15)}"
   volume_env = "NASSELLA_DATA_DEVICE=/dev/disk/by-id/wwn-0x${local.data_wwn}\n"
 
-  # A locally administered MAC (52:54:00 is QEMU's prefix) derived from the site, the same
-  # for every server, so the LAN's DHCP reservation and port forwards keep pointing at it.
+  # A locally administered MAC (0x52 has the local bit; 52:54:00 is the prefix of QEMU's
+  # default NIC address 52:54:00:12:34:56, QEMU docs "Network emulation") derived from the
+  # site, the same for every server, so the LAN's DHCP reservation and port forwards keep
+  # pointing at it.
   mac = join(":", concat(["52", "54", "00"], regexall("..", substr(sha256("nassella-mac-${var.site}"), 0, 6))))
 
   # The apply-time files that are part of the server's setup (shared/ignition.tf): a change
@@ -30,7 +32,8 @@ locals {
   ], local.host_key_files)
 }
 
-# Flatcar's QEMU image, downloaded once by the libvirt host into the pool. Servers boot
+# Flatcar's QEMU image (the address Flatcar's docs give it: getting-started/quickstart),
+# downloaded once by the libvirt host into the pool. Servers boot
 # from copies of it; Flatcar updates itself in place, so a newer image is not a rebuild.
 resource "libvirt_volume" "flatcar" {
   name   = "${var.site}-flatcar-${var.flatcar_channel}.img"
