@@ -21,7 +21,7 @@ func TestVersionsAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"TOFU_VERSION", "HCLOUD_VERSION", "LIBVIRT_VERSION"} {
+	for _, name := range []string{"TOFU_VERSION", "HCLOUD_VERSION", "LIBVIRT_VERSION", "OPENSTACK_VERSION"} {
 		m := regexp.MustCompile(name + `=([0-9.]+)`).FindSubmatch(tools)
 		if m == nil {
 			t.Fatalf(".ci/tools.sh has no %s", name)

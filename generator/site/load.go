@@ -237,8 +237,12 @@ func (c *checker) provider(s *Site) {
 	if !c.required("provider", "{ hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 } }") {
 		return
 	}
-	if s.Provider.Hetzner != nil && s.Provider.Libvirt != nil {
-		c.add("provider.libvirt", "two providers are set, hetzner and libvirt", "keep the one the server runs on; moving a running site to another provider is not automated yet: ask your co-op")
+	if set := s.Provider.Platforms(); len(set) > 1 {
+		c.add("provider."+set[len(set)-1], fmt.Sprintf("%s providers are set, %s", map[int]string{2: "two"}[len(set)]+map[int]string{3: "three"}[len(set)], strings.Join(set, " and ")), "keep the one the server runs on; moving a running site to another provider is not automated yet: ask your co-op")
+		return
+	}
+	if s.Provider.OpenStack != nil {
+		c.openstack(s.Provider.OpenStack)
 		return
 	}
 	if s.Provider.Libvirt != nil {
@@ -247,7 +251,7 @@ func (c *checker) provider(s *Site) {
 	}
 	h := s.Provider.Hetzner
 	if h == nil {
-		c.add("provider", "no provider is set", "add hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 } under provider, or libvirt: { ... } for your own hardware")
+		c.add("provider", "no provider is set", "add hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 } under provider, libvirt: { ... } for your own hardware, or openstack: { ... } for an OpenStack cloud")
 		return
 	}
 	if c.required("provider.hetzner.location", "nbg1") {

@@ -53,8 +53,37 @@ type Admin struct {
 
 // Provider is where the server runs. Exactly one provider is set.
 type Provider struct {
-	Hetzner *Hetzner `yaml:"hetzner" jsonschema_description:"A server in Hetzner Cloud."`
-	Libvirt *Libvirt `yaml:"libvirt" jsonschema_description:"A server on your own hardware: a Linux machine running libvirt and QEMU (a box in the office, a home lab) that nassella reaches over SSH."`
+	Hetzner   *Hetzner   `yaml:"hetzner" jsonschema_description:"A server in Hetzner Cloud."`
+	Libvirt   *Libvirt   `yaml:"libvirt" jsonschema_description:"A server on your own hardware: a Linux machine running libvirt and QEMU (a box in the office, a home lab) that nassella reaches over SSH."`
+	OpenStack *OpenStack `yaml:"openstack" jsonschema_description:"A server in an OpenStack cloud (OVHcloud Public Cloud, Infomaniak, Open Telekom Cloud, any OpenStack), in a project of yours."`
+}
+
+// HasIPv6 says whether the site's names get AAAA records: a Hetzner server always has an
+// IPv6 address, a server on the owner's hardware when site.yaml gives one, an OpenStack
+// server never (floating IPs are IPv4, site-template/terraform/openstack/network.tf).
+func (p Provider) HasIPv6() bool {
+	switch {
+	case p.Libvirt != nil:
+		return p.Libvirt.IPv6 != ""
+	case p.OpenStack != nil:
+		return false
+	}
+	return true
+}
+
+// Platforms names the providers set, in site.yaml's order of the fields.
+func (p Provider) Platforms() []string {
+	var out []string
+	if p.Hetzner != nil {
+		out = append(out, "hetzner")
+	}
+	if p.Libvirt != nil {
+		out = append(out, "libvirt")
+	}
+	if p.OpenStack != nil {
+		out = append(out, "openstack")
+	}
+	return out
 }
 
 // Hetzner is a Hetzner Cloud server.

@@ -82,7 +82,10 @@ func (r *Report) Err() error {
 	return errors.New(strings.Join(msgs, "\n"))
 }
 
-// UserDataLimit is Hetzner Cloud's user_data limit.
+// UserDataLimit is Hetzner Cloud's user_data limit, the smallest of the platforms' (Nova
+// takes 65535 bytes base64-encoded, docs.openstack.org nova "Provide user data to
+// instances"; libvirt's fw_cfg file has no such limit). Every site keeps to it, so it can
+// move to any platform.
 const UserDataLimit = 32 * 1024
 
 // SiteCheck is the name of the first check: site.yaml loads against the catalog.
@@ -219,7 +222,7 @@ func sizeCheck(read func(string) ([]byte, error)) Check {
 		return c
 	}
 	if n > UserDataLimit {
-		c.Err = fmt.Errorf("the server's user_data would be %d bytes, over Hetzner's limit of %d; remove an app or report it to the co-op", n, UserDataLimit)
+		c.Err = fmt.Errorf("the server's user_data would be %d bytes, over the limit of %d (Hetzner's, which every site keeps to so it can move there); remove an app or report it to the co-op", n, UserDataLimit)
 		return c
 	}
 	c.Detail = fmt.Sprintf("%d of %d bytes", n, UserDataLimit)

@@ -17,7 +17,7 @@ func runBootstrap(ctx context.Context, s Streams, args []string) error {
 	cfg := bootstrap.Config{Out: s.Out}
 	catDir := fs.String("catalog", "", "use the catalog in `DIR` instead of the built-in one")
 	fs.StringVar(&cfg.Hetzner.Endpoint, "hcloud-endpoint", firstNonEmpty(os.Getenv("HCLOUD_ENDPOINT"), "https://api.hetzner.cloud/v1"), "Hetzner Cloud API endpoint")
-	fs.StringVar(&cfg.Image.Path, "flatcar-image", "", "the Flatcar Hetzner image `FILE` (flatcar_production_hetzner_image.bin.bz2), needed only when the project has no snapshot yet")
+	fs.StringVar(&cfg.Image.Path, "flatcar-image", "", "the Flatcar image `FILE` of the site's platform (flatcar_production_hetzner_image.bin.bz2, or flatcar_production_openstack_image.img.bz2 for provider.openstack), needed only when the project has no Flatcar yet")
 	fs.StringVar(&cfg.Image.URL, "flatcar-image-url", "", "or download the image from this `URL`")
 	sha512 := fs.String("flatcar-sha512", "", "the image file's SHA-512 (from the release's DIGESTS), checked before anything is written")
 	fs.StringVar(&cfg.Image.Checksum, "flatcar-checksum", "", "or its checksum as sha256:HEX or sha512:HEX")

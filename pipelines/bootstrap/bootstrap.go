@@ -342,9 +342,11 @@ func (r *runner) hetznerProject(ctx context.Context) *hcloud.Client {
 	if atHetzner(&r.cfg) {
 		hc, ok = r.checkToken(ctx)
 	} else {
-		r.report(Step{Name: stepToken, Status: Skipped, Detail: "the site uses nothing at Hetzner (provider.libvirt, dns: records_only)"})
+		r.report(Step{Name: stepToken, Status: Skipped, Detail: "the site uses nothing at Hetzner (its server is elsewhere, dns: records_only)"})
 	}
 	switch {
+	case r.cfg.Site.Provider.OpenStack != nil:
+		r.report(Step{Name: stepSnapshot, Status: Skipped, Detail: "the server runs in an OpenStack cloud (provider.openstack): its Flatcar image is checked below"})
 	case r.cfg.Site.Provider.Libvirt != nil:
 		// Own hardware boots Flatcar's QEMU image, which the machine downloads at the
 		// first apply (site-template/terraform/libvirt/server.tf): no snapshot to make.
@@ -368,6 +370,7 @@ func (r *runner) run(ctx context.Context) {
 	r.ensureBackupKey()
 	r.checkSecrets()
 	hc := r.hetznerProject(ctx)
+	r.openstackProject(ctx)
 	r.ensureBuckets(ctx)
 	r.ensureForge(ctx)
 	r.checkCIImage()

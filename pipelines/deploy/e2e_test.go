@@ -138,22 +138,9 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 	ctx := context.Background()
 	hosts := []string{"vault.acme.example", "cloud.acme.example", "status.acme.example"}
 	bin, sim, ca, host, srv := startE2E(t, map[string]bool{}, hosts...)
-	resolve := map[string]string{}
-	for _, h := range hosts {
-		resolve[h] = strings.TrimPrefix(srv.URL, "https://")
-	}
-	_, ciPriv, _ := ed25519.GenerateKey(rand.Reader)
-	ciSigner, _ := ssh.NewSignerFromKey(ciPriv)
-	// The site's host key, as nassella bootstrap makes it: Terraform writes it to the
-	// server, and the backup before a rebuild accepts no other.
-	_, hostPriv, _ := ed25519.GenerateKey(rand.Reader)
-	hostSigner, _ := ssh.NewSignerFromKey(hostPriv)
-	block, err := ssh.MarshalPrivateKey(hostPriv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostPEM := pem.EncodeToMemory(block)
-	t.Setenv("TF_VAR_ssh_host_key", string(hostPEM))
+	resolve := resolveTo(srv, hosts)
+	ciSigner := sshtest.NewKey(t)
+	hostSigner, hostPEM := siteHostKey(t)
 	backups := startBackupServer(t, ciSigner.PublicKey(), hostSigner)
 
 	dir := t.TempDir()
@@ -308,6 +295,30 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 	if _, err := os.Stat(plan); !os.IsNotExist(err) {
 		t.Error("the refused plan file was left behind")
 	}
+}
+
+// siteHostKey makes the site's host key as nassella bootstrap does and gives it to
+// Terraform (TF_VAR_ssh_host_key), which writes it to the server: the backup before a
+// rebuild accepts no other.
+func siteHostKey(t *testing.T) (ssh.Signer, []byte) {
+	t.Helper()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, _ := ssh.NewSignerFromKey(priv)
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TF_VAR_ssh_host_key", string(pem.EncodeToMemory(block)))
+	return signer, pem.EncodeToMemory(block)
+}
+
+// resolveTo sends every host name to the test's HTTPS server, for the health checks.
+func resolveTo(srv *httptest.Server, hosts []string) map[string]string {
+	resolve := map[string]string{}
+	for _, h := range hosts {
+		resolve[h] = strings.TrimPrefix(srv.URL, "https://")
+	}
+	return resolve
 }
 
 // commitSiteRaw generates from the given site.yaml text without committing.

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -106,22 +107,36 @@ type Change struct {
 }
 
 // Kinds of change the summary and the checks tell apart, the same on every platform
-// (docs/maintainers/platforms.md): the server, the data volume, and what only follows the
-// server (its OS disk, its Ignition, the volume's attachment).
+// (docs/maintainers/platforms.md): the server, the data volume, the site's public
+// addresses, its own network, and what only follows the server (its OS disk, its
+// Ignition, the volume's attachment).
 const (
 	KindServer  = "server"
 	KindData    = "data volume"
+	KindAddress = "address"
+	KindNetwork = "network"
 	KindFollows = "follows the server"
 )
 
-// Kind is the change's kind: KindServer, KindData, KindFollows, or else its resource type.
+// Kind is the change's kind: one of the Kind constants, or else its resource type.
 func (c Change) Kind() string {
-	switch {
-	case c.Type == "hcloud_server", c.Type == "libvirt_domain":
+	switch c.Type {
+	case "hcloud_server", "libvirt_domain", "openstack_compute_instance_v2":
 		return KindServer
-	case c.Type == "hcloud_volume", c.Address == "libvirt_volume.data":
+	case "hcloud_volume", "openstack_blockstorage_volume_v3":
 		return KindData
-	case c.Type == "hcloud_volume_attachment", c.Type == "libvirt_volume", c.Type == "libvirt_ignition":
+	case "hcloud_primary_ip", "openstack_networking_floatingip_v2":
+		return KindAddress
+	case "openstack_networking_network_v2", "openstack_networking_subnet_v2", "openstack_networking_router_v2",
+		"openstack_networking_router_interface_v2", "openstack_networking_secgroup_v2",
+		"openstack_networking_secgroup_rule_v2", "openstack_networking_port_v2":
+		return KindNetwork
+	case "hcloud_volume_attachment", "libvirt_ignition", "openstack_compute_volume_attach_v2":
+		return KindFollows
+	case "libvirt_volume":
+		if c.Address == "libvirt_volume.data" {
+			return KindData
+		}
 		return KindFollows
 	}
 	return c.Type
@@ -160,8 +175,35 @@ type Read struct {
 // protected are the resources a plan may not destroy unless site.yaml allows it: losing
 // them loses the customer's data or addresses.
 var protected = map[string]string{
-	KindData:            "the data volume (all app data)",
-	"hcloud_primary_ip": "an IP address of the site",
+	KindData:    "the data volume (all app data)",
+	KindAddress: "an IP address of the site",
+}
+
+// preventedRe finds the resources OpenTofu refused to plan destroying: platforms whose
+// provider has no delete protection keep the data volume and the address with
+// prevent_destroy (site-template/terraform/libvirt, openstack), which stops the plan
+// itself with "Resource ADDRESS has lifecycle.prevent_destroy set" (opentofu
+// internal/tofu/node_resource_abstract_instance.go, "Instance cannot be destroyed").
+var preventedRe = regexp.MustCompile(`Resource\s+(\S+)\s+has\s+lifecycle\.prevent_destroy`)
+
+// preventedDestroys names those resources in the owner's words, from tofu's error text.
+func preventedDestroys(out string) []string {
+	var kept []string
+	seen := map[string]bool{}
+	for _, m := range preventedRe.FindAllStringSubmatch(out, -1) {
+		addr := m[1]
+		if seen[addr] {
+			continue
+		}
+		seen[addr] = true
+		typ, _, _ := strings.Cut(addr, ".")
+		what, ok := protected[Change{Address: addr, Type: typ}.Kind()]
+		if !ok {
+			what = "a resource kept from deletion"
+		}
+		kept = append(kept, fmt.Sprintf("%s (%s)", what, addr))
+	}
+	return kept
 }
 
 // ErrDestroysData is returned by MakePlan when a plan would delete protected resources.
@@ -243,6 +285,9 @@ func makePlan(ctx context.Context, e Env, file string, danger site.Danger) (*Pla
 		return nil, err
 	}
 	if _, err := tf.Plan(ctx, e.planOptions(file)...); err != nil {
+		if kept := preventedDestroys(err.Error()); len(kept) > 0 {
+			return nil, fmt.Errorf("%w: %s; if that is really wanted (moving or deleting the site), set danger_zone: { allow_destroying_data: true } in site.yaml", ErrDestroysData, strings.Join(kept, ", "))
+		}
 		return nil, fmt.Errorf("tofu plan: %w", err)
 	}
 	shown, err := tf.ShowPlanFile(ctx, file)
@@ -373,7 +418,7 @@ func changes(p *tfjson.Plan) []Change {
 			}
 		case "hcloud_zone":
 			c.Detail, _ = vals["name"].(string)
-		case "hcloud_volume":
+		case "hcloud_volume", "openstack_blockstorage_volume_v3":
 			if size, ok := vals["size"].(float64); ok {
 				c.Detail = fmt.Sprintf("%.0f GB", size)
 			}
@@ -383,6 +428,8 @@ func changes(p *tfjson.Plan) []Change {
 			}
 		case "hcloud_primary_ip":
 			c.Detail, _ = vals["type"].(string)
+		case "openstack_networking_floatingip_v2":
+			c.Detail = "ipv4" // floating IPs are IPv4 (openstack/network.tf)
 		}
 		out = append(out, c)
 	}

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -37,6 +38,7 @@ func Summarize(p *Plan) Summary {
 		s.When = Timing(p) // window.go
 	}
 	hosts := map[string]string{} // host → action of its DNS records
+	network := map[string]bool{} // actions on the site's network already told
 	counts := map[string]int{}
 	for _, c := range p.Changes {
 		counts[c.Action]++
@@ -71,7 +73,7 @@ func Summarize(p *Plan) Summary {
 			default:
 				s.Warnings = append(s.Warnings, "The data volume and EVERYTHING ON IT will be deleted.")
 			}
-		case "hcloud_primary_ip":
+		case KindAddress:
 			switch c.Action {
 			case "create":
 				s.Lines = append(s.Lines, fmt.Sprintf("A fixed %s address will be reserved for your site.", ipName(c.Detail)))
@@ -97,6 +99,19 @@ func Summarize(p *Plan) Summary {
 				s.Lines = append(s.Lines, "The firewall will let only web traffic (80, 443), SSH and ping through.")
 			} else {
 				s.Lines = append(s.Lines, "The firewall rules will change.")
+			}
+		case KindNetwork:
+			// The site's own network, router, firewall and port (OpenStack): one line.
+			if !network[c.Action] {
+				network[c.Action] = true
+				switch c.Action {
+				case "create":
+					s.Lines = append(s.Lines, "The site's own network will be set up: a private network and its router, and a firewall that lets only web traffic (80, 443), SSH and ping through.")
+				case "delete":
+					s.Lines = append(s.Lines, "Parts of the site's own network (its router, firewall or private network) will be removed.")
+				default:
+					s.Lines = append(s.Lines, "The site's own network or its firewall rules will change.")
+				}
 			}
 		case "hcloud_ssh_key":
 			// Rescue keys: too technical to list one by one.
@@ -179,20 +194,32 @@ func ipName(t string) string {
 	return strings.Replace(t, "ip", "IP", 1)
 }
 
-// siteProvider is the one provider nassella's Terraform reads and changes the site with.
-const siteProvider = "hetznercloud/hcloud"
+// siteProviders are the providers nassella's Terraform reads and changes sites with, one
+// per platform (site-template/terraform/*/versions.tf).
+var siteProviders = []string{"hetznercloud/hcloud", "dmacvicar/libvirt", "terraform-provider-openstack/openstack"}
+
+// siteProvider reports whether the provider is one of them, by its short name or its
+// full source address.
+func siteProvider(p string) bool {
+	for _, sp := range siteProviders {
+		if p == path.Base(sp) || strings.HasSuffix(p, "/"+sp) {
+			return true
+		}
+	}
+	return false
+}
 
 // callOut says in plain words why a reviewer must look at a data source: it runs a program
-// or reaches beyond the site's Hetzner project while the plan is made, where the site's
-// tokens are at hand. The site's own provider's data sources need no word.
+// or reaches beyond the site's own project while the plan is made, where the site's
+// tokens are at hand. The site's own providers' data sources need no word.
 func callOut(r Read) string {
 	switch {
 	case r.Type == "external":
 		return fmt.Sprintf("The configuration runs a program (%s) on the machine that makes the plan, where the site's tokens are.", r.Address)
 	case r.Type == "http":
 		return fmt.Sprintf("The configuration fetches a web address (%s) while the plan is made.", r.Address)
-	case r.Provider != "hcloud" && !strings.HasSuffix(r.Provider, "/"+siteProvider):
-		return fmt.Sprintf("The configuration reads %s through the %s provider, not the site's Hetzner one: it may reach anywhere.", r.Address, r.Provider)
+	case !siteProvider(r.Provider):
+		return fmt.Sprintf("The configuration reads %s through the %s provider, not one of the site's own: it may reach anywhere.", r.Address, r.Provider)
 	}
 	return ""
 }
@@ -260,6 +287,10 @@ func recordsToAdd(p *Plan) []string {
 	if p.Site == nil || p.Site.DNSMode() != site.DNSRecordsOnly {
 		return nil
 	}
+	records := "A record"
+	if p.Site.Provider.HasIPv6() {
+		records = "A and AAAA records"
+	}
 	var out []string
 	for _, c := range p.Changes {
 		if c.Kind() != KindServer {
@@ -268,10 +299,10 @@ func recordsToAdd(p *Plan) []string {
 		switch c.Action {
 		case "create":
 			for _, a := range p.Site.Apps {
-				out = append(out, fmt.Sprintf("Add the A and AAAA records of https://%s at your DNS host once the server exists (README.md lists them; the addresses are in the log of this change, under records_to_add).", a.Host))
+				out = append(out, fmt.Sprintf("Add the %s of https://%s at your DNS host once the server exists (README.md lists them; the addresses are in the log of this change, under records_to_add).", records, a.Host))
 			}
 		case "replace":
-			out = append(out, "If this change adds an app, add the A and AAAA records of its address at your DNS host (README.md lists every name).")
+			out = append(out, fmt.Sprintf("If this change adds an app, add the %s of its address at your DNS host (README.md lists every name).", records))
 		}
 	}
 	return out

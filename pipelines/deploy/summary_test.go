@@ -11,12 +11,13 @@ import (
 )
 
 // What `tofu show -json` says of a configuration with an override that reads through the
-// external and http providers, beside the site's own data source.
+// external and http providers, beside the site's own data sources (two platforms').
 const planWithReads = `{
   "format_version": "1.2",
   "configuration": {
     "provider_config": {
       "hcloud": {"name": "hcloud", "full_name": "registry.opentofu.org/hetznercloud/hcloud"},
+      "openstack": {"name": "openstack", "full_name": "registry.opentofu.org/terraform-provider-openstack/openstack"},
       "external": {"name": "external", "full_name": "registry.opentofu.org/hashicorp/external"},
       "http": {"name": "http", "full_name": "registry.opentofu.org/hashicorp/http"},
       "dns": {"name": "dns", "full_name": "registry.opentofu.org/hashicorp/dns"}
@@ -25,6 +26,7 @@ const planWithReads = `{
       "resources": [
         {"address": "hcloud_server.host", "mode": "managed", "type": "hcloud_server", "name": "host", "provider_config_key": "hcloud"},
         {"address": "data.hcloud_image.flatcar", "mode": "data", "type": "hcloud_image", "name": "flatcar", "provider_config_key": "hcloud"},
+        {"address": "data.openstack_images_image_v2.flatcar", "mode": "data", "type": "openstack_images_image_v2", "name": "flatcar", "provider_config_key": "openstack"},
         {"address": "data.external.leak", "mode": "data", "type": "external", "name": "leak", "provider_config_key": "external"},
         {"address": "data.http.fetch", "mode": "data", "type": "http", "name": "fetch", "provider_config_key": "http"}
       ],
@@ -45,7 +47,7 @@ func TestSummaryCallsOutDataSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &deploy.Plan{Reads: deploy.ReadsForTest(&shown), Digest: "0123456789abcdef"}
-	if len(p.Reads) != 4 {
+	if len(p.Reads) != 5 {
 		t.Fatalf("reads: %+v", p.Reads)
 	}
 	s := deploy.Summarize(p)
@@ -60,7 +62,7 @@ func TestSummaryCallsOutDataSources(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, text)
 		}
 	}
-	if strings.Contains(text, "hcloud_image") || len(s.Warnings) != 3 {
+	if strings.Contains(text, "hcloud_image") || strings.Contains(text, "openstack_images") || len(s.Warnings) != 3 {
 		t.Errorf("the site's own data source is called out, or warnings are missing:\n%s", text)
 	}
 	md := s.Markdown(p)
@@ -96,6 +98,18 @@ func TestSummaryWords(t *testing.T) {
 			"",
 			[]string{"**Your server will be created.**", "A fixed IPv6 address will be reserved for your site.", "your domain's name servers must point at it (ask **Riverside Tech Co-op**"},
 			[]string{"co-op tells you"}},
+		{"first apply on OpenStack", deploy.Plan{Changes: []deploy.Change{
+			{Address: "openstack_compute_instance_v2.host", Type: "openstack_compute_instance_v2", Action: "create"},
+			{Address: "openstack_blockstorage_volume_v3.data", Type: "openstack_blockstorage_volume_v3", Action: "create", Detail: "100 GB"},
+			{Address: "openstack_compute_volume_attach_v2.data", Type: "openstack_compute_volume_attach_v2", Action: "create"},
+			{Address: "openstack_networking_floatingip_v2.ipv4", Type: "openstack_networking_floatingip_v2", Action: "create", Detail: "ipv4"},
+			{Address: "openstack_networking_network_v2.site", Type: "openstack_networking_network_v2", Action: "create"},
+			{Address: "openstack_networking_router_v2.site", Type: "openstack_networking_router_v2", Action: "create"},
+			{Address: "openstack_networking_secgroup_rule_v2.in[\"ssh\"]", Type: "openstack_networking_secgroup_rule_v2", Action: "create"},
+		}, Site: supported},
+			"",
+			[]string{"**Your server will be created.**", "A data volume of 100 GB will be created", "A fixed IPv4 address will be reserved for your site.", "The site's own network will be set up"},
+			[]string{"Another part of the server's setup"}},
 		{"in place", deploy.Plan{Changes: []deploy.Change{{Address: "hcloud_server.host", Type: "hcloud_server", Action: "update"}}},
 			"It is applied in your maintenance window, Sun 03:00 (Europe/Berlin).",
 			[]string{"**Your server will be changed without a rebuild.**\n\nIt is applied in your maintenance window, Sun 03:00 (Europe/Berlin).\n\n", "The server's setup will change without a rebuild"},

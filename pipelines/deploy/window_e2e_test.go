@@ -2,10 +2,7 @@ package deploy_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"os"
@@ -68,18 +65,9 @@ func TestSettingsInPlaceAndTheWindow(t *testing.T) {
 	ctx := context.Background()
 	hosts := []string{"vault.acme.example", "cloud.acme.example", "status.acme.example"}
 	bin, sim, ca, _, srv := startE2E(t, map[string]bool{}, hosts...)
-	resolve := map[string]string{}
-	for _, h := range hosts {
-		resolve[h] = strings.TrimPrefix(srv.URL, "https://")
-	}
+	resolve := resolveTo(srv, hosts)
 	ci := sshtest.NewKey(t)
-	_, hostPriv, _ := ed25519.GenerateKey(rand.Reader)
-	hostSigner, _ := ssh.NewSignerFromKey(hostPriv)
-	block, err := ssh.MarshalPrivateKey(hostPriv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TF_VAR_ssh_host_key", string(pem.EncodeToMemory(block)))
+	hostSigner, _ := siteHostKey(t)
 	host := startHostDouble(t, ci.PublicKey(), hostSigner)
 
 	dir := t.TempDir()

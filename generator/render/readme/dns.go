@@ -22,7 +22,10 @@ func DNSSection(s *site.Loaded) string {
 			"The server's addresses are in the log of that change, under `records_to_add`, and your support contact can give them to you.\n\n")
 		b.WriteString("| Name | Type | Value |\n| --- | --- | --- |\n")
 		for _, a := range s.Apps {
-			fmt.Fprintf(&b, "| `%s` | A | the server's IPv4 address |\n| `%s` | AAAA | the server's IPv6 address |\n", a.Host, a.Host)
+			fmt.Fprintf(&b, "| `%s` | A | the server's IPv4 address |\n", a.Host)
+			if s.Provider.HasIPv6() {
+				fmt.Fprintf(&b, "| `%s` | AAAA | the server's IPv6 address |\n", a.Host)
+			}
 		}
 		b.WriteString("\nRemove any other A, AAAA or CNAME record of these names. The doctor checks the records and says when one is missing or wrong.\n")
 	case site.DNSSubdomain:

@@ -40,6 +40,8 @@ type data struct {
 	Keep                                   string
 	Settings                               []setting
 	Volume, VolumeWhere, DataDir, AppsData string
+	// Bigger says which site.yaml fields size the server and its disk on its platform.
+	Bigger string
 	// Repository is the restic repository of the backups; BackupHost and BackupTag pick
 	// the site's own snapshots in it.
 	Repository, BackupHost, BackupTag string
@@ -69,6 +71,7 @@ func newData(in render.Input) data {
 		// The volume's name in site-template/terraform/<platform>/volume.tf.
 		Volume:      s.Name + "-data",
 		VolumeWhere: "at Hetzner",
+		Bigger:      "`provider.hetzner.server_type` and `volume_gb` (the disk can\n  grow, never shrink)",
 		DataDir:     hostcontract.DataDir,
 		AppsData:    hostcontract.AppsData,
 		BackupHost:  s.Name,
@@ -79,6 +82,11 @@ func newData(in render.Input) data {
 	if v := s.Provider.Libvirt; v != nil {
 		d.Volume = s.Name + "-data.qcow2"
 		d.VolumeWhere = fmt.Sprintf("in the libvirt pool %s on %s", v.PoolOrDefault(), v.Host)
+		d.Bigger = "`provider.libvirt.memory_mb` and `vcpus`; the disk grows on the\n  machine itself (`virsh vol-resize`), never through site.yaml"
+	}
+	if o := s.Provider.OpenStack; o != nil {
+		d.VolumeWhere = fmt.Sprintf("in your OpenStack project (region %s)", o.Region)
+		d.Bigger = "`provider.openstack.flavor` and `volume_gb` (the disk can\n  grow, never shrink)"
 	}
 	if s.Support != nil {
 		d.Ask = fmt.Sprintf("[%s](#who-to-ask)", s.Support.Name)

@@ -44,8 +44,10 @@ func Render(in render.Input) (map[string][]byte, error) {
 	out["site.auto.tfvars"] = tfvars(in)
 	if v := in.Site.Provider.Libvirt; v != nil {
 		out["libvirt_known_hosts"] = knownHosts(in, v)
-		if in.Site.Danger.AllowDestroyingData {
-			out["data_override.tf"] = dataOverride(in)
+	}
+	if in.Site.Danger.AllowDestroyingData {
+		if o := dataOverride(in); o != nil {
+			out["data_override.tf"] = o
 		}
 	}
 	if st := in.Site.State; st != nil && st.S3 != nil {
@@ -90,8 +92,11 @@ terraform {
 
 // Platform names the module folder under site-template/terraform the site runs on.
 func Platform(s *site.Loaded) string {
-	if s.Provider.Libvirt != nil {
+	switch {
+	case s.Provider.Libvirt != nil:
 		return "libvirt"
+	case s.Provider.OpenStack != nil:
+		return "openstack"
 	}
 	return "hetzner"
 }
@@ -120,7 +125,12 @@ func tfvars(in render.Input) []byte {
 	var b strings.Builder
 	b.WriteString(render.Header("#", in))
 	b.WriteString("\n")
-	attr := func(k, v string) { fmt.Fprintf(&b, "%-15s = %s\n", k, v) }
+	// Aligned as tofu fmt aligns them: the longest name in the block.
+	width := 15
+	if s.Provider.OpenStack != nil {
+		width = len("openstack_auth_url")
+	}
+	attr := func(k, v string) { fmt.Fprintf(&b, "%-*s = %s\n", width, k, v) }
 	attr("site", quote(s.Name))
 	if h := s.Provider.Hetzner; h != nil {
 		attr("location", quote(h.Location))
@@ -148,6 +158,23 @@ func tfvars(in render.Input) []byte {
 			attr("flatcar_image", quote(v.FlatcarImage))
 		}
 	}
+	if o := s.Provider.OpenStack; o != nil {
+		attr("openstack_auth_url", quote(o.AuthURL))
+		attr("openstack_region", quote(o.Region))
+		attr("flavor", quote(o.Flavor))
+		// The plan checks the flavor's memory against it (openstack/server.tf): only the
+		// cloud knows its flavors.
+		attr("memory_needed_mb", strconv.Itoa(s.MemoryMB()))
+		attr("external_network", quote(o.ExternalNetwork))
+		attr("image_name", quote(o.ImageOrDefault(in.Catalog.Flatcar.Channel)))
+		if o.AvailabilityZone != "" {
+			attr("availability_zone", quote(o.AvailabilityZone))
+		}
+		attr("volume_size", strconv.Itoa(o.VolumeGB))
+		if o.VolumeType != "" {
+			attr("volume_type", quote(o.VolumeType))
+		}
+	}
 	attr("flatcar_channel", quote(in.Catalog.Flatcar.Channel))
 	if s.Backups.Restore != "" {
 		b.WriteString("\n# backups.restore is set in site.yaml: a new server restores it onto a blank volume.\n")
@@ -170,7 +197,7 @@ func tfvars(in render.Input) []byte {
 	hosts := make([]site.App, len(s.Apps))
 	copy(hosts, s.Apps)
 	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Host < hosts[j].Host })
-	width := 0
+	width = 0
 	for _, a := range hosts {
 		width = max(width, len(quote(a.Host)))
 	}
@@ -220,18 +247,30 @@ func knownHosts(in render.Input, v *site.Libvirt) []byte {
 	return []byte(render.Header("#", in) + "\n" + v.Host + " " + fields[0] + " " + fields[1] + "\n")
 }
 
-// dataOverride lifts the data volume's prevent_destroy, which OpenTofu takes only as a
-// literal, when site.yaml allows destroying data: an override file (OpenTofu merges
-// *_override.tf into the resource) keeps the module the same for every site.
-func dataOverride(in render.Input) []byte {
-	return []byte(render.Header("#", in) + `
-# danger_zone.allow_destroying_data is set in site.yaml: a plan may delete the data volume.
-resource "libvirt_volume" "data" {
-  lifecycle {
-    prevent_destroy = false
-  }
+// kept are the resources each platform guards with prevent_destroy, which OpenTofu takes
+// only as a literal, so it cannot follow protect_data (Hetzner's own delete protection
+// does).
+var kept = map[string][]string{
+	"libvirt":   {"libvirt_volume.data"},
+	"openstack": {"openstack_blockstorage_volume_v3.data", "openstack_networking_floatingip_v2.ipv4"},
 }
-`)
+
+// dataOverride lifts those prevent_destroy when site.yaml allows destroying data: an
+// override file (OpenTofu merges *_override.tf into the resource) keeps the module the
+// same for every site. nil when the platform guards nothing that way.
+func dataOverride(in render.Input) []byte {
+	addrs := kept[Platform(in.Site)]
+	if len(addrs) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(render.Header("#", in))
+	b.WriteString("\n# danger_zone.allow_destroying_data is set in site.yaml: a plan may delete the site's data\n# and its address.\n")
+	for _, a := range addrs {
+		typ, name, _ := strings.Cut(a, ".")
+		fmt.Fprintf(&b, "resource %q %q {\n  lifecycle {\n    prevent_destroy = false\n  }\n}\n", typ, name)
+	}
+	return []byte(b.String())
 }
 
 // quote writes an HCL string; site values are already restricted to safe characters, but

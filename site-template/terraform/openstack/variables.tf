@@ -1,0 +1,81 @@
+# OpenStack (values come from site.yaml through site.auto.tfvars; the site's own variables
+# are in site-variables.tf)
+
+variable "openstack_auth_url" {
+  type        = string
+  description = "The cloud's Keystone v3 address (e.g. https://auth.cloud.ovh.net/v3)"
+
+  validation {
+    condition     = can(regex("^https://", var.openstack_auth_url))
+    error_message = "openstack_auth_url must be the cloud's https:// identity address."
+  }
+}
+
+variable "openstack_region" {
+  type        = string
+  description = "Region of the server and its volume (e.g. GRA11)"
+}
+
+variable "flavor" {
+  type        = string
+  description = "Flavor (size) of the server, as the cloud names it (e.g. b3-8)"
+}
+
+variable "memory_needed_mb" {
+  type        = number
+  description = "Memory the site's apps and the system need in MiB; the flavor must have it (the generator sums the catalog's figures)"
+  default     = 0
+}
+
+variable "external_network" {
+  type        = string
+  description = "The cloud's external network the floating IP comes from (e.g. Ext-Net)"
+}
+
+variable "image_name" {
+  type        = string
+  description = "Name of the Flatcar image in the project's image service (nassella bootstrap uploads it)"
+  default     = ""
+}
+
+variable "availability_zone" {
+  type        = string
+  description = "Availability zone of the server and its volume; empty: the cloud's default"
+  default     = ""
+}
+
+variable "volume_size" {
+  type        = number
+  description = "Size of the data volume in GB (e.g. 50); it can grow, never shrink"
+
+  validation {
+    condition     = var.volume_size >= 10 && var.volume_size <= 10240
+    error_message = "The volume size must be 10 to 10240 GB."
+  }
+}
+
+variable "volume_type" {
+  type        = string
+  description = "Volume type of the data volume as the cloud names it (e.g. classic); empty: the cloud's default"
+  default     = ""
+}
+
+variable "subnet_cidr" {
+  type        = string
+  description = "The site's private network, behind the router that holds the floating IP"
+  default     = "10.77.0.0/24"
+}
+
+# outside secrets
+
+variable "openstack_application_credential_id" {
+  type        = string
+  description = "ID of the application credential of the site's project (the CI secret OPENSTACK_APPLICATION_CREDENTIAL_ID)"
+  sensitive   = true
+}
+
+variable "openstack_application_credential_secret" {
+  type        = string
+  description = "Secret of that application credential (the CI secret OPENSTACK_APPLICATION_CREDENTIAL_SECRET)"
+  sensitive   = true
+}
