@@ -61,11 +61,13 @@ build_module() {
 # wait_all WHAT PID...: waits for the builds, saying every 30 s that they still run;
 # fails when one failed.
 wait_all() {
-  local what=$1 start=$SECONDS rc=0 pid
+  local what=$1 start=$SECONDS last=$SECONDS rc=0 pid
   shift
+  # A short poll, so cached tools cost no waiting; the progress line every 30 s.
   while kill -0 "$@" 2>/dev/null; do
-    sleep 5
-    if (( (SECONDS - start) % 30 < 5 )) && kill -0 "$@" 2>/dev/null; then
+    sleep 0.2
+    if (( SECONDS - last >= 30 )) && kill -0 "$@" 2>/dev/null; then
+      last=$SECONDS
       log "still building $what ($((SECONDS - start)) s)"
     fi
   done
@@ -73,4 +75,45 @@ wait_all() {
     wait "$pid" || rc=1
   done
   return $rc
+}
+
+# mirror_provider MIRROR SOURCE VERSION BIN: puts a provider binary in an OpenTofu filesystem
+# mirror. tofu looks under registry.opentofu.org, terraform under registry.terraform.io;
+# symlinked folders are ignored, so the binary is hard-linked into both.
+mirror_provider() {
+  local mirror=$1 source=$2 version=$3 bin=$4 host d
+  for host in registry.terraform.io registry.opentofu.org; do
+    d="$mirror/$host/$source/$version/linux_amd64"
+    mkdir -p "$d"
+    [ -e "$d/$(basename "$bin")" ] || ln "$bin" "$d/$(basename "$bin")"
+  done
+}
+
+# write_tofurc MIRROR: writes the OpenTofu CLI configuration that installs providers from
+# MIRROR only (never the network) next to it, and prints its path.
+write_tofurc() {
+  local mirror=$1 rc
+  rc="$cache/tofurc-$(basename "$mirror" | sed 's/^providers-//')"
+  cat > "$rc.tmp" <<RC
+provider_installation {
+  filesystem_mirror {
+    path    = "$mirror"
+    include = ["registry.terraform.io/*/*", "registry.opentofu.org/*/*"]
+  }
+  direct { exclude = ["*/*/*"] }
+}
+RC
+  mv "$rc.tmp" "$rc"
+  echo "$rc"
+}
+
+# debian_mirror prints the Debian mirror apt already uses here (deb822 or one-line
+# sources), else Debian's CDN, for debootstrap.
+debian_mirror() {
+  local mirror
+  mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/*$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
+  if [ -z "$mirror" ]; then
+    mirror=$(awk '$1 == "deb" && $2 ~ /debian\/?$/ { print $2; exit }' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
+  fi
+  echo "${mirror:-http://deb.debian.org/debian}"
 }

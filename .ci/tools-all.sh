@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs every tool the tests run for real and prints the environment pointing at them:
 #   eval "$(.ci/tools-all.sh)"
-# Go-built tools (OpenTofu, the hcloud and libvirt providers, versitygw, Gitea, and Caddy and restic for the
-# rehearsal's images; .ci/tools.sh, tools-s3.sh, tools-gitea.sh, tools-images.sh) are cached under
+# Go-built tools (OpenTofu, the hcloud, libvirt and openstack providers, versitygw, Gitea, and Caddy and restic for the
+# rehearsal's images; .ci/tools.sh through tools-platforms.sh, tools-s3.sh, tools-gitea.sh, tools-images.sh) are cached under
 # ${XDG_CACHE_HOME:-$HOME/.cache}/nassella by version; Debian packages (restic, sshd, QEMU,
 # busybox, Docker, Chromium, libvirtd) are installed when missing, beside the Go builds; then the stand-in host's Debian
 # root and Ignition (tools-hostimage.sh).
@@ -26,7 +26,7 @@ fi
 ) 2> "$tmp/apt.log" &
 apt=$!
 # The Go builds overlap: each spends part of its time downloading and linking on one core.
-bash .ci/tools.sh > "$tmp/go.env" &
+bash .ci/tools-platforms.sh > "$tmp/go.env" &
 go_tools=$!
 bash .ci/tools-s3.sh > "$tmp/s3.env" &
 s3=$!

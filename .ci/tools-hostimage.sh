@@ -97,12 +97,7 @@ EOF
   ln -sf ../run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
 }
 
-# The Debian mirror apt already uses here (deb822 or one-line sources), else Debian's CDN.
-mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/*$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
-if [ -z "$mirror" ]; then
-  mirror=$(awk '$1 == "deb" && $2 ~ /debian\/?$/ { print $2; exit }' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
-fi
-mirror=${mirror:-http://deb.debian.org/debian}
+mirror=$(debian_mirror)
 
 hash=$({ echo "$suite"; printf '%s\n' "${packages[@]}"; declare -f setup_root; } | sha256sum | cut -c1-16)
 hostroot="$cache/hostroot-$suite-$hash.tar.zst"

@@ -3,6 +3,7 @@
 package ciimages
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,27 +14,39 @@ import (
 )
 
 func TestVersionsAgree(t *testing.T) {
-	docker, err := os.ReadFile("Dockerfile")
-	if err != nil {
-		t.Fatal(err)
+	var tools []byte
+	for _, script := range []string{"../.ci/tools.sh", "../.ci/tools-platforms.sh"} {
+		data, err := os.ReadFile(script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tools = append(tools, data...)
 	}
-	tools, err := os.ReadFile("../.ci/tools.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"TOFU_VERSION", "HCLOUD_VERSION", "LIBVIRT_VERSION", "OPENSTACK_VERSION"} {
+	version := func(name string) string {
 		m := regexp.MustCompile(name + `=([0-9.]+)`).FindSubmatch(tools)
 		if m == nil {
-			t.Fatalf(".ci/tools.sh has no %s", name)
+			t.Fatalf(".ci/tools.sh and tools-platforms.sh have no %s", name)
 		}
-		if !strings.Contains(string(docker), string(m[1])) {
-			t.Errorf("the Dockerfile does not use %s %s from .ci/tools.sh", name, m[1])
+		return string(m[1])
+	}
+	// The providers the image's mirror holds are the ones each platform's module asks for
+	// (an exact version: the mirror has no other).
+	for _, p := range []struct{ dir, source, name string }{
+		{"hetzner", "hetznercloud/hcloud", "HCLOUD_VERSION"},
+		{"libvirt", "dmacvicar/libvirt", "LIBVIRT_VERSION"},
+		{"openstack", "terraform-provider-openstack/openstack", "OPENSTACK_VERSION"},
+	} {
+		data, err := os.ReadFile(filepath.Join("../site-template/terraform", p.dir, "versions.tf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("source  = %q\n      version = %q", p.source, version(p.name))
+		if !strings.Contains(string(data), want) {
+			t.Errorf("site-template/terraform/%s/versions.tf does not ask for %s %s, which the tools scripts build", p.dir, p.source, version(p.name))
 		}
 	}
+	version("TOFU_VERSION")
 	image := "ghcr.io/nassella/ci:" + generator.Version
-	if !strings.Contains(string(docker), image) {
-		t.Errorf("the Dockerfile's build line does not tag %s", image)
-	}
 	workflows, _ := filepath.Glob("../site-template/workflows/*/*.yml")
 	if len(workflows) == 0 {
 		t.Fatal("no workflows found")

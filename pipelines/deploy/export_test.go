@@ -18,3 +18,5 @@ func SwapInForTest(dir string, commit *object.Commit) (restore func(), err error
 }
 
 func ReadsForTest(p *tfjson.Plan) []Read { return reads(p) }
+
+func PreventedDestroysForTest(out string) []string { return preventedDestroys(out) }

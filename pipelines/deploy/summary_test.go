@@ -191,3 +191,38 @@ func TestChangeKind(t *testing.T) {
 		}
 	}
 }
+
+// A plan OpenTofu itself stops for prevent_destroy (the libvirt and OpenStack modules keep
+// the data volume and the address that way) is named in the owner's words, each resource
+// once, even when tofu wraps the line.
+func TestPreventedDestroys(t *testing.T) {
+	for _, tc := range []struct {
+		name, out string
+		want      []string
+	}{
+		{"none", "Error: Invalid provider configuration", nil},
+		{"volume and address", `
+Error: Instance cannot be destroyed
+
+  on volume.tf line 9:
+   9: resource "openstack_blockstorage_volume_v3" "data" {
+
+Resource openstack_blockstorage_volume_v3.data has lifecycle.prevent_destroy
+set, but the plan calls for this resource to be destroyed.
+
+Error: Instance cannot be destroyed
+
+Resource openstack_networking_floatingip_v2.ipv4 has
+lifecycle.prevent_destroy set, but the plan calls for this resource to be destroyed.
+
+Resource openstack_blockstorage_volume_v3.data has lifecycle.prevent_destroy set`,
+			[]string{"the data volume (all app data) (openstack_blockstorage_volume_v3.data)", "an IP address of the site (openstack_networking_floatingip_v2.ipv4)"}},
+		{"libvirt", "Resource libvirt_volume.data has lifecycle.prevent_destroy set", []string{"the data volume (all app data) (libvirt_volume.data)"}},
+		{"something else kept", "Resource libvirt_volume.flatcar has lifecycle.prevent_destroy set", []string{"a resource kept from deletion (libvirt_volume.flatcar)"}},
+	} {
+		got := deploy.PreventedDestroysForTest(tc.out)
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

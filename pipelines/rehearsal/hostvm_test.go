@@ -387,6 +387,10 @@ func (g *guest) run(ctx context.Context, cmd string) string {
 
 // state is what a failure message needs from the guest.
 func (g *guest) state(ctx context.Context) string {
+	// Bounded: a guest too slow or stuck to answer must not eat the test's whole time
+	// before its failure is even reported.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
 	out, _ := g.sh.Run(ctx, "systemctl list-jobs --no-pager; systemctl --failed --no-pager; "+
 		"sudo -n journalctl -b --no-pager -n 80 -u 'nassella-*' -u docker.service -u var-lib-nassella.mount; "+
 		"sudo -n docker ps -a --no-trunc; sudo -n docker network ls; ip -br addr; ip route; "+

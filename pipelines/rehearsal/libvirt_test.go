@@ -267,12 +267,18 @@ func newLibvirtRun(t *testing.T, uri, dir string) *libvirtRun {
 	if err := os.Mkdir(lv.poolDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// A run killed before its cleanup (a test timeout) leaves its domain defined: this
+	// libvirtd is the tests' own, so an earlier run's domain of the site goes first.
+	removeDomain := func() {
+		exec.Command("virsh", "-c", uri, "destroy", rehearsalSite).Run()
+		exec.Command("virsh", "-c", uri, "undefine", rehearsalSite).Run()
+	}
+	removeDomain()
 	virsh(t, uri, "pool-create-as", lv.pool, "dir", "--target", lv.poolDir)
 	t.Cleanup(func() {
 		// The domain first (its name is the site's), then the transient pool; the files go
 		// with the temporary folder.
-		exec.Command("virsh", "-c", uri, "destroy", rehearsalSite).Run()
-		exec.Command("virsh", "-c", uri, "undefine", rehearsalSite).Run()
+		removeDomain()
 		if out, err := exec.Command("virsh", "-c", uri, "pool-destroy", lv.pool).CombinedOutput(); err != nil {
 			t.Logf("virsh pool-destroy %s: %v\n%s", lv.pool, err, out)
 		}
