@@ -26,6 +26,9 @@ type OpenStack struct {
 // characters.
 var openstackName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
 
+// glanceName is an image name as Glance lists it: a few more characters than other names.
+var glanceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_. :()-]{0,127}$`)
+
 // openstack checks provider.openstack; the memory check runs at plan time against the
 // flavor's own memory (openstack/server.tf), which only the cloud knows.
 func (c *checker) openstack(o *OpenStack) {
@@ -59,7 +62,7 @@ func (c *checker) openstack(o *OpenStack) {
 			c.add(p+"."+n.key, fmt.Sprintf("%q is not %s", n.value, n.what), fmt.Sprintf("write the name the cloud shows, letters, digits, . _ : and -, like %s", n.example))
 		}
 	}
-	if o.Image != "" && !regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_. :()-]{0,127}$`).MatchString(o.Image) {
+	if o.Image != "" && !glanceName.MatchString(o.Image) {
 		c.add(p+".image", fmt.Sprintf("%q is not an image name", o.Image), "write the name openstack image list shows, or remove image to let nassella bootstrap upload Flatcar")
 	}
 	if c.required(p+".volume_gb", "50") && (o.VolumeGB < 10 || o.VolumeGB > 10240) {
