@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs every tool the tests run for real and prints the environment pointing at them:
 #   eval "$(.ci/tools-all.sh)"
-# Go-built tools (OpenTofu, the hcloud, libvirt and openstack providers, versitygw, Gitea, and Caddy and restic for the
-# rehearsal's images; .ci/tools.sh through tools-platforms.sh, tools-s3.sh, tools-gitea.sh, tools-images.sh) are cached under
+# Go-built tools (OpenTofu, the hcloud, libvirt and openstack providers, versitygw, Gitea, Caddy and restic for the
+# rehearsal's images, and act, the Actions runner; .ci/tools.sh through tools-platforms.sh, tools-s3.sh, tools-gitea.sh,
+# tools-images.sh, tools-act.sh) are cached under
 # ${XDG_CACHE_HOME:-$HOME/.cache}/nassella by version; Debian packages (restic, sshd, QEMU,
 # busybox, Docker, Chromium, libvirtd) are installed when missing, beside the Go builds; then the stand-in host's Debian
-# root and Ignition (tools-hostimage.sh).
+# root and Ignition (tools-hostimage.sh), and the CI image's Debian root (tools-ciroot.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
@@ -23,6 +24,7 @@ fi
   bash .ci/tools-browser.sh > "$tmp/browser.env"
   # After the other apt users (one dpkg lock): debootstrap's root, then Ignition's build.
   bash .ci/tools-hostimage.sh > "$tmp/hostimage.env"
+  bash .ci/tools-ciroot.sh > "$tmp/ciroot.env"
 ) 2> "$tmp/apt.log" &
 apt=$!
 # The Go builds overlap: each spends part of its time downloading and linking on one core.
@@ -34,7 +36,9 @@ bash .ci/tools-gitea.sh > "$tmp/gitea.env" &
 gitea=$!
 bash .ci/tools-images.sh > "$tmp/images.env" &
 images=$!
-for pid in "$go_tools" "$s3" "$gitea" "$images"; do
+bash .ci/tools-act.sh > "$tmp/act.env" &
+act=$!
+for pid in "$go_tools" "$s3" "$gitea" "$images" "$act"; do
   wait "$pid" || { echo "tools-all: a Go tool build failed (see above)" >&2; exit 1; }
 done
 if ! wait "$apt"; then
@@ -43,4 +47,4 @@ if ! wait "$apt"; then
   exit 1
 fi
 cat "$tmp/apt.log" >&2
-cat "$tmp/go.env" "$tmp/s3.env" "$tmp/gitea.env" "$tmp/images.env" "$tmp/backup.env" "$tmp/vm.env" "$tmp/libvirt.env" "$tmp/hostimage.env" "$tmp/docker.env" "$tmp/browser.env"
+cat "$tmp/go.env" "$tmp/s3.env" "$tmp/gitea.env" "$tmp/images.env" "$tmp/backup.env" "$tmp/vm.env" "$tmp/libvirt.env" "$tmp/hostimage.env" "$tmp/ciroot.env" "$tmp/docker.env" "$tmp/browser.env" "$tmp/act.env"

@@ -3,7 +3,7 @@
 # runs, at the same time as its own builds), in one offline mirror, and prints the
 # environment of tools.sh with that mirror instead:
 #   eval "$(.ci/tools-platforms.sh)"
-# Used by .ci/tools-all.sh (the tests) and the CI image (ci-images/Dockerfile).
+# Used by .ci/tools-all.sh (the tests) and the CI image (ci-images/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=lib.sh

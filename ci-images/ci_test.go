@@ -1,5 +1,6 @@
-// Package ciimages checks that the CI image, the tools script and the site workflows name
-// the same versions, and builds and runs the console's image in a private Docker daemon.
+// Package ciimages checks that the CI image, the tools scripts and the site workflows name
+// the same versions, and builds the CI image and the console's image in a private Docker
+// daemon and runs what each is for.
 package ciimages
 
 import (

@@ -87,7 +87,7 @@ func (r *runner) checkCIImage() {
 	}
 	r.report(Step{Name: stepCIImage, Status: Warning,
 		Detail: "the workflows run " + sitetemplate.CIImage + " by its tag, not pinned by digest: whoever can push that tag changes what runs with the site's secrets",
-		Fix: "the nassella maintainers publish it from ci-images/Dockerfile; once a release's image is pushed, its sha256 digest goes into site-template/ciimage.go (CIImageDigest) " +
+		Fix: "the nassella maintainers publish it with ci-images/build.sh; once a release's image is pushed, its sha256 digest goes into site-template/ciimage.go (CIImageDigest) " +
 			"and the next nassella release pins every site's workflows; runners must be able to pull from ghcr.io"})
 }
 

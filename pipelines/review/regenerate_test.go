@@ -118,6 +118,12 @@ func pushMain(t *testing.T, url, user, token string) {
 }
 
 func githubForge(t *testing.T, name string) siteForge {
+	s, _ := githubForgeSim(t, name)
+	return s
+}
+
+// githubForgeSim is githubForge with the simulator itself.
+func githubForgeSim(t *testing.T, name string) (siteForge, *githubsim.Server) {
 	sim, err := githubsim.Start("bot-token")
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +184,7 @@ func githubForge(t *testing.T, name string) siteForge {
 			}
 			return pr.Number
 		},
-	}
+	}, sim
 }
 
 // giteaUsers is one real Gitea with the site's owner, the bot and a stranger.
