@@ -117,3 +117,17 @@ debian_mirror() {
   fi
   echo "${mirror:-http://deb.debian.org/debian}"
 }
+
+# debootstrap_root WORK SUITE MIRROR PKG...: makes a minbase Debian SUITE root with PKG in
+# WORK/root (its log in WORK/debootstrap.log); on failure shows the logs' last lines.
+debootstrap_root() {
+  local work=$1 suite=$2 mirror=$3 include
+  shift 3
+  include=$(IFS=,; echo "$*")
+  if ! debootstrap --variant=minbase --include="$include" "$suite" "$work/root" "$mirror" >"$work/debootstrap.log" 2>&1; then
+    tail -n 30 "$work/debootstrap.log" >&2
+    [ -f "$work/root/debootstrap/debootstrap.log" ] && tail -n 30 "$work/root/debootstrap/debootstrap.log" >&2
+    log "debootstrap $suite failed"
+    return 1
+  fi
+}

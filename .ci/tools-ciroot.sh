@@ -43,13 +43,7 @@ else
   work=$(mktemp -d "$cache/ciroot-build.XXXXXX")
   trap 'rm -rf "$work"' EXIT
   root="$work/root"
-  include=$(IFS=,; echo "${packages[*]}")
-  if ! debootstrap --variant=minbase --include="$include" "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1; then
-    tail -n 30 "$work/debootstrap.log" >&2
-    [ -f "$root/debootstrap/debootstrap.log" ] && tail -n 30 "$root/debootstrap/debootstrap.log" >&2
-    log "debootstrap $suite failed"
-    exit 1
-  fi
+  debootstrap_root "$work" "$suite" "$mirror" "${packages[@]}" || exit 1
   setup_root "$root"
   tar --numeric-owner -C "$root" -cf - . | gzip -1 >"$work/root.tar.gz"
   mv "$work/root.tar.gz" "$ciroot"

@@ -112,13 +112,7 @@ else
   work=$(mktemp -d "$cache/hostroot-build.XXXXXX")
   trap 'rm -rf "$work"' EXIT
   root="$work/root"
-  include=$(IFS=,; echo "${packages[*]}")
-  if ! debootstrap --variant=minbase --include="$include" "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1; then
-    tail -n 30 "$work/debootstrap.log" >&2
-    [ -f "$root/debootstrap/debootstrap.log" ] && tail -n 30 "$root/debootstrap/debootstrap.log" >&2
-    log "debootstrap $suite failed"
-    exit 1
-  fi
+  debootstrap_root "$work" "$suite" "$mirror" "${packages[@]}" || exit 1
   # The kernel's initramfs must be there: initramfs-tools' kernel hook makes it at install.
   compgen -G "$root/boot/vmlinuz-*" >/dev/null || { log "the root has no /boot/vmlinuz-*"; exit 1; }
   compgen -G "$root/boot/initrd.img-*" >/dev/null || { log "initramfs-tools made no /boot/initrd.img-* in the root"; exit 1; }
