@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/nassella/nassella/generator"
+	"github.com/nassella/nassella/internal/testenv/actrunner"
 	"github.com/nassella/nassella/internal/testenv/dockertest"
 )
 
@@ -31,11 +31,7 @@ func TestCIImage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	began := time.Now()
-	build := exec.CommandContext(ctx, "bash", "build.sh", ciTag)
-	build.Env = append(os.Environ(), d.Env()...)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build.sh: %v\n%s", err, out)
-	}
+	actrunner.BuildImage(t, d, ciTag)
 	size, _, err := d.Run(ctx, nil, "docker", "image", "inspect", "--format", "{{.Size}}", ciTag)
 	if err != nil {
 		t.Fatal(err)

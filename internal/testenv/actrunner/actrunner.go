@@ -55,18 +55,24 @@ func Start(t testing.TB) *Runner {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
 	d := dockertest.Start(t, nil)
+	BuildImage(t, d, Image)
+	return &Runner{act: act, daemon: d, root: root, home: t.TempDir()}
+}
+
+// BuildImage builds the CI image from this checkout with ci-images/build.sh in d, tagged
+// tag. Its own limit: a new machine compiles nassella with an empty build cache.
+func BuildImage(t testing.TB, d *dockertest.Daemon, tag string) {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "..", "ci-images", "build.sh")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	build := exec.CommandContext(ctx, "bash", filepath.Join(root, "ci-images", "build.sh"), Image)
+	build := exec.CommandContext(ctx, "bash", script, tag)
 	build.Env = append(os.Environ(), d.Env()...)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("ci-images/build.sh: %v\n%s", err, out)
 	}
-	return &Runner{act: act, daemon: d, root: root, home: t.TempDir()}
 }
-
-// Daemon is the Docker daemon the jobs run on.
-func (r *Runner) Daemon() *dockertest.Daemon { return r.daemon }
 
 // Job is one workflow run.
 type Job struct {
