@@ -78,16 +78,24 @@ type siteForge struct {
 	// forkPR opens a stranger's pull request from a branch of a fork, whose site.yaml is
 	// content.
 	forkPR func(t *testing.T, content string) int
+	// merge merges a pull request as the owner with a merge commit and returns its SHA.
+	merge func(t *testing.T, pr int) string
 }
 
 // generatedSite is the generated repo of siteYAML, by path, site.yaml included.
 func generatedSite(t *testing.T, siteYAML string) map[string][]byte {
 	t.Helper()
-	l, err := sitemodel.Load("site.yaml", []byte(siteYAML), catalog.Embedded())
+	return generatedSiteOf(t, siteYAML, catalog.Embedded())
+}
+
+// generatedSiteOf is generatedSite from the catalog release cat.
+func generatedSiteOf(t *testing.T, siteYAML string, cat *catalog.Release) map[string][]byte {
+	t.Helper()
+	l, err := sitemodel.Load("site.yaml", []byte(siteYAML), cat)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := generator.Generate(l, catalog.Embedded())
+	tr, err := generator.Generate(l, cat)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,11 +107,11 @@ func generatedSite(t *testing.T, siteYAML string) map[string][]byte {
 	return out
 }
 
-// pushMain pushes the generated site as the owner's first commit of main.
-func pushMain(t *testing.T, url, user, token string) {
+// pushMain pushes files (a generated site) as the owner's first commit of main.
+func pushMain(t *testing.T, url, user, token string, files map[string][]byte) {
 	t.Helper()
 	dir := t.TempDir()
-	for p, data := range generatedSite(t, regenSiteYAML) {
+	for p, data := range files {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -124,6 +132,11 @@ func githubForge(t *testing.T, name string) siteForge {
 
 // githubForgeSim is githubForge with the simulator itself.
 func githubForgeSim(t *testing.T, name string) (siteForge, *githubsim.Server) {
+	return githubForgeOf(t, name, generatedSite(t, regenSiteYAML))
+}
+
+// githubForgeOf is githubForgeSim with files as the repo's first commit.
+func githubForgeOf(t *testing.T, name string, files map[string][]byte) (siteForge, *githubsim.Server) {
 	sim, err := githubsim.Start("bot-token")
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +155,7 @@ func githubForgeSim(t *testing.T, name string) (siteForge, *githubsim.Server) {
 		return c
 	}
 	url := sim.URL + "/owner/" + name + ".git"
-	pushMain(t, url, "owner", "owner-token")
+	pushMain(t, url, "owner", "owner-token", files)
 	// The owner's edits: a commit per file on a clone, pushed.
 	edit := func(t *testing.T, url, token, branch, path, content string) {
 		dir := t.TempDir()
@@ -183,6 +196,25 @@ func githubForgeSim(t *testing.T, name string) (siteForge, *githubsim.Server) {
 				t.Fatal(err)
 			}
 			return pr.Number
+		},
+		// The simulator has no merge button: the merge commit is made with git and pushed,
+		// then the simulator records the pull request as merged by the owner.
+		merge: func(t *testing.T, pr int) string {
+			info, err := owner.PullRequest(context.Background(), pr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			remote := strings.Replace(url, "://", "://x:owner-token@", 1)
+			git(t, dir, "init", "-q")
+			git(t, dir, "fetch", "-q", remote, "main")
+			git(t, dir, "checkout", "-q", "-B", "main", "FETCH_HEAD")
+			git(t, dir, "fetch", "-q", remote, info.Head)
+			git(t, dir, "merge", "-q", "--no-ff", "-m", fmt.Sprintf("Merge pull request #%d", pr), "FETCH_HEAD")
+			git(t, dir, "push", "-q", remote, "main")
+			sha := strings.TrimSpace(mustGitOut(t, dir, "rev-parse", "HEAD"))
+			sim.MergeAs("owner", name, pr, sha, "owner")
+			return sha
 		},
 	}, sim
 }
@@ -234,6 +266,11 @@ func webEdit(t *testing.T, g *giteatest.Server, owner, name, branch, path, conte
 }
 
 func giteaForge(t *testing.T, g giteaUsers, name string) siteForge {
+	return giteaForgeOf(t, g, name, generatedSite(t, regenSiteYAML))
+}
+
+// giteaForgeOf is giteaForge with files as the repo's first commit.
+func giteaForgeOf(t *testing.T, g giteaUsers, name string, files map[string][]byte) siteForge {
 	ctx := context.Background()
 	owner := g.As(g.owner)
 	// As the admin: the owner's token may not create repos (scope write:user).
@@ -243,7 +280,7 @@ func giteaForge(t *testing.T, g giteaUsers, name string) siteForge {
 	if err := owner.API(ctx, "PUT", "/repos/owner/"+name+"/collaborators/nassella-bot", map[string]any{"permission": "write"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	pushMain(t, g.URL+"/owner/"+name+".git", "owner", g.owner)
+	pushMain(t, g.URL+"/owner/"+name+".git", "owner", g.owner, files)
 	// Gitea marks a repo as no longer empty after the first push in the background; until
 	// then its contents API fails (a nil dereference in Gitea 1.26).
 	for try := 0; ; try++ {
@@ -281,6 +318,26 @@ func giteaForge(t *testing.T, g giteaUsers, name string) siteForge {
 			}
 			webEdit(t, g.As(g.stranger), "mallory", name, "my-idea", "site.yaml", content)
 			return openPR(t, g.As(g.stranger), "mallory:my-idea")
+		},
+		merge: func(t *testing.T, pr int) string {
+			// Gitea checks mergeability in the background and answers 405 until it is done.
+			for try := 0; ; try++ {
+				err := owner.API(ctx, "POST", fmt.Sprintf("/repos/owner/%s/pulls/%d/merge", name, pr), map[string]any{"Do": "merge"}, nil)
+				if err == nil {
+					break
+				}
+				if try == 50 || !strings.Contains(err.Error(), "405") {
+					t.Fatal(err)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			var merged struct {
+				SHA string `json:"merge_commit_sha"`
+			}
+			if err := owner.API(ctx, "GET", fmt.Sprintf("/repos/owner/%s/pulls/%d", name, pr), nil, &merged); err != nil || merged.SHA == "" {
+				t.Fatalf("reading the merge commit of #%d: %v (%q)", pr, err, merged.SHA)
+			}
+			return merged.SHA
 		},
 	}
 }

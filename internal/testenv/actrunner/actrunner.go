@@ -15,15 +15,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/nassella/nassella/generator"
 	"github.com/nassella/nassella/internal/testenv/dockertest"
@@ -51,26 +53,85 @@ type Runner struct {
 // time a machine builds its base; about one after).
 func Start(t testing.TB) *Runner {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// Options are what a job needs beyond the forge: a catalog release whose artefacts are
+// pinned (nassella plan builds no server from any other), a name server and a CA, as a
+// customer's runner has the internet's and Debian's.
+type Options struct {
+	// Catalog is a catalog folder the image's nassella carries instead of the checkout's
+	// (PinnedCatalog).
+	Catalog string
+	// DNS is the job containers' name server, an address on 127.0.0.0/8 at port 53
+	// (dnssim.StartAt), which their /etc/resolv.conf names instead of the machine's.
+	DNS string
+	// CACert is a PEM certificate the image trusts besides Debian's CAs, e.g. testca's
+	// for the test's HTTPS servers. It is added the Debian way (update-ca-certificates).
+	CACert []byte
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Runner {
+	t.Helper()
 	act := testtool.Require(t, "NASSELLA_ACT", ".ci/tools-act.sh")
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
-	d := dockertest.Start(t, nil)
-	BuildImage(t, d, Image)
+	var do dockertest.Options
+	if o.DNS != "" {
+		do.DNS = []string{o.DNS}
+	}
+	d := dockertest.StartWith(t, do)
+	src := root
+	if o.Catalog != "" {
+		src = moduleWithCatalog(t, root, o.Catalog)
+	}
+	buildImage(t, d, src, Image)
+	if o.CACert != nil {
+		trustCA(t, d, Image, o.CACert)
+	}
 	return &Runner{act: act, daemon: d, root: root, home: t.TempDir()}
 }
 
 // BuildImage builds the CI image from this checkout with ci-images/build.sh in d, tagged
-// tag. Its own limit: a new machine compiles nassella with an empty build cache.
+// tag.
 func BuildImage(t testing.TB, d *dockertest.Daemon, tag string) {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "..", "ci-images", "build.sh")
+	buildImage(t, d, filepath.Join(filepath.Dir(file), "..", "..", ".."), tag)
+}
+
+// buildImage runs the build.sh of the module at root. Its own limit: a new machine
+// compiles nassella with an empty build cache.
+func buildImage(t testing.TB, d *dockertest.Daemon, root, tag string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	build := exec.CommandContext(ctx, "bash", script, tag)
+	build := exec.CommandContext(ctx, "bash", filepath.Join(root, "ci-images", "build.sh"), tag)
 	build.Env = append(os.Environ(), d.Env()...)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("ci-images/build.sh: %v\n%s", err, out)
+	}
+}
+
+// trustCA adds cert to image's CA store as a layer on top, under the same tag.
+func trustCA(t testing.TB, d *dockertest.Daemon, image string, cert []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	dockerfile := "FROM " + image + "\n" +
+		"COPY nassella-test-ca.crt /usr/local/share/ca-certificates/\n" +
+		"RUN update-ca-certificates\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nassella-test-ca.crt"), cert, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The daemon has no default bridge; the RUN step needs no network.
+	build := exec.Command("docker", "build", "--network", "none", "--tag", image, dir)
+	build.Env = append(os.Environ(), d.Env()...)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("adding the test CA to %s: %v\n%s", image, err, out)
 	}
 }
 
@@ -90,6 +151,9 @@ type Job struct {
 	ServerURL, APIURL string
 	// Secrets are the repo's Actions secrets; GITHUB_TOKEN is also github.token.
 	Secrets map[string]string
+	// Env are variables every step sees besides the workflow's own, as a runner's
+	// environment: e.g. TF_VAR_hcloud_endpoint for a simulator. Never secrets.
+	Env map[string]string
 }
 
 // Result is what the run printed and how it ended.
@@ -111,22 +175,15 @@ func (r *Runner) Run(t testing.TB, j Job) Result {
 	if err := os.WriteFile(event, payload, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// Secrets go in a file, never on a command line another process could read.
-	var secrets bytes.Buffer
-	names := make([]string, 0, len(j.Secrets))
-	for k := range j.Secrets {
-		names = append(names, k)
+	// Secrets go in a file, never on a command line another process could read. act reads
+	// a .yml secret file as YAML (cmd/root.go readEnvsEx), so a value may span lines, as a
+	// private key does.
+	secrets, err := yaml.Marshal(j.Secrets)
+	if err != nil {
+		t.Fatal(err)
 	}
-	sort.Strings(names)
-	for _, k := range names {
-		v := j.Secrets[k]
-		if strings.ContainsAny(v, "\n\"") {
-			t.Fatalf("secret %s: the test's secrets are one line without quotes", k)
-		}
-		fmt.Fprintf(&secrets, "%s=%q\n", k, v)
-	}
-	secretFile := filepath.Join(work, "secrets")
-	if err := os.WriteFile(secretFile, secrets.Bytes(), 0o600); err != nil {
+	secretFile := filepath.Join(work, "secrets.yml")
+	if err := os.WriteFile(secretFile, secrets, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	host := strings.TrimPrefix(strings.TrimPrefix(j.ServerURL, "http://"), "https://")
@@ -146,6 +203,9 @@ func (r *Runner) Run(t testing.TB, j Job) Result {
 	}
 	if j.APIURL != "" {
 		args = append(args, "--env", "GITHUB_API_URL="+j.APIURL)
+	}
+	for _, k := range slices.Sorted(maps.Keys(j.Env)) {
+		args = append(args, "--env", k+"="+j.Env[k])
 	}
 	for uses, dir := range StandIns {
 		args = append(args, "--local-repository", uses+"="+filepath.Join(r.root, "ci-images", "testdata", "standin-actions", dir))

@@ -1,5 +1,5 @@
 // Package dnssim is a DNS server for tests: it answers from records the test sets, on
-// 127.0.0.1 over UDP and TCP (the same port), as a recursive resolver would answer a
+// 127.0.0.1 (or a loopback address the test names) over UDP and TCP (the same port), as a recursive resolver would answer a
 // client: CNAMEs are followed within its records, a name it has nothing at is NXDOMAIN.
 package dnssim
 
@@ -15,7 +15,7 @@ import (
 
 // Server is a running DNS server.
 type Server struct {
-	Addr string // 127.0.0.1:PORT, for UDP and TCP
+	Addr string // HOST:PORT, for UDP and TCP
 
 	mu      sync.Mutex
 	records []dns.RR
@@ -26,12 +26,33 @@ type Server struct {
 // names, e.g. "example.org. 300 IN MX 10 mx.mail.example.") and stops it at cleanup.
 func Start(t testing.TB, records ...string) *Server {
 	t.Helper()
-	s := &Server{}
-	s.Set(t, records...)
 	udp, tcp, err := listen()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serve(t, udp, tcp, records)
+}
+
+// StartAt is Start on a given address, e.g. 127.2.0.53:53 for clients that only take a
+// name server's address, like /etc/resolv.conf (port 53 needs root).
+func StartAt(t testing.TB, addr string, records ...string) *Server {
+	t.Helper()
+	udp, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		t.Fatalf("dnssim: %v", err)
+	}
+	tcp, err := net.Listen("tcp", addr)
+	if err != nil {
+		udp.Close()
+		t.Fatalf("dnssim: %v", err)
+	}
+	return serve(t, udp, tcp, records)
+}
+
+func serve(t testing.TB, udp net.PacketConn, tcp net.Listener, records []string) *Server {
+	t.Helper()
+	s := &Server{}
+	s.Set(t, records...)
 	s.Addr = udp.LocalAddr().String()
 	servers := []*dns.Server{{PacketConn: udp, Handler: s}, {Listener: tcp, Handler: s}}
 	for _, srv := range servers {

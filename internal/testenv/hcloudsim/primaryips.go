@@ -91,6 +91,9 @@ func (s *Server) newPrimaryIP(name, typ string, dc *datacenter, assignee int64, 
 		s.ipv4Count++
 		n := s.ipv4Count + 10
 		p.ip = fmt.Sprintf("198.%d.%d.%d", 18+n>>16, n>>8&0xff, n&0xff)
+		if len(s.nextIPv4s) > 0 {
+			p.ip, s.nextIPv4s = s.nextIPv4s[0], s.nextIPv4s[1:]
+		}
 		parts := strings.Split(p.ip, ".")
 		slices.Reverse(parts)
 		p.dnsPtr[p.ip] = "static." + strings.Join(parts, ".") + ".clients.your-server.de"

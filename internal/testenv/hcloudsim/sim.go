@@ -62,6 +62,7 @@ type Server struct {
 	actions     map[int64]*action
 
 	ipv4Count, ipv6Count int
+	nextIPv4s            []string // UseIPv4s
 	prices               Prices
 	requests             []Request
 
@@ -136,6 +137,13 @@ func (s *Server) Close() {
 	if s.ts != nil {
 		s.ts.Close()
 	}
+}
+
+// UseIPv4s makes addrs the next IPv4 addresses the simulator hands out, in order, before
+// its usual ones (198.18.0.0/15): e.g. loopback addresses where a test serves the apps, so
+// what reaches "the server" by its address reaches the test.
+func (s *Server) UseIPv4s(addrs ...string) {
+	s.locked(func() { s.nextIPv4s = append(s.nextIPv4s, addrs...) })
 }
 
 // SetToken sets the only API token the simulator accepts.
