@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -19,31 +20,44 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/internal/forge"
+	"github.com/nassella/nassella/internal/hostcontract"
 	"github.com/nassella/nassella/internal/testenv/actrunner"
 	"github.com/nassella/nassella/internal/testenv/dnssim"
 	"github.com/nassella/nassella/internal/testenv/githubsim"
 	"github.com/nassella/nassella/internal/testenv/hcloudsim"
 	"github.com/nassella/nassella/internal/testenv/s3test"
+	"github.com/nassella/nassella/internal/testenv/sshtest"
 	"github.com/nassella/nassella/internal/testenv/testca"
 	"github.com/nassella/nassella/pipelines/deploy"
+	"github.com/nassella/nassella/pipelines/doctor"
 )
 
-// The generated plan workflow, run for real: act runs the site repo's own
-// .forgejo/workflows/nassella-plan.yml against a real Gitea and
-// .github/workflows/nassella-plan.yml against the GitHub simulator, in the CI image built
-// from this checkout. A pull request that breaks site.yaml fails the check, with the
-// annotation on the line a runner turns into a note, and the bot's note on that line. A
-// good one gets its generated files committed by the bot, passes every check (the live
-// DNS one included) and gets exactly one plan comment, made by OpenTofu with the real
-// hcloud provider against the Hetzner simulator and the state in S3 over HTTPS, and
-// updated in place on the next push. The secrets never show in the runner's log.
-func TestPlanWorkflowUnderAct(t *testing.T) {
+// The generated site workflows, run for real: act runs the site repo's own
+// .forgejo/workflows (plan, apply, doctor) against a real Gitea and .github/workflows
+// against the GitHub simulator, in the CI image built from this checkout.
+//
+//   - A pull request that breaks site.yaml fails the check, with the annotation on the line
+//     a runner turns into a note, and the bot's note on that line.
+//   - A good one gets its generated files committed by the bot, passes every check (the live
+//     DNS one included) and gets exactly one plan comment, made by OpenTofu with the real
+//     hcloud provider against the Hetzner simulator and the state in S3 over HTTPS, updated
+//     in place on the next push.
+//   - Merging applies it with the reviewed digest; a merge whose plan changed since review
+//     is refused (mergeIsApplied).
+//   - The doctor keeps one issue open while the backups have stopped and closes it once
+//     they work (doctorKeepsOneIssue).
+//
+// The secrets never show in the runner's log. ci-images/README.md lists what stands in
+// for what a customer's runner has.
+func TestSiteWorkflowsUnderAct(t *testing.T) {
 	w := startActWorld(t)
 	g := startGiteaUsers(t)
 
@@ -59,6 +73,7 @@ func TestPlanWorkflowUnderAct(t *testing.T) {
 		s := giteaForgeOf(t, g, "planned", files)
 		pr := goodPRGetsOnePlanComment(t, w, y, s, j)
 		mergeIsApplied(t, w, s, j, pr, "coop-gitea")
+		doctorKeepsOneIssue(t, w, s, j, "coop-gitea")
 	})
 	t.Run("github", func(t *testing.T) {
 		sim, s := githubSiteForge(t, "acted")
@@ -77,6 +92,7 @@ func TestPlanWorkflowUnderAct(t *testing.T) {
 		s.botLogin = "github-actions[bot]"
 		pr := goodPRGetsOnePlanComment(t, w, y, s, j)
 		mergeIsApplied(t, w, s, j, pr, "coop-github")
+		doctorKeepsOneIssue(t, w, s, j, "coop-github")
 	})
 }
 
@@ -92,6 +108,10 @@ type actWorld struct {
 	state  string // the state's S3 endpoint, https://objects.nassella-test.org:PORT
 	env    map[string]string
 	cloud  map[string]string // the site's Actions secrets but the forge tokens
+	// backupKeys are each site's BACKUP_SSH_KEY (private, PEM) and admin.backup_key.
+	backupKeys, backupPubs map[string]string
+	// backupsFail makes the servers' backup status record say the backups stopped.
+	backupsFail atomic.Bool
 }
 
 // The good sites are named for their forge, each with its own domain, server and state;
@@ -121,45 +141,91 @@ func startActWorld(t *testing.T) *actWorld {
 	// Port 53 of an address of its own on the loopback net: /etc/resolv.conf takes no
 	// port, and 127.0.0.53 may be systemd-resolved's.
 	records := []string{objects + ". 300 IN A 127.0.0.1"}
-	sim := hcloudsim.StartForOpenTofu(t)
-	var names []string
-	for i, site := range actSites {
-		d := actDomain(site)
-		records = append(records, d+". 300 IN NS hydrogen.ns.hetzner.com.", d+". 300 IN NS oxygen.ns.hetzner.com.")
-		names = append(names, "*."+d)
-		// Each site's server gets the address its apps are served on below.
-		sim.UseIPv4s(fmt.Sprintf("127.2.1.%d", i+1))
-	}
-	dnssim.StartAt(t, "127.2.0.53:53", records...)
-
 	catDir := actrunner.PinnedCatalog(t)
 	cat, err := catalog.Load(os.DirFS(catDir))
 	if err != nil {
 		t.Fatal(err)
 	}
+	sim := hcloudsim.StartForOpenTofu(t)
+	w := &actWorld{cat: cat, sim: sim, backupKeys: map[string]string{}, backupPubs: map[string]string{}}
+	hostKey, hostKeyPEM := newSSHKey(t)
+	var names []string
+	var backupKeys []ssh.PublicKey
+	for i, site := range actSites {
+		d := actDomain(site)
+		ip := fmt.Sprintf("127.2.1.%d", i+1)
+		records = append(records, d+". 300 IN NS hydrogen.ns.hetzner.com.", d+". 300 IN NS oxygen.ns.hetzner.com.")
+		// Once applied, the apps' names point at the server (the doctor reaches it by them).
+		for _, a := range cat.Apps {
+			records = append(records, a.Subdomain+"."+d+". 300 IN A "+ip)
+		}
+		names = append(names, "*."+d)
+		// Each site's server gets the address its apps and SSH are served on below.
+		sim.UseIPv4s(ip)
+		key, keyPEM := newSSHKey(t)
+		w.backupKeys[site] = keyPEM
+		w.backupPubs[site] = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key.PublicKey()))) + " nassella-ci-backup"
+		backupKeys = append(backupKeys, key.PublicKey())
+	}
+	dnssim.StartAt(t, "127.2.0.53:53", records...)
 	serveApps(t, ca, cat, len(actSites), names)
+	// The servers' SSH, for the doctor: the site's host key, and the backup key may only
+	// read the backup status record (the host forces the command for it).
+	for i := range actSites {
+		sshtest.Start(t, sshtest.Options{Addr: fmt.Sprintf("127.2.1.%d:22", i+1), HostKey: hostKey, User: "core", Allow: backupKeys,
+			Handle: func(e sshtest.Exec) uint32 {
+				if e.Command != hostcontract.StatusCommand {
+					fmt.Fprintln(e.Stderr, "the backup key may only read the backup status")
+					return 1
+				}
+				json.NewEncoder(e.Stdout).Encode(w.backupStatus())
+				return 0
+			}})
+	}
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.CertDER()})
-	runner := actrunner.StartWith(t, actrunner.Options{Catalog: catDir, DNS: "127.2.0.53", CACert: caPEM})
+	w.runner = actrunner.StartWith(t, actrunner.Options{Catalog: catDir, DNS: "127.2.0.53", CACert: caPEM})
+	w.state = "https://" + objects + ":" + port
+	w.env = map[string]string{"TF_VAR_hcloud_endpoint": sim.Endpoint()}
+	w.cloud = map[string]string{
+		"HCLOUD_TOKEN":                hcloudsim.TestToken,
+		"STATE_PASSPHRASE":            "the state passphrase of the act test",
+		"BACKUP_PASSWORD":             "the backup password of the act test",
+		"BACKUP_S3_ACCESS_KEY_ID":     "backup-key-id-of-the-act-test",
+		"BACKUP_S3_SECRET_ACCESS_KEY": "backup-secret-of-the-act-test",
+		"NASSELLA_HOST_KEY":           hostKeyPEM,
+		"STATE_S3_ACCESS_KEY_ID":      s3.Access,
+		"STATE_S3_SECRET_ACCESS_KEY":  s3.Secret,
+	}
+	return w
+}
 
-	_, hostKey, _ := ed25519.GenerateKey(rand.Reader)
-	block, err := ssh.MarshalPrivateKey(hostKey, "")
+// newSSHKey makes an ed25519 key and its private half as PEM, as nassella bootstrap does.
+func newSSHKey(t *testing.T) (ssh.Signer, string) {
+	t.Helper()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, err := ssh.NewSignerFromKey(priv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &actWorld{
-		runner: runner, cat: cat, sim: sim, state: "https://" + objects + ":" + port,
-		env: map[string]string{"TF_VAR_hcloud_endpoint": sim.Endpoint()},
-		cloud: map[string]string{
-			"HCLOUD_TOKEN":                hcloudsim.TestToken,
-			"STATE_PASSPHRASE":            "the state passphrase of the act test",
-			"BACKUP_PASSWORD":             "the backup password of the act test",
-			"BACKUP_S3_ACCESS_KEY_ID":     "backup-key-id-of-the-act-test",
-			"BACKUP_S3_SECRET_ACCESS_KEY": "backup-secret-of-the-act-test",
-			"NASSELLA_HOST_KEY":           string(pem.EncodeToMemory(block)),
-			"STATE_S3_ACCESS_KEY_ID":      s3.Access,
-			"STATE_S3_SECRET_ACCESS_KEY":  s3.Secret,
-		},
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
 	}
+	return signer, string(pem.EncodeToMemory(block))
+}
+
+// backupStatus is the servers' backup status record: a backup an hour ago, or, with
+// backupsFail, one that failed an hour ago after three days without a good one.
+func (w *actWorld) backupStatus() hostcontract.Status {
+	now := time.Now().UTC()
+	st := hostcontract.Status{Time: now.Add(-time.Hour), Result: "ok", Snapshot: "4bd1a2f0", SizeBytes: 3 << 30,
+		AddedBytes: 12 << 20, Duration: 95, LastSuccess: now.Add(-time.Hour).Format(time.RFC3339), Schedule: "daily 02:00",
+		Disk: hostcontract.Disk{SizeBytes: 30 << 30, UsedBytes: 3 << 30, AvailBytes: 27 << 30, UsedPercent: 10}}
+	if w.backupsFail.Load() {
+		st.Result, st.Error, st.Snapshot = "failed", "unable to open the repository: Access Denied", ""
+		st.LastSuccess = now.Add(-72 * time.Hour).Format(time.RFC3339)
+	}
+	return st
 }
 
 // serveApps answers HTTPS on port 443 of 127.2.1.1… (one address per site) for every app
@@ -167,7 +233,8 @@ func startActWorld(t *testing.T) *actWorld {
 // expects of it.
 func serveApps(t *testing.T, ca *testca.CA, cat *catalog.Release, n int, names []string) {
 	t.Helper()
-	cert, err := ca.Issue(names...)
+	// As long as a Let's Encrypt certificate: the doctor warns of one about to expire.
+	cert, err := ca.IssueFor(90*24*time.Hour, names...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,12 +271,7 @@ func (w *actWorld) secrets(tokens map[string]string) map[string]string {
 // under its name.
 func (w *actWorld) goodSite(t *testing.T, name string) (siteYAML string, files map[string][]byte) {
 	t.Helper()
-	pub, _, _ := ed25519.GenerateKey(rand.Reader)
-	key, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	backupKey := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key))) + " nassella-ci-backup"
+	backupKey := w.backupPubs[name]
 	y := strings.ReplaceAll(regenSiteYAML, "coop.example", actDomain(name))
 	y = strings.Replace(y, "name: coop\n", "name: "+name+"\n", 1)
 	y = strings.Replace(y, "  ssh_keys:\n", "  backup_key: \""+backupKey+"\"\n  ssh_keys:\n", 1)
@@ -311,9 +373,9 @@ func brokenPRFailsTheCheck(t *testing.T, runner *actrunner.Runner, s siteForge, 
 	noSecrets(t, res.Log, j.Secrets)
 
 	// Fixed on the branch: the next run's first step commits the regenerated files to it
-	// as the bot, pushing from inside the job's container, and the note goes. (The steps
-	// after it need a site on a real domain with state and a cloud to plan against, which
-	// this test does not set up; they are not asserted here.)
+	// as the bot, pushing from inside the job's container, and the note goes. (This site's
+	// .example domain fails the next check in CI; goodPRGetsOnePlanComment runs a site
+	// that passes them all.)
 	s.edit(t, "add-app", "site.yaml", withApp("nextcloud"))
 	j.Dir, j.Event, j.Payload = prClone(t, s, j.ServerURL, pr)
 	res = runner.Run(t, j)
@@ -552,4 +614,63 @@ func pushClone(t *testing.T, s siteForge, server, sha string) (dir, event string
 	payload = map[string]any{"ref": "refs/heads/main", "after": sha, "deleted": false, "repository": repo,
 		"pusher": map[string]any{"name": owner}}
 	return dir, "push", payload
+}
+
+// doctorKeepsOneIssue runs the doctor workflow on the applied site: with the backups
+// stopped it opens one issue (kept, not doubled, on the next run) that says so; once a
+// backup works again the next run closes it. The doctor reaches the server by its apps'
+// names, over HTTPS and over SSH with the site's host key pinned and the backup key.
+func doctorKeepsOneIssue(t *testing.T, w *actWorld, s siteForge, plan actrunner.Job, name string) {
+	job := plan
+	job.Workflow = strings.Replace(plan.Workflow, "nassella-plan.yml", "nassella-doctor.yml", 1)
+	job.Secrets = maps.Clone(plan.Secrets)
+	job.Secrets["BACKUP_SSH_KEY"] = w.backupKeys[name]
+	sha := remoteRef(t, s, job.ServerURL, "refs/heads/main")
+	run := func() string {
+		t.Helper()
+		job.Dir, _, _ = pushClone(t, s, job.ServerURL, sha)
+		job.Event, job.Payload = "workflow_dispatch", map[string]any{"ref": "refs/heads/main",
+			"repository": map[string]any{"full_name": s.repo, "default_branch": "main"}}
+		res := w.runner.Run(t, job)
+		if res.Failed {
+			t.Fatalf("the doctor workflow failed:\n%s", res.Log)
+		}
+		noSecrets(t, res.Log, job.Secrets)
+		return res.Log
+	}
+	open := func() []forge.Issue {
+		t.Helper()
+		issues, err := s.bot.OpenIssues(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mine []forge.Issue
+		for _, i := range issues {
+			if i.Author == s.botLogin && strings.HasPrefix(i.Body, doctor.Marker) {
+				mine = append(mine, i)
+			}
+		}
+		return mine
+	}
+
+	w.backupsFail.Store(true)
+	for range 2 {
+		log := run()
+		if !strings.Contains(log, "the newest backup is 3 days old") {
+			t.Errorf("the doctor did not see the stopped backups:\n%s", log)
+		}
+		if is := open(); len(is) != 1 || !strings.Contains(is[0].Body, "Access Denied") {
+			t.Fatalf("doctor issues by %s: %+v; want one that says the backups stopped", s.botLogin, is)
+		}
+	}
+	w.backupsFail.Store(false)
+	log := run()
+	for _, want := range []string{"the newest backup is 60 minutes old", "the data volume is 10% full"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the doctor's log lacks %q:\n%s", want, log)
+		}
+	}
+	if is := open(); len(is) != 0 {
+		t.Errorf("the doctor issue stays open on a healthy site: %+v", is)
+	}
 }

@@ -33,6 +33,9 @@ type Options struct {
 	// Handle answers a command and returns its exit status; every command exits 0 with
 	// no output when nil.
 	Handle func(Exec) uint32
+	// Addr is where to listen, e.g. a server's own loopback address at port 22 (root);
+	// a free port of 127.0.0.1 when empty.
+	Addr string
 }
 
 // Server is an SSH server in this process.
@@ -46,7 +49,7 @@ type Server struct {
 	cmds    []string
 }
 
-// Start starts a server listening on 127.0.0.1.
+// Start starts a server listening on 127.0.0.1 (or o.Addr).
 func Start(t testing.TB, o Options) *Server {
 	s := New(t, o)
 	s.Listen()
@@ -75,6 +78,10 @@ func New(t testing.TB, o Options) *Server {
 	s.cfg.AddHostKey(o.HostKey)
 	for _, k := range o.MoreHostKeys {
 		s.cfg.AddHostKey(k)
+	}
+	if o.Addr != "" {
+		s.Addr = o.Addr
+		return s
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -57,8 +57,15 @@ func New() (*CA, error) {
 // CertDER is the CA's certificate, DER encoded (write it as PEM for a --ca-file).
 func (ca *CA) CertDER() []byte { return ca.cert.Raw }
 
-// Issue returns a server certificate for hosts (names or IP addresses) and 127.0.0.1.
+// Issue returns a server certificate for hosts (names or IP addresses) and 127.0.0.1,
+// valid for a day.
 func (ca *CA) Issue(hosts ...string) (tls.Certificate, error) {
+	return ca.IssueFor(24*time.Hour, hosts...)
+}
+
+// IssueFor is Issue with a certificate valid for d from now, e.g. the 90 days of a
+// Let's Encrypt certificate for a check of how long certificates have left.
+func (ca *CA) IssueFor(d time.Duration, hosts ...string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
@@ -80,7 +87,7 @@ func (ca *CA) Issue(hosts ...string) (tls.Certificate, error) {
 		DNSNames:     names,
 		IPAddresses:  ips,
 		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotAfter:     time.Now().Add(d),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
