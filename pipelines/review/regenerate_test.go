@@ -319,26 +319,7 @@ func giteaForgeOf(t *testing.T, g giteaUsers, name string, files map[string][]by
 			webEdit(t, g.As(g.stranger), "mallory", name, "my-idea", "site.yaml", content)
 			return openPR(t, g.As(g.stranger), "mallory:my-idea")
 		},
-		merge: func(t *testing.T, pr int) string {
-			// Gitea checks mergeability in the background and answers 405 until it is done.
-			for try := 0; ; try++ {
-				err := owner.API(ctx, "POST", fmt.Sprintf("/repos/owner/%s/pulls/%d/merge", name, pr), map[string]any{"Do": "merge"}, nil)
-				if err == nil {
-					break
-				}
-				if try == 50 || !strings.Contains(err.Error(), "405") {
-					t.Fatal(err)
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-			var merged struct {
-				SHA string `json:"merge_commit_sha"`
-			}
-			if err := owner.API(ctx, "GET", fmt.Sprintf("/repos/owner/%s/pulls/%d", name, pr), nil, &merged); err != nil || merged.SHA == "" {
-				t.Fatalf("reading the merge commit of #%d: %v (%q)", pr, err, merged.SHA)
-			}
-			return merged.SHA
-		},
+		merge: func(t *testing.T, pr int) string { return giteaMerge(t, owner, "owner/"+name, pr) },
 	}
 }
 

@@ -126,24 +126,7 @@ func giteaSite(t *testing.T, g gitea, repo string) site {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Gitea checks mergeability in the background and answers 405 until it is done.
-		for try := 0; ; try++ {
-			err := g.API(ctx, "POST", fmt.Sprintf("/repos/coop/%s/pulls/%d/merge", repo, pr.Number), map[string]any{"Do": "merge"}, nil)
-			if err == nil {
-				break
-			}
-			if try == 50 || !strings.Contains(err.Error(), "405") {
-				t.Fatal(err)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		var merged struct {
-			SHA string `json:"merge_commit_sha"`
-		}
-		if err := g.API(ctx, "GET", fmt.Sprintf("/repos/coop/%s/pulls/%d", repo, pr.Number), nil, &merged); err != nil || merged.SHA == "" {
-			t.Fatalf("reading the merge commit of #%d: %v (%q)", pr.Number, err, merged.SHA)
-		}
-		return pr.Number, merged.SHA
+		return pr.Number, giteaMerge(t, g.Server, "coop/"+repo, pr.Number)
 	}
 	s.issueOpen = func(t *testing.T, number int) bool {
 		var i struct{ State string }
@@ -290,4 +273,29 @@ func doctorIssueIgnoresLookalikes(t *testing.T, s site) {
 	if s.issueOpen(t, mine) || !s.issueOpen(t, fake) {
 		t.Fatalf("the bot's issue #%d should be closed and the stranger's #%d left open", mine, fake)
 	}
+}
+
+// giteaMerge merges pull request pr of repo (OWNER/NAME) with a merge commit, as the user
+// of as, and returns the commit's SHA.
+func giteaMerge(t *testing.T, as *giteatest.Server, repo string, pr int) string {
+	t.Helper()
+	ctx := context.Background()
+	// Gitea checks mergeability in the background and answers 405 until it is done.
+	for try := 0; ; try++ {
+		err := as.API(ctx, "POST", fmt.Sprintf("/repos/%s/pulls/%d/merge", repo, pr), map[string]any{"Do": "merge"}, nil)
+		if err == nil {
+			break
+		}
+		if try == 50 || !strings.Contains(err.Error(), "405") {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var merged struct {
+		SHA string `json:"merge_commit_sha"`
+	}
+	if err := as.API(ctx, "GET", fmt.Sprintf("/repos/%s/pulls/%d", repo, pr), nil, &merged); err != nil || merged.SHA == "" {
+		t.Fatalf("reading the merge commit of #%d: %v (%q)", pr, err, merged.SHA)
+	}
+	return merged.SHA
 }
