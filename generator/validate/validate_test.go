@@ -28,7 +28,7 @@ func TestGoldenTreesAreValid(t *testing.T) {
 	for _, name := range examples.Names() {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("..", "testdata", "golden", name)
-			r := siterepo.Validate(context.Background(), dir, siterepo.Options{}, validate.Options{Tofu: bin})
+			r := validate.Repo(context.Background(), dir, siterepo.Options{}, validate.Options{Tofu: bin})
 			if err := r.Err(); err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +120,7 @@ func TestBrokenTrees(t *testing.T) {
 			if err := os.WriteFile(p, []byte(tc.edit(string(data))), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			r := siterepo.Validate(context.Background(), dir, siterepo.Options{}, validate.Options{Tofu: bin})
+			r := validate.Repo(context.Background(), dir, siterepo.Options{}, validate.Options{Tofu: bin})
 			msg := failed(r, tc.check)
 			if msg == "" {
 				t.Fatalf("check %q did not fail; report: %v", tc.check, r.Err())
@@ -137,7 +137,7 @@ func TestInvalidSiteStopsEarly(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "site.yaml"), []byte("version: 1\nname: Bad\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := siterepo.Validate(context.Background(), dir, siterepo.Options{}, validate.Options{})
+	r := validate.Repo(context.Background(), dir, siterepo.Options{}, validate.Options{})
 	if len(r.Checks) != 1 || !strings.Contains(failed(r, "site.yaml"), "site.yaml:2:7") {
 		t.Fatalf("want only a failed site.yaml check naming line 2, got %v", r.Err())
 	}
@@ -182,7 +182,7 @@ data "external" "leak" {
 			t.Fatal(err)
 		}
 	}
-	r := siterepo.Validate(context.Background(), dir, siterepo.Options{}, validate.Options{})
+	r := validate.Repo(context.Background(), dir, siterepo.Options{}, validate.Options{})
 	msg := failed(r, validate.ExtraCheck)
 	if msg == "" {
 		t.Fatalf("a repo with extra Terraform passed; report: %v", r.Err())
@@ -217,7 +217,7 @@ func TestCommittedWorkingFilesRefused(t *testing.T) {
 	if _, err := wt.Add("terraform/.terraform/providers/hcloud"); err != nil {
 		t.Fatal(err)
 	}
-	r := siterepo.Validate(context.Background(), dir, siterepo.Options{}, validate.Options{})
+	r := validate.Repo(context.Background(), dir, siterepo.Options{}, validate.Options{})
 	if msg := failed(r, validate.ExtraCheck); !strings.Contains(msg, "terraform/.terraform (OpenTofu's local working file, committed to git)") {
 		t.Fatalf("a committed .terraform/ passed: %q; report: %v", msg, r.Err())
 	}

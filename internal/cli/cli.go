@@ -15,19 +15,20 @@ import (
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator"
+	"github.com/nassella/nassella/internal/cmdline"
 	"github.com/nassella/nassella/internal/siterepo"
 )
 
 // Streams are where a command reads and writes.
-type Streams struct {
-	In       io.Reader
-	Out, Err io.Writer
-}
+type Streams = cmdline.Streams
 
 // usageError is a mistake in how the command was called: exit code 2.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
+
+// UsageMistake makes cmdline.ExitCode answer 2.
+func (usageError) UsageMistake() {}
 
 type command struct {
 	name    string
@@ -71,20 +72,7 @@ func Run(ctx context.Context, s Streams, args []string) int {
 		if c.name != args[0] {
 			continue
 		}
-		err := c.run(ctx, s, args[1:])
-		var ue usageError
-		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, flag.ErrHelp):
-			return 0
-		case errors.As(err, &ue):
-			fmt.Fprintf(s.Err, "nassella %s: %v\n", c.name, err)
-			return 2
-		default:
-			fmt.Fprintf(s.Err, "%v\n", err)
-			return 1
-		}
+		return cmdline.ExitCode(s, "nassella "+c.name, c.run(ctx, s, args[1:]))
 	}
 	fmt.Fprintf(s.Err, "nassella: unknown command %q; run nassella help\n", args[0])
 	return 2
@@ -101,36 +89,13 @@ func usage(w io.Writer) {
 
 // flags returns a flag set that reports errors instead of exiting.
 func flags(s Streams, name, args string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(s.Err)
-	fs.Usage = func() {
-		fmt.Fprintf(s.Err, "Usage: nassella %s %s\n", name, args)
-		fs.PrintDefaults()
-	}
-	return fs
+	return cmdline.Flags(s, "nassella "+name, args)
 }
 
 // parse parses flags and returns the positional arguments, which may come before or
 // after the flags.
 func parse(fs *flag.FlagSet, args []string, maxPositional int) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageError{err.Error()}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(pos) > maxPositional {
-		return nil, usageError{fmt.Sprintf("unexpected argument %q", pos[maxPositional])}
-	}
-	return pos, nil
+	return cmdline.Parse(fs, args, maxPositional)
 }
 
 // dirArg is the site repo a command was given, or the current folder.

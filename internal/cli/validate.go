@@ -58,7 +58,7 @@ func validateDir(ctx context.Context, s Streams, opt validateOptions) error {
 		tofu = ""
 	}
 	fmt.Fprintf(s.Out, "validating %s\n", opt.dir)
-	r := siterepo.Validate(ctx, opt.dir, siterepo.Options{CatalogDir: opt.catalogDir}, validate.Options{Tofu: tofu, Log: s.Out, ForApply: opt.forApply, LiveDNS: opt.liveDNS, DNSResolver: opt.dnsResolver})
+	r := validate.Repo(ctx, opt.dir, siterepo.Options{CatalogDir: opt.catalogDir}, validate.Options{Tofu: tofu, Log: s.Out, ForApply: opt.forApply, LiveDNS: opt.liveDNS, DNSResolver: opt.dnsResolver})
 	if !r.OK() {
 		failed := 0
 		for _, c := range r.Checks {

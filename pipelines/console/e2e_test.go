@@ -80,22 +80,7 @@ func startConsoleEnv(t *testing.T, setup ...consoleSetup) *consoleEnv {
 	}
 	e.repo, e.cloneURL = repo.FullName, repo.CloneURL
 	pushSite(t, e.cloneURL, e.ownerToken, e.siteYAML)
-	// Gitea marks the repo as no longer empty after the push, in the background; until
-	// then its API answers 404 for every file.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		var r struct {
-			Empty bool `json:"empty"`
-		}
-		if err := g.API(ctx, "GET", "/repos/"+e.repo, nil, &r); err != nil {
-			t.Fatal(err)
-		}
-		if !r.Empty {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("Gitea still calls the site repo empty 10 s after the push")
-		}
-	}
+	g.WaitPushed(t, e.repo)
 	for _, c := range []string{e.reader, e.botLog} {
 		if err := g.As(e.ownerToken).API(ctx, "PUT", "/repos/"+e.repo+"/collaborators/"+c, map[string]any{"permission": "read"}, nil); err != nil {
 			t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/nassella/nassella/internal/forge"
-	"github.com/nassella/nassella/pipelines/deploy"
 )
 
 // The pull request page: what it changes in plain words (the plan comment), its checks,
@@ -70,7 +69,7 @@ func (s *Server) prView(w http.ResponseWriter, r *http.Request, sess *Session) (
 		return nil, d, false
 	}
 	for _, c := range comments {
-		if s.trusted(d.Owner, c.Author) && strings.HasPrefix(c.Body, deploy.CommentMarker) {
+		if s.trusted(d.Owner, c.Author) && strings.HasPrefix(c.Body, forge.PlanCommentMarker) {
 			d.Plan, d.PlanBy = renderMarkdown(c.Body), c.Author
 		}
 	}

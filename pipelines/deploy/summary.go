@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nassella/nassella/generator/site"
+	"github.com/nassella/nassella/internal/forge"
 )
 
 // Summary is what a plan does, in words a site owner understands: what happens to their
@@ -247,7 +248,7 @@ func (s Summary) Text() string {
 
 // CommentMarker opens the sticky pull-request comment, so the workflow updates one
 // comment rather than adding one per push.
-const CommentMarker = "<!-- nassella-plan -->"
+const CommentMarker = forge.PlanCommentMarker
 
 // Markdown renders the summary as the sticky pull-request comment: the owner's words
 // first, the technical list folded away, and the plan digest the merge is checked against.

@@ -476,7 +476,7 @@ func ownerEditIsCommittedByTheBot(t *testing.T, s siteForge) {
 	if s.gitea {
 		tofu = testtool.Require(t, "NASSELLA_TOFU", ".ci/tools.sh")
 	}
-	if rep := siterepo.Validate(ctx, dir, siterepo.Options{}, validate.Options{Tofu: tofu}); !rep.OK() {
+	if rep := validate.Repo(ctx, dir, siterepo.Options{}, validate.Options{Tofu: tofu}); !rep.OK() {
 		t.Fatalf("validate of the bot's head: %v", rep.Err())
 	}
 	if botComment(t, s, pr) != "" {

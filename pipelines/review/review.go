@@ -19,7 +19,7 @@ import (
 
 // GitHubActionsBot is the login GitHub Actions' GITHUB_TOKEN writes as. That token
 // cannot read GET /user, so the GitHub workflows name it.
-const GitHubActionsBot = "github-actions[bot]"
+const GitHubActionsBot = forge.GitHubActionsBot
 
 // Bot is the login whose comments and issues count: given, or else the token's user.
 func Bot(ctx context.Context, c forge.Client, given string) (string, error) {

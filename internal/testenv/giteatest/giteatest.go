@@ -38,9 +38,27 @@ const (
 	AdminEmail    = "admin@nassella.invalid"
 )
 
-// Start starts a Gitea for t and stops it when t ends.
+// Options change where a test Gitea listens.
+type Options struct {
+	// Host is the address Gitea listens on and names itself by (its ROOT_URL, and so the
+	// clone_url and html_url of every repo): 127.0.0.1 when empty. A container test gives
+	// its Docker network's gateway, which the containers and this machine both reach.
+	Host string
+}
+
+// Start starts a Gitea on 127.0.0.1 for t and stops it when t ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith starts a Gitea for t as opt says and stops it when t ends.
+func StartWith(t testing.TB, opt Options) *Server {
+	t.Helper()
+	host := opt.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
 	bin, static := os.Getenv("NASSELLA_GITEA"), os.Getenv("NASSELLA_GITEA_STATIC")
 	if bin == "" || static == "" {
 		if os.Getenv("CI") != "" {
@@ -52,14 +70,14 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, err := freePort()
+	port, err := freePort(host)
 	if err != nil {
 		os.RemoveAll(dir)
 		t.Fatal(err)
 	}
-	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port), User: AdminUser, Password: AdminPassword, Dir: dir}
+	s := &Server{URL: "http://" + net.JoinHostPort(host, strconv.Itoa(port)), User: AdminUser, Password: AdminPassword, Dir: dir}
 	ini := filepath.Join(dir, "app.ini")
-	if err := os.WriteFile(ini, []byte(appINI(dir, static, port)), 0o600); err != nil {
+	if err := os.WriteFile(ini, []byte(appINI(dir, static, host, port)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := append(os.Environ(), "GITEA_I_AM_BEING_UNSAFE_RUNNING_AS_ROOT=true", "GITEA_WORK_DIR="+dir, "HOME="+dir)
@@ -117,7 +135,7 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
-func appINI(dir, static string, port int) string {
+func appINI(dir, static, host string, port int) string {
 	return fmt.Sprintf(`APP_NAME = nassella test forge
 RUN_USER = root
 RUN_MODE = prod
@@ -134,10 +152,10 @@ DEFAULT_BRANCH = main
 
 [server]
 PROTOCOL = http
-HTTP_ADDR = 127.0.0.1
-HTTP_PORT = %[3]d
-ROOT_URL = http://127.0.0.1:%[3]d/
-DOMAIN = 127.0.0.1
+HTTP_ADDR = %[3]s
+HTTP_PORT = %[4]d
+ROOT_URL = http://%[3]s:%[4]d/
+DOMAIN = %[3]s
 DISABLE_SSH = true
 START_SSH_SERVER = false
 OFFLINE_MODE = true
@@ -184,11 +202,11 @@ ENABLED = false
 
 [api]
 MAX_RESPONSE_ITEMS = 100
-`, dir, static, port)
+`, dir, static, host, port)
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, err
 	}
@@ -314,4 +332,25 @@ func (s *Server) CreateUser(ctx context.Context, login string) (string, error) {
 // Fork forks owner/repo into the token's user's account, as that user.
 func (s *Server) Fork(ctx context.Context, token, owner, repo string) error {
 	return s.As(token).API(ctx, "POST", "/repos/"+owner+"/"+repo+"/forks", map[string]any{}, nil)
+}
+
+// WaitPushed waits until Gitea no longer calls repo (OWNER/NAME) empty after its first
+// push: it marks that in the background, and until then its API answers 404 for every
+// file.
+func (s *Server) WaitPushed(t testing.TB, repo string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var r struct {
+			Empty bool `json:"empty"`
+		}
+		if err := s.API(context.Background(), "GET", "/repos/"+repo, nil, &r); err != nil {
+			t.Fatal(err)
+		}
+		if !r.Empty {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Gitea still calls %s empty 10 s after its first push", repo)
+		}
+	}
 }

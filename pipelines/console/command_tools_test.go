@@ -1,4 +1,4 @@
-package cli
+package console
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/nassella/nassella/internal/cmdline"
 )
 
 // The flags of the console's Logs, Sign-ins and prices.
@@ -38,33 +40,33 @@ func TestConsoleToolFlags(t *testing.T) {
 		args    []string
 		env     map[string]string
 		wantErr string
-		check   func(t *testing.T, o consoleOptions)
+		check   func(t *testing.T, o Options)
 	}{
-		{name: "off by default", check: func(t *testing.T, o consoleOptions) {
-			if o.cfg.Servers != nil || o.cfg.HcloudToken != "" || o.cfg.HcloudEndpoint != "" {
-				t.Errorf("%+v", o.cfg)
+		{name: "off by default", check: func(t *testing.T, o Options) {
+			if o.Config.Servers != nil || o.Config.HcloudToken != "" || o.Config.HcloudEndpoint != "" {
+				t.Errorf("%+v", o.Config)
 			}
 		}},
-		{name: "logs only", args: []string{"--logs-key", logsKey, "--known-hosts", known}, check: func(t *testing.T, o consoleOptions) {
-			sv := o.cfg.Servers
+		{name: "logs only", args: []string{"--logs-key", logsKey, "--known-hosts", known}, check: func(t *testing.T, o Options) {
+			sv := o.Config.Servers
 			if sv == nil || sv.AdminKey != nil || sv.KnownHosts != known || !bytes.Equal(sv.LogsKey.PublicKey().Marshal(), logsPub.Marshal()) {
 				t.Errorf("%+v", sv)
 			}
 		}},
-		{name: "logs and sign-ins", args: []string{"--logs-key", logsKey, "--admin-key", adminKey, "--known-hosts", known}, check: func(t *testing.T, o consoleOptions) {
-			if sv := o.cfg.Servers; sv == nil || !bytes.Equal(sv.AdminKey.PublicKey().Marshal(), adminPub.Marshal()) {
+		{name: "logs and sign-ins", args: []string{"--logs-key", logsKey, "--admin-key", adminKey, "--known-hosts", known}, check: func(t *testing.T, o Options) {
+			if sv := o.Config.Servers; sv == nil || !bytes.Equal(sv.AdminKey.PublicKey().Marshal(), adminPub.Marshal()) {
 				t.Errorf("%+v", sv)
 			}
 		}},
-		{name: "prices from the environment", env: map[string]string{consoleHcloudEnv: "from-env"}, args: []string{"--hcloud-endpoint", "http://127.0.0.1:1/v1"},
-			check: func(t *testing.T, o consoleOptions) {
-				if o.cfg.HcloudToken != "from-env" || o.cfg.HcloudEndpoint != "http://127.0.0.1:1/v1" {
-					t.Errorf("%+v", o.cfg)
+		{name: "prices from the environment", env: map[string]string{HcloudTokenEnv: "from-env"}, args: []string{"--hcloud-endpoint", "http://127.0.0.1:1/v1"},
+			check: func(t *testing.T, o Options) {
+				if o.Config.HcloudToken != "from-env" || o.Config.HcloudEndpoint != "http://127.0.0.1:1/v1" {
+					t.Errorf("%+v", o.Config)
 				}
 			}},
-		{name: "prices from a file", env: map[string]string{consoleHcloudEnv: "from-env"}, args: []string{"--hcloud-token-file", token}, check: func(t *testing.T, o consoleOptions) {
-			if o.cfg.HcloudToken != "from-file" {
-				t.Errorf("token %q", o.cfg.HcloudToken)
+		{name: "prices from a file", env: map[string]string{HcloudTokenEnv: "from-env"}, args: []string{"--hcloud-token-file", token}, check: func(t *testing.T, o Options) {
+			if o.Config.HcloudToken != "from-file" {
+				t.Errorf("token %q", o.Config.HcloudToken)
 			}
 		}},
 		{name: "a key without known hosts", args: []string{"--admin-key", adminKey}, wantErr: "--known-hosts is required"},
@@ -74,7 +76,7 @@ func TestConsoleToolFlags(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out bytes.Buffer
-			o, err := parseConsole(Streams{Out: &out, Err: &out}, append(append([]string{}, base...), c.args...), func(k string) string { return c.env[k] })
+			o, err := ParseFlags(cmdline.Streams{Out: &out, Err: &out}, "nassella console", append(append([]string{}, base...), c.args...), func(k string) string { return c.env[k] })
 			switch {
 			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
 				t.Errorf("error %v, want one with %q", err, c.wantErr)
