@@ -118,11 +118,12 @@ func (c *checker) memoryLibvirt(l *Loaded) {
 		return
 	}
 	c.add("provider.libvirt.memory_mb", fmt.Sprintf("the apps need %s of memory (with %s for the system) but the server has %s",
-		gb(need), gb(HostReserveMB), gb(v.MemoryMB)), fmt.Sprintf("set memory_mb: %d or more (if the machine has it), or remove an app", roundUpMB(need)))
+		gb(need), gb(HostReserveMB), gb(v.MemoryMB)), fmt.Sprintf("set memory_mb: %d or more (if the machine has it), or remove an app", RoundUpMB(need)))
 }
 
-// roundUpMB rounds up to a whole 512 MiB, as one would size a VM.
-func roundUpMB(mb int) int { return (mb + 511) / 512 * 512 }
+// RoundUpMB rounds up to a whole 512 MiB, as one would size a VM: the memory the loader
+// and the console suggest for a server on one's own machine.
+func RoundUpMB(mb int) int { return (mb + 511) / 512 * 512 }
 
 // UserOrDefault is the user nassella logs in to the machine as, "nassella" unless set.
 func (v *Libvirt) UserOrDefault() string { return cmp.Or(v.User, "nassella") }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -26,6 +27,21 @@ type fitCheck struct {
 	// Suggest is the smallest current server type of the same family that fits; its
 	// Name is "" when none does.
 	Suggest site.ServerType
+	// SuggestMB is, on the owner's own machine (libvirt), the memory to give the server
+	// instead: what the apps need, rounded up as the loader's own message does.
+	SuggestMB int
+}
+
+// fitOnMachine is whether the apps fit a server on the owner's machine with one more.
+func fitOnMachine(l *site.Loaded, add *catalog.App) fitCheck {
+	v := l.Provider.Libvirt
+	f := fitCheck{App: catalogApp{Name: add.Name, Title: add.Title, Summary: add.Summary, MemoryMB: add.MemoryMB},
+		Current: site.ServerType{Name: "your server", MemoryMB: v.MemoryMB}, NeedMB: l.MemoryMB() + add.MemoryMB}
+	f.Fits = v.MemoryMB >= f.NeedMB
+	if !f.Fits {
+		f.SuggestMB = site.RoundUpMB(f.NeedMB)
+	}
+	return f
 }
 
 func fitFor(l *site.Loaded, add *catalog.App, serverType string) fitCheck {
@@ -135,11 +151,30 @@ func (s *Server) addPost(w http.ResponseWriter, r *http.Request, sess *Session) 
 		s.render(w, r, sess, http.StatusBadRequest, "add", d)
 		return
 	}
-	h := st.Site.Provider.Hetzner
-	if h == nil {
-		s.fail(w, r, sess, http.StatusConflict, "This site's server is not at Hetzner; the console only sizes Hetzner servers.")
+	fail := func(p problems, msg string) {
+		d.Problems, d.Message = p, msg
+		s.render(w, r, sess, http.StatusUnprocessableEntity, "add", d)
+	}
+	title := "Add " + app.Title + " (" + shortSummary(app.Summary) + ")"
+	body := fmt.Sprintf("%s is added to your site: %s It needs %s of memory.\n\n", app.Title, app.Summary, gb(app.MemoryMB))
+	edit := func(data []byte) ([]byte, error) { return addApp(data, name) }
+	fields := map[string]string{"app": "apps." + name}
+	switch p := st.Site.Provider; {
+	case p.OpenStack != nil:
+		// Only the cloud knows its flavor's memory: the plan checks it (openstack/server.tf).
+		d.Cost = s.costsOf(r.Context(), st.Site, nil, nil)
+		body += fmt.Sprintf("Your apps and the system then need %s of memory. The plan checks that your server's flavor (%s) has it; if it has not, "+
+			"the plan says so, nothing changes, and a larger flavor fixes it.\n\n", gb(st.Site.MemoryMB()+app.MemoryMB), p.OpenStack.Flavor)
+		s.save(w, r, sess, fc, st, change{slug: "add-" + name, fields: fields, title: title, body: body + costLine(d.Cost), edit: edit}, fail)
+		return
+	case p.Libvirt != nil:
+		s.addOnMachine(w, r, sess, fc, st, d, app, change{slug: "add-" + name, fields: fields, title: title, body: body, edit: edit}, fail)
+		return
+	case p.Hetzner == nil:
+		s.fail(w, r, sess, http.StatusConflict, "This site's site.yaml names no provider the console knows.")
 		return
 	}
+	h := st.Site.Provider.Hetzner
 	typ := h.ServerType
 	accepted := r.PostForm.Get("server_type")
 	if accepted != "" {
@@ -162,9 +197,6 @@ func (s *Server) addPost(w http.ResponseWriter, r *http.Request, sess *Session) 
 		s.render(w, r, sess, http.StatusOK, "add", d)
 		return
 	}
-	title := "Add " + app.Title + " (" + shortSummary(app.Summary) + ")"
-	edit := func(data []byte) ([]byte, error) { return addApp(data, name) }
-	body := fmt.Sprintf("%s is added to your site: %s It needs %s of memory.\n\n", app.Title, app.Summary, gb(app.MemoryMB))
 	if typ != h.ServerType {
 		from, _ := site.LookupServerType(h.ServerType)
 		to, _ := site.LookupServerType(typ)
@@ -181,10 +213,49 @@ func (s *Server) addPost(w http.ResponseWriter, r *http.Request, sess *Session) 
 		}
 	}
 	body += costLine(d.Cost)
-	s.save(w, r, sess, fc, st, change{slug: "add-" + name, fields: map[string]string{"app": "apps." + name, "server_type": typePath}, title: title, body: body, edit: edit}, func(p problems, msg string) {
-		d.Problems, d.Message = p, msg
-		s.render(w, r, sess, http.StatusUnprocessableEntity, "add", d)
-	})
+	fields["server_type"] = typePath
+	s.save(w, r, sess, fc, st, change{slug: "add-" + name, fields: fields, title: title, body: body, edit: edit}, fail)
+}
+
+// addOnMachine adds app to a site on the owner's own machine (libvirt): when the apps
+// would not fit the server's memory it offers the memory that fits, which the machine
+// must have free; accepted (memory_mb in the form), the change sets it too.
+func (s *Server) addOnMachine(w http.ResponseWriter, r *http.Request, sess *Session, fc forge.Client, st *siteState, d addData,
+	app *catalog.App, c change, fail func(problems, string)) {
+	v := st.Site.Provider.Libvirt
+	d.Cost = s.costsOf(r.Context(), st.Site, nil, nil)
+	f := fitOnMachine(st.Site, app)
+	mem := v.MemoryMB
+	if m := r.PostForm.Get("memory_mb"); m != "" {
+		n, err := strconv.Atoi(m)
+		if err != nil || n < f.NeedMB {
+			d.Message = fmt.Sprintf("%q is not enough memory for your apps: they need %s with the system.", m, gb(f.NeedMB))
+			s.render(w, r, sess, http.StatusBadRequest, "add", d)
+			return
+		}
+		mem = n
+	} else if !f.Fits {
+		d.Fit = &f
+		s.render(w, r, sess, http.StatusOK, "add", d)
+		return
+	}
+	if mem != v.MemoryMB {
+		c.title += fmt.Sprintf(" with %s of memory", gb(mem))
+		c.body += fmt.Sprintf("**Your server's memory changes** from %s to %s, so that all your apps fit (they need %s with the system); %s must have that much free. "+
+			"Merging rebuilds the server, as libvirt sets a server's memory when it creates it: your apps are offline for a few minutes, and your data stays on its own disk.\n\n",
+			gb(v.MemoryMB), gb(mem), gb(f.NeedMB), v.Host)
+		add := c.edit
+		c.edit = func(data []byte) ([]byte, error) {
+			out, err := add(data)
+			if err != nil {
+				return nil, err
+			}
+			return setEntry(out, "provider.libvirt", "memory_mb", strconv.Itoa(mem), mem)
+		}
+		c.fields["memory_mb"] = "provider.libvirt.memory_mb"
+	}
+	c.body += costLine(d.Cost)
+	s.save(w, r, sess, fc, st, c, fail)
 }
 
 type removeData struct {

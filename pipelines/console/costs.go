@@ -83,7 +83,15 @@ func (s *Server) costsOf(ctx context.Context, l *site.Loaded, after *cost.Resour
 	var c costs
 	before, err := cost.ForSite(l)
 	if err != nil {
-		c.Unavailable = "Prices are only known for servers at Hetzner"
+		switch {
+		case l.Provider.Libvirt != nil:
+			c.Unavailable = "Your server runs on your own machine: no provider bills you for it (its power and internet connection are yours)"
+		case l.Provider.OpenStack != nil:
+			// OpenStack has no price API of its own; each cloud publishes its prices.
+			c.Unavailable = "Prices are not shown for OpenStack clouds, which have no common price list: your cloud's price page lists its flavors and volumes"
+		default:
+			c.Unavailable = "Prices are only known for servers at Hetzner"
+		}
 		return c
 	}
 	p, err := s.prices.get(ctx)

@@ -330,10 +330,19 @@ func (e *consoleEnv) branchFile(t *testing.T, n int, path string) string {
 	return e.apiText(t, "/repos/"+e.repo+"/raw/"+path+"?ref="+url.QueryEscape(pr.Head.Ref))
 }
 
-// checkPullRequest checks pull request n's one commit: site.yaml changed by exactly the
-// two lines, comments kept, and every other changed file exactly what nassella generate
-// makes of it.
+// checkPullRequest checks pull request n, which adds Immich on cx33: site.yaml changed by
+// exactly the two lines, comments kept, the rest regenerated (checkChange).
 func (e *consoleEnv) checkPullRequest(t *testing.T, n int) {
+	t.Helper()
+	want := strings.Replace(string(e.siteYAML), "server_type: cx23", "server_type: cx33", 1)
+	want = strings.Replace(want, "  vaultwarden: {}\n", "  vaultwarden: {}\n  immich: {}\n", 1)
+	e.checkChange(t, n, "add-immich-", want)
+}
+
+// checkChange checks pull request n's one commit, from a branch whose name starts with
+// BranchPrefix+slug: site.yaml is exactly want, and every other changed file exactly
+// what nassella generate makes of it.
+func (e *consoleEnv) checkChange(t *testing.T, n int, slug, want string) {
 	t.Helper()
 	var pr struct {
 		Head struct {
@@ -343,7 +352,7 @@ func (e *consoleEnv) checkPullRequest(t *testing.T, n int) {
 	if err := e.g.API(context.Background(), "GET", fmt.Sprintf("/repos/%s/pulls/%d", e.repo, n), nil, &pr); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(pr.Head.Ref, BranchPrefix+"add-immich-") {
+	if !strings.HasPrefix(pr.Head.Ref, BranchPrefix+slug) {
 		t.Errorf("branch %q", pr.Head.Ref)
 	}
 	dir := t.TempDir()
@@ -353,8 +362,6 @@ func (e *consoleEnv) checkPullRequest(t *testing.T, n int) {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(filepath.Join(dir, siterepo.SiteFile))
-	want := strings.Replace(string(e.siteYAML), "server_type: cx23", "server_type: cx33", 1)
-	want = strings.Replace(want, "  vaultwarden: {}\n", "  vaultwarden: {}\n  immich: {}\n", 1)
 	if string(got) != want {
 		t.Errorf("site.yaml on the branch:\n%s\nwant:\n%s", got, want)
 	}

@@ -3,7 +3,9 @@ package console
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 
 	"github.com/nassella/nassella/generator"
@@ -111,7 +113,14 @@ func cards(l *site.Loaded) []appCard {
 
 // resources are the site's server and schedules, from site.yaml.
 type resources struct {
-	ServerType     string
+	// Platform is where the server runs: hetzner, openstack or libvirt (the key under
+	// provider:), and Where says it in plain words.
+	Platform, Where string
+	ServerType      string // Hetzner's server type
+	Flavor          string // the OpenStack flavor
+	VCPUs           int    // on one's own machine (libvirt)
+	// ServerMemoryMB is the server's memory; 0 on OpenStack, where only the cloud knows
+	// its flavor's (the plan checks it).
 	ServerMemoryMB int
 	NeedMB         int // what the apps and the system need
 	Location       string
@@ -124,19 +133,49 @@ type resources struct {
 	Plan           string
 }
 
+// Size is the server's size in a few words: its server type, flavor or memory.
+func (r resources) Size() string {
+	switch r.Platform {
+	case "openstack":
+		return "flavor " + r.Flavor
+	case "libvirt":
+		return fmt.Sprintf("%s of memory, %d virtual CPUs", gb(r.ServerMemoryMB), r.VCPUs)
+	}
+	return r.ServerType
+}
+
 func resourcesOf(l *site.Loaded) resources {
 	res := resources{NeedMB: l.MemoryMB(), Backups: l.Backups.Schedule, Keep: l.Backups.Keep,
 		Window: l.Updates.Window, Timezone: l.Updates.Timezone, Automerge: l.Updates.Automerge, Plan: l.Updates.Plan}
 	if res.Plan == "" {
 		res.Plan = "full"
 	}
-	if h := l.Provider.Hetzner; h != nil {
+	switch p := l.Provider; {
+	case p.Hetzner != nil:
+		h := p.Hetzner
+		res.Platform, res.Where = "hetzner", "Hetzner Cloud, "+h.Location
 		res.ServerType, res.Location, res.VolumeGB = h.ServerType, h.Location, h.VolumeGB
 		if t, ok := site.LookupServerType(h.ServerType); ok {
 			res.ServerMemoryMB = t.MemoryMB
 		}
+	case p.OpenStack != nil:
+		o := p.OpenStack
+		res.Platform, res.Where = "openstack", "the OpenStack cloud at "+hostOf(o.AuthURL)+", region "+o.Region
+		res.Flavor, res.Location, res.VolumeGB = o.Flavor, o.Region, o.VolumeGB
+	case p.Libvirt != nil:
+		v := p.Libvirt
+		res.Platform, res.Where = "libvirt", "your own machine "+v.Host
+		res.ServerMemoryMB, res.VCPUs, res.VolumeGB = v.MemoryMB, v.VCPUsOrDefault(), v.VolumeGB
 	}
 	return res
+}
+
+// hostOf is the host name of an address, or the address when it has none.
+func hostOf(addr string) string {
+	if u, err := url.Parse(addr); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return addr
 }
 
 type prLine struct {

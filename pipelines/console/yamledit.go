@@ -66,14 +66,32 @@ func appendEntry(data []byte, m *yaml.Node, entry string) ([]byte, error) {
 	return joinLines(lines[:end], []string{strings.Repeat(" ", indent) + entry + "\n"}, lines[end:]), nil
 }
 
-// setFlag sets the boolean key under the top-level mapping parent: its value is replaced
-// where it is written plainly, or the key is added as the mapping's last entry.
+// setFlag sets the boolean key under the top-level mapping parent.
 func setFlag(data []byte, parent, key string, on bool) ([]byte, error) {
-	m, _, err := topNode(data, parent)
+	return setEntry(data, parent, key, strconv.FormatBool(on), on)
+}
+
+// setEntry sets key under the mapping at the dotted path parent to value, written
+// plainly (typed is what it reads back as): the value is replaced where it is written
+// plainly, or the key is added as the mapping's last entry.
+func setEntry(data []byte, parent, key, value string, typed any) ([]byte, error) {
+	path := strings.Split(parent, ".")
+	m, _, err := topNode(data, path[0])
 	if err != nil {
 		return nil, err
 	}
-	value := strconv.FormatBool(on)
+	for _, p := range path[1:] {
+		var next *yaml.Node
+		for i := 0; m.Kind == yaml.MappingNode && i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == p {
+				next = m.Content[i+1]
+			}
+		}
+		if next == nil {
+			return nil, fmt.Errorf("your site.yaml has no %s", parent)
+		}
+		m = next
+	}
 	var out []byte
 	var v *yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
@@ -99,9 +117,15 @@ func setFlag(data []byte, parent, key string, on bool) ([]byte, error) {
 		return nil, errLayout
 	}
 	return out, sameExcept(data, out, func(doc map[string]any) {
-		if m, ok := doc[parent].(map[string]any); ok {
-			m[key] = on
+		cur := doc
+		for _, p := range path {
+			next, ok := cur[p].(map[string]any)
+			if !ok {
+				return
+			}
+			cur = next
 		}
+		cur[key] = typed
 	})
 }
 
