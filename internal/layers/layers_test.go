@@ -31,14 +31,16 @@ var layers = []struct {
 	n        int
 	prefixes []string
 }{
-	{0, []string{"cmd/nassella"}},
+	{0, []string{"cmd"}},
 	{1, []string{"internal/cli"}},
 	{2, []string{"pipelines"}},
-	{3, []string{"internal/siterepo"}},
+	// generator/validate checks a whole repo, so it sits beside siterepo, above the rest
+	// of the generator (the table is read in order: it matches before "generator").
+	{3, []string{"internal/siterepo", "generator/validate"}},
 	{4, []string{"generator"}},
 	{5, []string{"internal/hostcontract", "internal/sshx", "internal/gitx", "internal/forge", "internal/registry", "internal/health", "internal/fleet", "internal/dnscheck"}},
 	{6, []string{"catalog", "site-template", "ci-images"}},
-	{7, []string{"internal/diag", "internal/strictyaml", "internal/syncbuf", "internal/inputfile"}},
+	{7, []string{"internal/diag", "internal/strictyaml", "internal/syncbuf", "internal/inputfile", "internal/cmdline"}},
 	// Test servers and helpers: only tests import them, from any layer.
 	{-1, []string{"internal/testenv", "internal/layers"}},
 }
