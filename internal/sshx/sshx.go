@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -194,3 +195,6 @@ func endsWithin(done <-chan error, d time.Duration) bool {
 		return false
 	}
 }
+
+// Quote makes s one word for the remote shell, whatever it holds.
+func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -129,6 +129,10 @@ type Config struct {
 	// Fleet is the maintainer's fleet.yaml, which should list the site ("": not checked).
 	Fleet string
 
+	// LibvirtSSHAddr overrides where the own machine's SSH is reached (host:port); by
+	// default provider.libvirt.host on port 22. For tests.
+	LibvirtSSHAddr string
+
 	Out   io.Writer // each step is printed here as it ends; nil: nowhere
 	Hooks Hooks
 }
@@ -371,6 +375,7 @@ func (r *runner) run(ctx context.Context) {
 	r.checkSecrets()
 	hc := r.hetznerProject(ctx)
 	r.openstackProject(ctx)
+	r.libvirtMachine(ctx)
 	r.ensureBuckets(ctx)
 	r.ensureForge(ctx)
 	r.checkCIImage()

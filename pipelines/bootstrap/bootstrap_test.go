@@ -886,7 +886,7 @@ func newPublicKey(t *testing.T) string {
 func hetznerSecrets() []string {
 	var out []string
 	for _, n := range SecretNames() {
-		if n != "LIBVIRT_SSH_KEY" && !strings.HasPrefix(n, "OPENSTACK_") {
+		if n != LibvirtKeySecret && !strings.HasPrefix(n, "OPENSTACK_") {
 			out = append(out, n)
 		}
 	}

@@ -176,9 +176,6 @@ func (s *imageSource) raw() (io.Reader, io.Closer, error) {
 	return br, f, nil
 }
 
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
 var ddBytes = regexp.MustCompile(`(?m)^(\d+) bytes`)
 
 // writeImage streams the image's disk bytes over SSH into dd on the rescue system, then
@@ -212,7 +209,7 @@ func (r *runner) writeImage(ctx context.Context, addr string, signer ssh.Signer,
 	defer closer.Close()
 	sum := sha256.New()
 	counted := &countingReader{r: io.TeeReader(raw, sum)}
-	dev := shellQuote(im.Device)
+	dev := sshx.Quote(im.Device)
 	// One writer for both streams, locked: the session copies them from two goroutines.
 	var dd syncbuf.Buffer
 	err = client.Stream(ctx, "dd of="+dev+" bs=4M conv=fsync", counted, &dd, &dd)

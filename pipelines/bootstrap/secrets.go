@@ -45,7 +45,7 @@ func onOpenStack(c *Config) bool { return c.Site.Provider.OpenStack != nil }
 // Secrets are the secrets of site-template/workflows (GitHub and Forgejo), by name.
 var Secrets = []Secret{
 	{"HCLOUD_TOKEN", "Hetzner Cloud API token (read-write) of the site's project", atHetzner},
-	{"LIBVIRT_SSH_KEY", "private SSH key that logs in to the site's own machine as provider.libvirt.user (its public half in that user's authorized_keys)", onLibvirt},
+	{LibvirtKeySecret, "private SSH key that logs in to the site's own machine as provider.libvirt.user (its public half in that user's authorized_keys)", onLibvirt},
 	{"OPENSTACK_APPLICATION_CREDENTIAL_ID", "ID of an application credential of the site's OpenStack project (openstack application credential create nassella)", onOpenStack},
 	{"OPENSTACK_APPLICATION_CREDENTIAL_SECRET", "secret of that application credential", onOpenStack},
 	{"STATE_PASSPHRASE", "passphrase encrypting the Terraform state and plans", always},

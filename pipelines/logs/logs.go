@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nassella/nassella/internal/sshx"
 )
 
 // Entry is one journal entry.
@@ -184,7 +186,7 @@ func (q Query) Command() (string, error) {
 	}
 	args := []string{"journalctl", "--output=json", "--no-pager", "--quiet"}
 	if q.Since != "" {
-		args = append(args, "--since="+shellQuote(q.Since))
+		args = append(args, "--since="+sshx.Quote(q.Since))
 	} else {
 		n := q.Lines
 		if n == 0 {
@@ -210,5 +212,3 @@ func (q Query) Command() (string, error) {
 	}
 	return strings.Join(args, " "), nil
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
