@@ -266,7 +266,10 @@ func (r *runner) libvirtMemory(ctx context.Context, m *machine, v *site.Libvirt)
 	r.report(s)
 }
 
-// virshFields reads virsh's "Label:   value" lines (pool-info, net-info, nodememstats).
+// virshFields reads virsh's "Label:   value" lines (pool-info, net-info, nodememstats):
+// the labels libvirt's virsh prints in the C locale (tools/virsh-pool.c cmdPoolInfo,
+// virsh-network.c cmdNetworkInfo, virsh-host.c cmdNodeMemStats), as libvirt 9.0 printed
+// them in TestLibvirtMachine.
 func virshFields(out string) map[string]string {
 	f := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(out))

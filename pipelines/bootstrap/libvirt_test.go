@@ -2,10 +2,8 @@ package bootstrap
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,8 +30,8 @@ func TestLibvirtMachine(t *testing.T) {
 		t.Fatalf("NASSELLA_LIBVIRT_URI is %s; the step speaks to qemu:///system, as the site's Terraform does", uri)
 	}
 	sshd := sshtest.StartSSHD(t, "")
-	keyPEM, key := libvirtTestKey(t)
-	sshd.Authorize(t, key.PublicKey())
+	keyPEM, key := testKeyPair(t)
+	sshd.Authorize(t, key)
 	hostKey := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshd.HostKey)))
 
 	b := make([]byte, 3)
@@ -142,8 +140,8 @@ func TestLibvirtMachine(t *testing.T) {
 		want(t, st, stepLibvirtMemory, AlreadyThere, "the site's server "+siteName+" is defined")
 	})
 	t.Run("no login", func(t *testing.T) {
-		otherPEM, _ := libvirtTestKey(t)
-		_, stranger := libvirtTestKey(t)
+		otherPEM, _ := testKeyPair(t)
+		_, stranger := testKeyPair(t)
 		for _, tc := range []struct {
 			name    string
 			secrets map[string]string
@@ -154,7 +152,7 @@ func TestLibvirtMachine(t *testing.T) {
 			{"not a key", map[string]string{LibvirtKeySecret: "hunter2"}, nil, "is not an OpenSSH private key"},
 			{"refused key", map[string]string{LibvirtKeySecret: otherPEM}, nil, "does not let " + sshd.User + " in"},
 			{"wrong host key", secrets, func(v *site.Libvirt) {
-				v.HostKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(stranger.PublicKey())))
+				v.HostKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(stranger)))
 			}, "answers with another host key"},
 		} {
 			st := run(t, tc.secrets, tc.edit)
@@ -166,15 +164,14 @@ func TestLibvirtMachine(t *testing.T) {
 	})
 }
 
-func libvirtTestKey(t *testing.T) (string, ssh.Signer) {
+// testKeyPair is a key as bootstrap makes them: the private half in PEM, the public one.
+func testKeyPair(t *testing.T) (string, ssh.PublicKey) {
 	t.Helper()
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	block, err := ssh.MarshalPrivateKey(priv, "")
+	pem, pub, err := newKeyPair("test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := ssh.NewSignerFromKey(priv)
-	return string(pem.EncodeToMemory(block)), s
+	return pem, pub
 }
 
 func virsh(t *testing.T, args ...string) {
