@@ -34,8 +34,8 @@ var (
 )
 
 // libvirt checks provider.libvirt; the memory check is memoryLibvirt.
-func (c *checker) libvirt(v *Libvirt) {
-	const p = "provider.libvirt"
+func (c *checker) libvirt(path string, v *Libvirt) {
+	p := path + ".libvirt"
 	if c.required(p+".host", "box.office.example") {
 		if _, err := netip.ParseAddr(v.Host); err != nil && !c.hostName(v.Host) {
 			c.add(p+".host", fmt.Sprintf("%q is not a host name or IP address", v.Host), "write the machine's name or address alone, like box.office.example (no user@, no port, no qemu+ssh://)")

@@ -237,40 +237,76 @@ func (c *checker) provider(s *Site) {
 	if !c.required("provider", "{ hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 } }") {
 		return
 	}
-	if set := s.Provider.Platforms(); len(set) > 1 {
-		c.add("provider."+set[len(set)-1], fmt.Sprintf("%s providers are set, %s", map[int]string{2: "two"}[len(set)]+map[int]string{3: "three"}[len(set)], strings.Join(set, " and ")), "keep the one the server runs on; moving a running site to another provider is not automated yet: ask your co-op")
-		return
+	if c.platform("provider", s.Provider) {
+		c.previous(s)
 	}
-	if s.Provider.OpenStack != nil {
-		c.openstack(s.Provider.OpenStack)
-		return
+}
+
+// platform checks the one provider set under path (provider, or provider.previous) and
+// says whether it is sound.
+func (c *checker) platform(path string, p Provider) bool {
+	if set := p.Platforms(); len(set) > 1 {
+		fix := "keep the one the server runs on; to move the site, keep the new one and put the old one under provider.previous (docs/owner/moving.md)"
+		if path != "provider" {
+			fix = "keep the one the site runs on now"
+		}
+		c.add(path+"."+set[len(set)-1], fmt.Sprintf("%s providers are set, %s", map[int]string{2: "two"}[len(set)]+map[int]string{3: "three"}[len(set)], strings.Join(set, " and ")), fix)
+		return false
 	}
-	if s.Provider.Libvirt != nil {
-		c.libvirt(s.Provider.Libvirt)
-		return
+	before := len(*c.errs)
+	switch {
+	case p.OpenStack != nil:
+		c.openstack(path, p.OpenStack)
+	case p.Libvirt != nil:
+		c.libvirt(path, p.Libvirt)
+	case p.Hetzner != nil:
+		c.hetzner(path, p.Hetzner)
+	case path == "provider":
+		c.add(path, "no provider is set", "add hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 } under provider, libvirt: { ... } for your own hardware, or openstack: { ... } for an OpenStack cloud")
+	default:
+		c.add(path, "the provider the site is moving from is not set", "copy the block that was under provider before the move, like hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 }")
 	}
-	h := s.Provider.Hetzner
-	if h == nil {
-		c.add("provider", "no provider is set", "add hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 } under provider, libvirt: { ... } for your own hardware, or openstack: { ... } for an OpenStack cloud")
-		return
-	}
-	if c.required("provider.hetzner.location", "nbg1") {
+	return len(*c.errs) == before
+}
+
+func (c *checker) hetzner(path string, h *Hetzner) {
+	p := path + ".hetzner"
+	if c.required(p+".location", "nbg1") {
 		if _, ok := hetznerDatacenters[h.Location]; !ok {
-			c.add("provider.hetzner.location", fmt.Sprintf("location %q is not a Hetzner location", h.Location),
+			c.add(p+".location", fmt.Sprintf("location %q is not a Hetzner location", h.Location),
 				suggest(h.Location, sortedKeys(hetznerDatacenters), "use one of fsn1, nbg1, hel1 (Europe), ash, hil (USA), sin (Singapore)"))
 		}
 	}
-	if c.required("provider.hetzner.server_type", "cx33") {
+	if c.required(p+".server_type", "cx33") {
 		if _, ok := serverType(h.ServerType); !ok {
 			fix := suggest(h.ServerType, serverTypeNames(), "use one of "+strings.Join(serverTypeNames(), ", "))
 			if strings.HasPrefix(h.ServerType, "cax") {
 				fix = "Arm (cax) servers are not supported yet; use an x86 type such as cx33"
 			}
-			c.add("provider.hetzner.server_type", fmt.Sprintf("server type %q is not one nassella supports", h.ServerType), fix)
+			c.add(p+".server_type", fmt.Sprintf("server type %q is not one nassella supports", h.ServerType), fix)
 		}
 	}
-	if c.required("provider.hetzner.volume_gb", "50") && (h.VolumeGB < 10 || h.VolumeGB > 10240) {
-		c.add("provider.hetzner.volume_gb", fmt.Sprintf("volume_gb %d is out of range", h.VolumeGB), "Hetzner volumes are 10 to 10240 GB")
+	if c.required(p+".volume_gb", "50") && (h.VolumeGB < 10 || h.VolumeGB > 10240) {
+		c.add(p+".volume_gb", fmt.Sprintf("volume_gb %d is out of range", h.VolumeGB), "Hetzner volumes are 10 to 10240 GB")
+	}
+}
+
+// previous checks a move (docs/owner/moving.md): the old platform is another provider,
+// and the old server can be backed up before the new one restores that backup.
+func (c *checker) previous(s *Site) {
+	prev := s.Provider.Previous
+	if prev == nil || !c.platform("provider.previous", prev.Provider()) {
+		return
+	}
+	from, to := prev.Provider().Platforms()[0], s.Provider.Platforms()[0]
+	if from == to {
+		c.add("provider.previous."+from, fmt.Sprintf("the site would move from %s to %s", from, to),
+			"a move within one provider (another location, region or host) is not supported yet: both servers would have the same names there; ask your co-op")
+		return
+	}
+	if !prev.Retire && s.Admin.BackupKey == "" {
+		c.add("provider.previous", "the site cannot be backed up before it moves: admin.backup_key is not set",
+			"add admin.backup_key (the public key of the CI secret BACKUP_SSH_KEY): the move takes a fresh backup of the old server, which the new one restores")
 	}
 }
 

@@ -31,8 +31,8 @@ var glanceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_. :()-]{0,127}$`)
 
 // openstack checks provider.openstack; the memory check runs at plan time against the
 // flavor's own memory (openstack/server.tf), which only the cloud knows.
-func (c *checker) openstack(o *OpenStack) {
-	const p = "provider.openstack"
+func (c *checker) openstack(path string, o *OpenStack) {
+	p := path + ".openstack"
 	if c.required(p+".auth_url", "https://auth.cloud.ovh.net/v3") {
 		u, err := url.Parse(o.AuthURL)
 		switch {

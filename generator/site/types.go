@@ -56,6 +56,23 @@ type Provider struct {
 	Hetzner   *Hetzner   `yaml:"hetzner" jsonschema_description:"A server in Hetzner Cloud."`
 	Libvirt   *Libvirt   `yaml:"libvirt" jsonschema_description:"A server on your own hardware: a Linux machine running libvirt and QEMU (a box in the office, a home lab) that nassella reaches over SSH."`
 	OpenStack *OpenStack `yaml:"openstack" jsonschema_description:"A server in an OpenStack cloud (OVHcloud Public Cloud, Infomaniak, Open Telekom Cloud, any OpenStack), in a project of yours."`
+	// Previous is where the site ran before a move: kept untouched beside the new server
+	// until Retire deletes it (docs/owner/moving.md).
+	Previous *Previous `yaml:"previous" jsonschema_description:"While your site moves: the provider it ran on, exactly as it was written under provider before the move. That server and its data stay untouched until you add retire: true. Example: previous: { hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 } }"`
+}
+
+// Previous is the platform a moving site leaves: one of its providers, as it was.
+type Previous struct {
+	Hetzner   *Hetzner   `yaml:"hetzner" jsonschema_description:"The site ran in Hetzner Cloud, with the settings of provider.hetzner."`
+	Libvirt   *Libvirt   `yaml:"libvirt" jsonschema_description:"The site ran on your own hardware, with the settings of provider.libvirt."`
+	OpenStack *OpenStack `yaml:"openstack" jsonschema_description:"The site ran in an OpenStack cloud, with the settings of provider.openstack."`
+	Retire    bool       `yaml:"retire" jsonschema_description:"Delete the old server, its data volume and its addresses, once your site works on its new provider. Everything on the old volume is lost; your data lives on in the new server and its backups. Once that change is applied, remove previous altogether."`
+}
+
+// Provider returns the platform as a Provider of its own, so it renders and checks as
+// the site's provider did before the move.
+func (p Previous) Provider() Provider {
+	return Provider{Hetzner: p.Hetzner, Libvirt: p.Libvirt, OpenStack: p.OpenStack}
 }
 
 // HasIPv6 says whether the site's names get AAAA records: a Hetzner server always has an

@@ -72,6 +72,13 @@ func copyDir(src, dst string) error {
 		return err
 	}
 	for _, e := range entries {
+		if e.IsDir() && e.Name() == terraform.PreviousDir && filepath.Base(src) == terraform.Dir {
+			// The module of the platform a moving site leaves (its only child module).
+			if err := copyDir(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+				return err
+			}
+			continue
+		}
 		if e.IsDir() || e.Name() == ".terraform.lock.hcl" {
 			continue // .terraform and friends are local working files
 		}

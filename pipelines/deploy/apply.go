@@ -128,13 +128,23 @@ func Apply(ctx context.Context, e Env, opt ApplyOptions) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.ReplacesServer {
-		if err := e.backup(ctx, tf, opt); err != nil {
+	// A move backs up the old server, whose address the state's outputs still give, and the
+	// new one restores that backup (restore_snapshot "latest", generator/render/terraform).
+	if p.ReplacesServer || p.Moves {
+		if err := e.backup(ctx, tf, opt, p.Moves); err != nil {
 			return nil, err
 		}
 	}
 	if err := e.sendSettings(ctx, tf, opt, p); err != nil {
 		return nil, err
+	}
+	if p.Retires {
+		if err := e.unprotectPrevious(ctx, tf, p); err != nil {
+			return nil, err
+		}
+	}
+	if p.Moving && len(p.Changes) > 0 {
+		return e.applyMove(ctx, tf, opt, p, s)
 	}
 	e.logf("applying %s (digest %s)\n", e.Dir, p.Digest)
 	if err := tf.Apply(ctx, tfexec.DirOrPlan(p.File)); err != nil {
@@ -164,7 +174,9 @@ func Apply(ctx context.Context, e Env, opt ApplyOptions) (*Outcome, error) {
 	return out, fmt.Errorf("%s; rolled back to %s, whose apps are healthy again", why, out.RolledTo)
 }
 
-func (e Env) backup(ctx context.Context, tf *tfexec.Terraform, opt ApplyOptions) error {
+// backup backs up the running server before it is rebuilt, or before the site moves
+// (moves) to a new server that restores that backup.
+func (e Env) backup(ctx context.Context, tf *tfexec.Terraform, opt ApplyOptions, moves bool) error {
 	if opt.SkipBackup {
 		e.logf("the server is rebuilt without a backup first (--skip-backup)\n")
 		return nil
@@ -176,7 +188,11 @@ func (e Env) backup(ctx context.Context, tf *tfexec.Terraform, opt ApplyOptions)
 	if err != nil {
 		return fmt.Errorf("finding the server for its backup: %w", err)
 	}
-	e.logf("backing up %s before it is rebuilt\n", ip)
+	if moves {
+		e.logf("backing up %s before the site moves; the new server restores this backup\n", ip)
+	} else {
+		e.logf("backing up %s before it is rebuilt\n", ip)
+	}
 	if err := opt.Backup.Backup(ctx, ip); err != nil {
 		return fmt.Errorf("the backup before the rebuild failed, so nothing was changed: %w", err)
 	}
@@ -241,7 +257,7 @@ func (e Env) rollback(ctx context.Context, opt ApplyOptions, out *Outcome) error
 		return err
 	}
 	defer saved.restore()
-	p, err := makePlan(ctx, e, filepath.Join(os.TempDir(), fmt.Sprintf("nassella-rollback-%d.tfplan", os.Getpid())), cur.Danger)
+	p, err := makePlan(ctx, e, filepath.Join(os.TempDir(), fmt.Sprintf("nassella-rollback-%d.tfplan", os.Getpid())), cur.Danger, nil)
 	if err != nil {
 		return fmt.Errorf("planning the rollback: %w", err)
 	}

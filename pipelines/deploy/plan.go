@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"github.com/nassella/nassella/internal/inputfile"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -134,7 +135,7 @@ func (c Change) Kind() string {
 	case "hcloud_volume_attachment", "libvirt_ignition", "openstack_compute_volume_attach_v2":
 		return KindFollows
 	case "libvirt_volume":
-		if c.Address == "libvirt_volume.data" {
+		if c.Address == "libvirt_volume.data" || c.Address == terraform.PreviousModule+".libvirt_volume.data" {
 			return KindData
 		}
 		return KindFollows
@@ -154,6 +155,15 @@ type Plan struct {
 	Inputs string `json:"inputs"`
 	// ReplacesServer says the running server is rebuilt: a backup is taken first.
 	ReplacesServer bool `json:"replaces_server"`
+	// Moves says the site moves to a new server on another platform (provider.previous in
+	// site.yaml) that restores the old one's data: a backup of the old one is taken first.
+	Moves bool `json:"moves,omitempty"`
+	// Moving says the site is moving (provider.previous is set): its names change only
+	// after the health check of the new server, and nothing is rolled back.
+	Moving bool `json:"moving,omitempty"`
+	// Retires says the plan deletes the old server of a moved site, its data volume and its
+	// addresses (provider.previous.retire in site.yaml).
+	Retires bool `json:"retires,omitempty"`
 	// Reads are the data sources the configuration reads, which OpenTofu runs while
 	// planning.
 	Reads []Read `json:"reads,omitempty"`
@@ -196,7 +206,7 @@ func preventedDestroys(out string) []string {
 			continue
 		}
 		seen[addr] = true
-		typ, _, _ := strings.Cut(addr, ".")
+		typ, _, _ := strings.Cut(strings.TrimPrefix(addr, terraform.PreviousModule+"."), ".")
 		what, ok := protected[Change{Address: addr, Type: typ}.Kind()]
 		if !ok {
 			what = "a resource kept from deletion"
@@ -259,7 +269,7 @@ func MakePlan(ctx context.Context, e Env, file string) (*Plan, error) {
 	if err := e.checkServerType(ctx, r.Site); err != nil {
 		return nil, err
 	}
-	p, err := makePlan(ctx, e, file, r.Site.Danger)
+	p, err := makePlan(ctx, e, file, r.Site.Danger, r.Site.Provider.Previous)
 	if p != nil {
 		p.Site = r.Site
 		p.Unverified = r.Catalog.Unpinned(r.Site.AppNames())
@@ -268,8 +278,10 @@ func MakePlan(ctx context.Context, e Env, file string) (*Plan, error) {
 }
 
 // makePlan plans the repo's Terraform as it is; danger is the site's danger_zone, which
-// decides whether a plan may delete data.
-func makePlan(ctx context.Context, e Env, file string, danger site.Danger) (*Plan, error) {
+// decides whether a plan may delete data, and prev.Retire lets it delete the old
+// server's (module.previous).
+// prev is the platform a moving site leaves, nil when it is not moving.
+func makePlan(ctx context.Context, e Env, file string, danger site.Danger, prev *site.Previous) (*Plan, error) {
 	dir := filepath.Join(e.Dir, terraform.Dir)
 	file, err := filepath.Abs(file)
 	if err != nil {
@@ -288,22 +300,37 @@ func makePlan(ctx context.Context, e Env, file string, danger site.Danger) (*Pla
 		if kept := preventedDestroys(err.Error()); len(kept) > 0 {
 			return nil, fmt.Errorf("%w: %s; if that is really wanted (moving or deleting the site), set danger_zone: { allow_destroying_data: true } in site.yaml", ErrDestroysData, strings.Join(kept, ", "))
 		}
+		if prev == nil && strings.Contains(err.Error(), terraform.PreviousModule) {
+			return nil, fmt.Errorf("tofu plan: %w\nThe server the site moved away from is still there (%s in the state): put its block back under provider.previous in site.yaml with retire: true to delete it, and remove previous only once that is applied", err, terraform.PreviousModule)
+		}
 		return nil, fmt.Errorf("tofu plan: %w", err)
 	}
 	shown, err := tf.ShowPlanFile(ctx, file)
 	if err != nil {
 		return nil, fmt.Errorf("tofu show: %w", err)
 	}
-	p := &Plan{File: file, Inputs: inputs, Changes: changes(shown), Reads: reads(shown)}
+	p := &Plan{File: file, Inputs: inputs, Changes: changes(shown), Reads: reads(shown), Moving: prev != nil, Retires: prev != nil && prev.Retire}
 	p.Digest = digest(shown)
 	var dangerous []string
 	for _, c := range p.Changes {
 		if c.Kind() == KindServer && c.Action == "replace" {
 			p.ReplacesServer = true
 		}
+		old := strings.HasPrefix(c.Address, terraform.PreviousModule+".")
+		// The new platform's server is made while the old one runs in the previous module.
+		if p.Moving && c.Kind() == KindServer && c.Action == "create" && !old {
+			p.Moves = true
+		}
+		if p.Retires && old {
+			continue // what retire is for; the summary says it in so many words
+		}
 		if what, ok := protected[c.Kind()]; ok && (c.Action == "delete" || c.Action == "replace") {
 			dangerous = append(dangerous, fmt.Sprintf("%s (%s)", what, c.Address))
 		}
+	}
+	if p.Retires && p.Moves {
+		os.Remove(file)
+		return p, fmt.Errorf("%w: provider.previous.retire is set, but the site has not moved yet (this plan makes its new server); remove retire: true, merge the move, and set it once the site works on its new provider", ErrDestroysData)
 	}
 	if len(dangerous) > 0 && !danger.AllowDestroyingData {
 		os.Remove(file)
@@ -337,15 +364,17 @@ func ReadPlan(file string) (*Plan, error) {
 // reads, and the Ignition.
 func InputsHash(repo string) (string, error) {
 	h := sha256.New()
-	dir := filepath.Join(repo, terraform.Dir)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return "", err
-	}
 	var files []string
-	for _, e := range entries {
-		if !e.IsDir() && TofuReads(e.Name()) {
-			files = append(files, filepath.Join(terraform.Dir, e.Name()))
+	// The root module and the module of the platform a moving site leaves.
+	for _, sub := range []string{terraform.Dir, filepath.Join(terraform.Dir, terraform.PreviousDir)} {
+		entries, err := os.ReadDir(filepath.Join(repo, sub))
+		if err != nil && !(sub != terraform.Dir && errors.Is(err, fs.ErrNotExist)) {
+			return "", err
+		}
+		for _, e := range entries {
+			if !e.IsDir() && TofuReads(e.Name()) {
+				files = append(files, filepath.Join(sub, e.Name()))
+			}
 		}
 	}
 	sort.Strings(files)

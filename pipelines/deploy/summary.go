@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nassella/nassella/generator/render/terraform"
 	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/internal/forge"
 )
@@ -41,8 +42,17 @@ func Summarize(p *Plan) Summary {
 	hosts := map[string]string{} // host → action of its DNS records
 	network := map[string]bool{} // actions on the site's network already told
 	counts := map[string]int{}
+	retireTold := false
 	for _, c := range p.Changes {
 		counts[c.Action]++
+		// The old server of a moving site: untouched (frozen) until its retire deletes it.
+		if strings.HasPrefix(c.Address, terraform.PreviousModule+".") {
+			if p.Retires && c.Action == "delete" && !retireTold {
+				retireTold = true
+				s.Warnings = append(s.Warnings, retireLine(p))
+			}
+			continue
+		}
 		switch c.Kind() {
 		case KindServer:
 			switch c.Action {
@@ -55,6 +65,10 @@ func Summarize(p *Plan) Summary {
 				}
 				s.Lines = append(s.Lines, line)
 			case "create":
+				if p.Moves {
+					s.Lines = append(s.Lines, moveLine(p))
+					break
+				}
 				s.Lines = append(s.Lines, "Your server will be created and your apps installed on it.")
 			case "update":
 				s.Lines = append(s.Lines, "The server's setup will change without a rebuild; if its size changes, it restarts once and your apps are offline for a few minutes.")
@@ -167,10 +181,40 @@ func Summarize(p *Plan) Summary {
 	return s
 }
 
+// moveLine tells a move (provider.previous in site.yaml) in the owner's words.
+func moveLine(p *Plan) string {
+	from, to := "the old provider", "the new one"
+	if p.Site != nil && p.Site.Provider.Previous != nil {
+		from = platformName[previousPlatform(p.Site)]
+		to = platformName[terraform.Platform(p.Site)]
+	}
+	return fmt.Sprintf("Your site moves from %s to %s: a backup of all your data is taken on the old server first, the new server restores it before its apps start, and your addresses then point at the new server. The old server and its data volume stay as they are, untouched, until you ask for them to be deleted.", from, to)
+}
+
+// retireLine tells the retire of a moved site's old server.
+func retireLine(p *Plan) string {
+	from := "the old provider"
+	if p.Site != nil && p.Site.Provider.Previous != nil {
+		from = platformName[previousPlatform(p.Site)]
+	}
+	return fmt.Sprintf("The old server at %s, its data volume with EVERYTHING ON IT and its addresses will be deleted (provider.previous.retire in site.yaml). Your site keeps running on its new server, with the data it brought along and its backups. Once this is applied, remove previous from site.yaml.", from)
+}
+
+func previousPlatform(s *site.Loaded) string {
+	return terraform.Platform(&site.Loaded{Site: &site.Site{Provider: s.Provider.Previous.Provider()}})
+}
+
+// platformName is each platform as the owner knows it.
+var platformName = map[string]string{"hetzner": "Hetzner Cloud", "libvirt": "your own machine", "openstack": "your OpenStack cloud"}
+
 // headline is the one sentence the owner reads first: what merging does to their site.
 func headline(p *Plan) string {
-	server := ""
+	server, retired := "", false
 	for _, c := range p.Changes {
+		if strings.HasPrefix(c.Address, terraform.PreviousModule+".") {
+			retired = retired || (c.Kind() == KindServer && c.Action == "delete")
+			continue
+		}
 		if c.Kind() == KindServer {
 			server = c.Action
 		}
@@ -178,6 +222,10 @@ func headline(p *Plan) string {
 	switch {
 	case len(p.Changes) == 0:
 		return "Nothing changes on your server."
+	case retired:
+		return "The old server your site moved away from will be deleted, with its data: read the warnings below. Your site keeps running."
+	case server == "create" && p.Moves:
+		return "Your site moves to a new server; the old one stays until you delete it."
 	case server == "create":
 		return "Your server will be created."
 	case server == "replace":

@@ -37,7 +37,8 @@ func settings() []setting {
 				path += ".<app>"
 				ft = ft.Elem()
 			}
-			if ft.Kind() == reflect.Struct {
+			// A moving site's old platform has the settings listed under provider already.
+			if ft.Kind() == reflect.Struct && t != reflect.TypeFor[site.Previous]() {
 				walk(path+".", ft)
 			}
 		}

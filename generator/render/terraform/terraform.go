@@ -45,6 +45,9 @@ func Render(in render.Input) (map[string][]byte, error) {
 	if v := in.Site.Provider.Libvirt; v != nil {
 		out["libvirt_known_hosts"] = knownHosts(in, v)
 	}
+	if err := previous(in, out); err != nil {
+		return nil, err
+	}
 	if in.Site.Danger.AllowDestroyingData {
 		if o := dataOverride(in); o != nil {
 			out["data_override.tf"] = o
@@ -130,59 +133,23 @@ func tfvars(in render.Input) []byte {
 	if s.Provider.OpenStack != nil {
 		width = len("openstack_auth_url")
 	}
+	// Paragraphs of one line below are written as tofu fmt leaves them: one space.
 	attr := func(k, v string) { fmt.Fprintf(&b, "%-*s = %s\n", width, k, v) }
 	attr("site", quote(s.Name))
-	if h := s.Provider.Hetzner; h != nil {
-		attr("location", quote(h.Location))
-		attr("datacenter", quote(site.HetznerDatacenter(h.Location)))
-		attr("server_type", quote(h.ServerType))
-		attr("volume_size", strconv.Itoa(h.VolumeGB))
-	}
-	if v := s.Provider.Libvirt; v != nil {
-		attr("libvirt_host", quote(v.Host))
-		attr("libvirt_user", quote(v.UserOrDefault()))
-		attr("pool", quote(v.PoolOrDefault()))
-		if v.Bridge != "" {
-			attr("bridge", quote(v.Bridge))
-		} else {
-			attr("network", quote(v.NetworkOrDefault()))
-		}
-		attr("ipv4_address", quote(v.IPv4))
-		if v.IPv6 != "" {
-			attr("ipv6_address", quote(v.IPv6))
-		}
-		attr("memory_mb", strconv.Itoa(v.MemoryMB))
-		attr("vcpus", strconv.Itoa(v.VCPUsOrDefault()))
-		attr("volume_size", strconv.Itoa(v.VolumeGB))
-		if v.FlatcarImage != "" {
-			attr("flatcar_image", quote(v.FlatcarImage))
-		}
-	}
-	if o := s.Provider.OpenStack; o != nil {
-		attr("openstack_auth_url", quote(o.AuthURL))
-		attr("openstack_region", quote(o.Region))
-		attr("flavor", quote(o.Flavor))
-		// The plan checks the flavor's memory against it (openstack/server.tf): only the
-		// cloud knows its flavors.
-		attr("memory_needed_mb", strconv.Itoa(s.MemoryMB()))
-		attr("external_network", quote(o.ExternalNetwork))
-		attr("image_name", quote(o.ImageOrDefault(in.Catalog.Flatcar.Channel)))
-		if o.AvailabilityZone != "" {
-			attr("availability_zone", quote(o.AvailabilityZone))
-		}
-		attr("volume_size", strconv.Itoa(o.VolumeGB))
-		if o.VolumeType != "" {
-			attr("volume_type", quote(o.VolumeType))
-		}
+	for _, v := range platformVars(in, s.Provider) {
+		attr(v[0], v[1])
 	}
 	attr("flatcar_channel", quote(in.Catalog.Flatcar.Channel))
 	if s.Backups.Restore != "" {
 		b.WriteString("\n# backups.restore is set in site.yaml: a new server restores it onto a blank volume.\n")
-		attr("restore_snapshot", quote(s.Backups.Restore))
+		fmt.Fprintf(&b, "restore_snapshot = %s\n", quote(s.Backups.Restore))
+	} else if s.Provider.Previous != nil {
+		b.WriteString("\n# The site is moving (provider.previous in site.yaml): the new server restores the backup\n# taken of the old one just before it is made.\n")
+		fmt.Fprintf(&b, "restore_snapshot = %s\n", quote("latest"))
 	}
 	if s.Danger.AllowDestroyingData {
 		b.WriteString("\n# danger_zone.allow_destroying_data is set in site.yaml.\n")
-		attr("protect_data", "false")
+		b.WriteString("protect_data = false\n")
 	}
 
 	b.WriteString("\nssh_keys = {\n")
@@ -208,6 +175,58 @@ func tfvars(in render.Input) []byte {
 	b.WriteString("}\n")
 	dnsVars(&b, s)
 	return []byte(b.String())
+}
+
+// platformVars are the platform's own values in site.auto.tfvars, in order: for the
+// site's provider, and for the module of the provider a moving site leaves (previous.go).
+func platformVars(in render.Input, p site.Provider) [][2]string {
+	var out [][2]string
+	add := func(k, v string) { out = append(out, [2]string{k, v}) }
+	s := in.Site
+	if h := p.Hetzner; h != nil {
+		add("location", quote(h.Location))
+		add("datacenter", quote(site.HetznerDatacenter(h.Location)))
+		add("server_type", quote(h.ServerType))
+		add("volume_size", strconv.Itoa(h.VolumeGB))
+	}
+	if v := p.Libvirt; v != nil {
+		add("libvirt_host", quote(v.Host))
+		add("libvirt_user", quote(v.UserOrDefault()))
+		add("pool", quote(v.PoolOrDefault()))
+		if v.Bridge != "" {
+			add("bridge", quote(v.Bridge))
+		} else {
+			add("network", quote(v.NetworkOrDefault()))
+		}
+		add("ipv4_address", quote(v.IPv4))
+		if v.IPv6 != "" {
+			add("ipv6_address", quote(v.IPv6))
+		}
+		add("memory_mb", strconv.Itoa(v.MemoryMB))
+		add("vcpus", strconv.Itoa(v.VCPUsOrDefault()))
+		add("volume_size", strconv.Itoa(v.VolumeGB))
+		if v.FlatcarImage != "" {
+			add("flatcar_image", quote(v.FlatcarImage))
+		}
+	}
+	if o := p.OpenStack; o != nil {
+		add("openstack_auth_url", quote(o.AuthURL))
+		add("openstack_region", quote(o.Region))
+		add("flavor", quote(o.Flavor))
+		// The plan checks the flavor's memory against it (openstack/server.tf): only the
+		// cloud knows its flavors.
+		add("memory_needed_mb", strconv.Itoa(s.MemoryMB()))
+		add("external_network", quote(o.ExternalNetwork))
+		add("image_name", quote(o.ImageOrDefault(in.Catalog.Flatcar.Channel)))
+		if o.AvailabilityZone != "" {
+			add("availability_zone", quote(o.AvailabilityZone))
+		}
+		add("volume_size", strconv.Itoa(o.VolumeGB))
+		if o.VolumeType != "" {
+			add("volume_type", quote(o.VolumeType))
+		}
+	}
+	return out
 }
 
 // dnsVars writes the DNS mode and the owner's records, each only when it is not the

@@ -6,8 +6,3 @@ terraform {
     }
   }
 }
-
-provider "hcloud" {
-  token    = var.hcloud_token
-  endpoint = var.hcloud_endpoint
-}

@@ -1,24 +1,6 @@
 # Own hardware through libvirt (values come from site.yaml through site.auto.tfvars; the
 # site's own variables are in site-variables.tf)
 
-variable "libvirt_host" {
-  type        = string
-  description = "The libvirt host nassella reaches over SSH (e.g. box.office.example)"
-  default     = ""
-}
-
-variable "libvirt_user" {
-  type        = string
-  description = "User on the libvirt host, in its libvirt group (e.g. nassella)"
-  default     = "nassella"
-}
-
-variable "libvirt_known_hosts_file" {
-  type        = string
-  description = "known_hosts file holding the libvirt host's SSH key, relative to this folder"
-  default     = "libvirt_known_hosts"
-}
-
 variable "pool" {
   type        = string
   description = "libvirt storage pool of the server's disks (e.g. default)"
@@ -91,18 +73,4 @@ variable "flatcar_image" {
   default     = ""
 }
 
-# outside secrets
-
-variable "libvirt_ssh_key_file" {
-  type        = string
-  description = "File holding the SSH key that logs in to the libvirt host (the CI secret LIBVIRT_SSH_KEY, written to a file by the workflow)"
-  default     = ""
-}
-
 # advanced
-
-variable "libvirt_uri" {
-  type        = string
-  description = "libvirt connection URI instead of qemu+ssh to libvirt_host (e.g. qemu:///system when tofu runs on the libvirt host)"
-  default     = ""
-}

@@ -1,21 +1,6 @@
 # OpenStack (values come from site.yaml through site.auto.tfvars; the site's own variables
 # are in site-variables.tf)
 
-variable "openstack_auth_url" {
-  type        = string
-  description = "The cloud's Keystone v3 address (e.g. https://auth.cloud.ovh.net/v3)"
-
-  validation {
-    condition     = can(regex("^https://", var.openstack_auth_url))
-    error_message = "openstack_auth_url must be the cloud's https:// identity address."
-  }
-}
-
-variable "openstack_region" {
-  type        = string
-  description = "Region of the server and its volume (e.g. GRA11)"
-}
-
 variable "flavor" {
   type        = string
   description = "Flavor (size) of the server, as the cloud names it (e.g. b3-8)"
@@ -67,15 +52,3 @@ variable "subnet_cidr" {
 }
 
 # outside secrets
-
-variable "openstack_application_credential_id" {
-  type        = string
-  description = "ID of the application credential of the site's project (the CI secret OPENSTACK_APPLICATION_CREDENTIAL_ID)"
-  sensitive   = true
-}
-
-variable "openstack_application_credential_secret" {
-  type        = string
-  description = "Secret of that application credential (the CI secret OPENSTACK_APPLICATION_CREDENTIAL_SECRET)"
-  sensitive   = true
-}

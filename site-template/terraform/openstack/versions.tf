@@ -16,14 +16,3 @@ terraform {
     }
   }
 }
-
-# An application credential of the site's project (the CI secrets
-# OPENSTACK_APPLICATION_CREDENTIAL_ID and _SECRET): scoped to one project and revocable
-# without touching the owner's password. terraform-provider-openstack v3.4.0,
-# openstack/provider.go (application_credential_id, application_credential_secret).
-provider "openstack" {
-  auth_url                      = var.openstack_auth_url
-  region                        = var.openstack_region
-  application_credential_id     = var.openstack_application_credential_id
-  application_credential_secret = var.openstack_application_credential_secret
-}

@@ -92,13 +92,7 @@ variable "protect_data" {
   default     = true
 }
 
-# outside secrets (set from the forge's secret store, e.g. TF_VAR_state_passphrase)
-
-variable "state_passphrase" {
-  type        = string
-  description = "Passphrase encrypting the Terraform state and plans (at least 16 characters)"
-  sensitive   = true
-}
+# outside secrets (set from the forge's secret store, e.g. TF_VAR_backup_password)
 
 variable "backup_password" {
   type        = string

@@ -24,3 +24,9 @@ terraform {
     }
   }
 }
+
+variable "state_passphrase" {
+  type        = string
+  description = "Passphrase encrypting the Terraform state and plans (at least 16 characters)"
+  sensitive   = true
+}

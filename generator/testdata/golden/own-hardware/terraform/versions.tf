@@ -19,12 +19,3 @@ terraform {
     }
   }
 }
-
-# qemu+ssh: the provider checks the libvirt host's key against the known_hosts file
-# nassella writes from site.yaml (knownhosts; it would skip the check only with no_verify,
-# which nassella never sets) and logs in with the CI secret LIBVIRT_SSH_KEY (keyfile):
-# terraform-provider-libvirt v0.8.3, libvirt/uri/ssh.go. libvirt_uri replaces it, e.g.
-# qemu:///system when tofu runs on the libvirt host itself.
-provider "libvirt" {
-  uri = var.libvirt_uri != "" ? var.libvirt_uri : "qemu+ssh://${var.libvirt_user}@${var.libvirt_host}/system?keyfile=${urlencode(var.libvirt_ssh_key_file)}&knownhosts=${urlencode(abspath("${path.module}/${var.libvirt_known_hosts_file}"))}"
-}

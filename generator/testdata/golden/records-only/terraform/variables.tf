@@ -39,18 +39,4 @@ variable "volume_size" {
   }
 }
 
-# outside secrets
-
-variable "hcloud_token" {
-  type        = string
-  description = "Hetzner Cloud API token with read-write access to the site's project"
-  sensitive   = true
-}
-
 # advanced
-
-variable "hcloud_endpoint" {
-  type        = string
-  description = "Hetzner Cloud API endpoint (e.g. https://api.hetzner.cloud/v1)"
-  default     = "https://api.hetzner.cloud/v1"
-}

@@ -9,8 +9,3 @@ terraform {
     }
   }
 }
-
-provider "hcloud" {
-  token    = var.hcloud_token
-  endpoint = var.hcloud_endpoint
-}

@@ -1,0 +1,271 @@
+package deploy_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/nassella/nassella/catalog"
+	"github.com/nassella/nassella/internal/health"
+	"github.com/nassella/nassella/internal/testenv/openstacksim"
+	"github.com/nassella/nassella/internal/testenv/sshtest"
+	"github.com/nassella/nassella/pipelines/deploy"
+)
+
+// movingSite is a site whose names are at Hetzner DNS; provider is its provider block.
+const movingSite = `version: 1
+name: acme
+domain: acme.example
+admin:
+  email: ops@acme.example
+  ssh_keys: [ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL6zIlYuTieo/a8PKqyVimoJXH/zvG6W+U7MfCE05fDL ops@acme" ]
+  backup_key: "%s"
+provider:
+%s
+dns:
+  hetzner: {}
+apps:
+  vaultwarden: { subdomain: vault }
+backups:
+  schedule: "daily 03:00"
+  keep: { daily: 7 }
+  target: { s3: { endpoint: "https://s3.example", bucket: acme-backups } }
+updates: { channel: stable, window: "Sun 03:00", timezone: Europe/Berlin }
+`
+
+// A site moves from Hetzner Cloud to an OpenStack cloud through nassella's own plan and
+// apply, for real: OpenTofu with the hcloud and OpenStack providers against both
+// simulators. The move's plan changes nothing of the old server (moved into the previous
+// module, frozen), makes the new one with the instruction to restore the backup, and points
+// the names at the new address; apply backs up the old server first, and a failing backup
+// changes nothing; the names follow only once the new server is healthy. The old server,
+// its volume and its addresses are all still there after, and stay through a later
+// change, until the retire deletes them; retiring before the move is refused.
+func TestMoveHetznerToOpenStack(t *testing.T) {
+	hosts := []string{"vault.acme.example", "status.acme.example"}
+	bin, hsim, ca, host, srv := startE2E(t, map[string]bool{}, hosts...)
+	osim := openstacksim.StartForOpenTofu(t)
+	ctx := context.Background()
+	ciSigner := sshtest.NewKey(t)
+	hostSigner, _ := siteHostKey(t)
+	backups := startBackupServer(t, ciSigner.PublicKey(), hostSigner)
+	backupKey := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(ciSigner.PublicKey())))
+
+	dir := t.TempDir()
+	var log strings.Builder
+	env := deploy.Env{AllowUnverified: true, Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log, HostKey: hostSigner.PublicKey()}
+	plan := filepath.Join(t.TempDir(), "tfplan")
+	opts := deploy.ApplyOptions{Plan: plan,
+		Health: health.Options{Resolve: resolveTo(srv, hosts), RootCAs: ca.Pool, Timeout: 3 * time.Second, Interval: 100 * time.Millisecond},
+		Backup: deploy.SSHBackup{Signer: ciSigner, Addr: backups.Addr, HostKey: env.HostKey}}
+	hetzner := "  hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 }"
+	openstack := fmt.Sprintf("  openstack: { auth_url: %q, region: %s, flavor: b3-8, external_network: Ext-Net, volume_gb: 50 }", osim.AuthURL(), osim.Region())
+	write := func(provider, msg string) {
+		t.Helper()
+		commitSiteRaw(t, dir, fmt.Sprintf(movingSite, backupKey, provider))
+		commitAll(t, dir, msg)
+	}
+	aRecord := func() []string {
+		for _, rr := range hsim.RRSets("acme.example") {
+			if rr.Name == "vault" && rr.Type == "A" {
+				return rr.Values
+			}
+		}
+		return nil
+	}
+
+	// 1. The site at Hetzner.
+	write(hetzner, "at Hetzner")
+	if _, err := deploy.MakePlan(ctx, env, plan); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if _, err := deploy.Apply(ctx, env, opts); err != nil {
+		t.Fatalf("first apply: %v\n%s", err, log.String())
+	}
+	servers, volumes, ips := hsim.Servers(), hsim.Volumes(), hsim.PrimaryIPs()
+	if len(servers) != 1 || len(volumes) != 1 || len(ips) != 2 {
+		t.Fatalf("at Hetzner: servers %+v volumes %+v primary IPs %+v", servers, volumes, ips)
+	}
+	old := aRecord()
+	if len(old) != 1 {
+		t.Fatalf("the A record at Hetzner: %v", old)
+	}
+
+	// 2. Retiring the old server in the move's own pull request is refused: the site has
+	// not moved yet.
+	write(openstack+"\n  previous:\n  "+hetzner+"\n    retire: true", "move and retire at once")
+	if _, err := deploy.MakePlan(ctx, env, plan); err == nil || !strings.Contains(err.Error(), "the site has not moved yet") {
+		t.Fatalf("a retire before the move was planned: %v", err)
+	}
+
+	// The move's pull request: openstack under provider, the old block under previous.
+	write(openstack+"\n  previous:\n  "+hetzner, "move to OpenStack")
+	p, err := deploy.MakePlan(ctx, env, plan)
+	if err != nil {
+		t.Fatalf("the move's plan: %v\n%s", err, log.String())
+	}
+	if !p.Moves || p.ReplacesServer {
+		t.Errorf("the move's plan: Moves %v, ReplacesServer %v", p.Moves, p.ReplacesServer)
+	}
+	for _, c := range p.Changes {
+		switch {
+		case strings.HasPrefix(c.Address, "module.previous.") && !(c.Type == "terraform_data" && c.Action == "create"):
+			t.Errorf("the move changes the old server's %s (%s)", c.Address, c.Action)
+		case strings.HasPrefix(c.Address, "hcloud_") && c.Type != "hcloud_zone_rrset":
+			t.Errorf("the move changes %s (%s) at Hetzner", c.Address, c.Action)
+		case c.Action == "delete" && c.Type != "hcloud_zone_rrset":
+			t.Errorf("the move deletes %s", c.Address)
+		}
+	}
+	sum := deploy.Summarize(p)
+	if !strings.Contains(sum.Headline, "moves to a new server") || !strings.Contains(sum.Text(), "Your site moves from Hetzner Cloud to your OpenStack cloud: a backup of all your data is taken on the old server first") {
+		t.Errorf("the move's summary:\n%s\n%s", sum.Headline, sum.Text())
+	}
+
+	// 3. A backup that fails stops the move before anything is made.
+	failing := opts
+	failing.Backup = deploy.SSHBackup{Signer: sshtest.NewKey(t), Addr: backups.Addr, HostKey: env.HostKey}
+	if _, err := deploy.Apply(ctx, env, failing); err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("a move whose backup failed: %v", err)
+	}
+	if s := osim.Servers(); len(s) != 0 {
+		t.Fatalf("a server was made although the backup failed: %+v", s)
+	}
+	if got := aRecord(); strings.Join(got, " ") != strings.Join(old, " ") {
+		t.Errorf("the A record moved although the backup failed: %v", got)
+	}
+
+	// 4. The new server does not come up healthy (its restore failed, say): the names stay
+	// at the old server, which keeps serving the site.
+	before := backups.count()
+	if _, err := deploy.MakePlan(ctx, env, plan); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	host.mu.Lock()
+	host.broken["vault"] = true
+	host.mu.Unlock()
+	opts.Health.Timeout = time.Second
+	if _, err := deploy.Apply(ctx, env, opts); err == nil || !strings.Contains(err.Error(), "nothing was switched") {
+		t.Fatalf("a move whose new server is unhealthy: %v", err)
+	}
+	if got := aRecord(); strings.Join(got, " ") != strings.Join(old, " ") {
+		t.Errorf("the A record moved to an unhealthy server: %v", got)
+	}
+	if backups.count() != before+1 {
+		t.Errorf("backups of the old server before the move: %d, want 1", backups.count()-before)
+	}
+	newServers, fips := osim.Servers(), osim.FloatingIPs()
+	if len(newServers) != 1 || len(fips) != 1 {
+		t.Fatalf("at OpenStack after the move: servers %+v floating IPs %+v", newServers, fips)
+	}
+	// The health check went to the new server's own address, before the names did.
+	if !strings.Contains(log.String(), "checking 1 apps on the new server ("+fips[0].Address+")") {
+		t.Errorf("the new server was not checked at %s:\n%s", fips[0].Address, log.String())
+	}
+	restore := base64.StdEncoding.EncodeToString([]byte("NASSELLA_RESTORE_SNAPSHOT=latest\n"))
+	if !strings.Contains(newServers[0].UserData, restore) {
+		t.Errorf("the new server is not told to restore the latest backup")
+	}
+
+	// 5. Once it is healthy, the next apply (of what is left: the names) points the names
+	// at it, after its health check.
+	host.mu.Lock()
+	host.broken["vault"] = false
+	host.mu.Unlock()
+	opts.Health.Timeout = 3 * time.Second
+	p, err = deploy.MakePlan(ctx, env, plan)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	for _, c := range p.Changes {
+		if c.Type != "hcloud_zone_rrset" {
+			t.Errorf("after the new server was made, the plan still changes %s (%s)", c.Address, c.Action)
+		}
+	}
+	if _, err := deploy.Apply(ctx, env, opts); err != nil {
+		t.Fatalf("the move: %v\n%s", err, log.String())
+	}
+	if got := aRecord(); len(got) != 1 || got[0] != fips[0].Address {
+		t.Errorf("the A record after the move: %v, want the floating IP %s", got, fips[0].Address)
+	}
+	if s, v, ip := hsim.Servers(), hsim.Volumes(), hsim.PrimaryIPs(); len(s) != 1 || s[0].ID != servers[0].ID || s[0].UserData != servers[0].UserData ||
+		len(v) != 1 || v[0].ID != volumes[0].ID || len(ip) != 2 {
+		t.Errorf("the old server did not stay as it was: servers %+v volumes %+v primary IPs %+v", s, v, ip)
+	}
+
+	// 6. During the move, a change of the site (an app more) leaves the old server alone.
+	data := fmt.Sprintf(movingSite, backupKey, openstack+"\n  previous:\n  "+hetzner)
+	commitSiteRaw(t, dir, strings.Replace(data, "  vaultwarden: { subdomain: vault }", "  vaultwarden: { subdomain: vault }\n  uptime-kuma: {}", 1))
+	commitAll(t, dir, "an app more")
+	if p, err = deploy.MakePlan(ctx, env, plan); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	for _, c := range p.Changes {
+		if strings.HasPrefix(c.Address, "module.previous.") {
+			t.Errorf("a change during the move touches the old server's %s (%s)", c.Address, c.Action)
+		}
+	}
+	if p.Moves || !p.ReplacesServer || !p.Moving {
+		t.Errorf("a change during the move: Moves %v, ReplacesServer %v, Moving %v (the new server is rebuilt)", p.Moves, p.ReplacesServer, p.Moving)
+	}
+	if _, err := deploy.Apply(ctx, env, opts); err != nil {
+		t.Fatalf("a change during the move: %v\n%s", err, log.String())
+	}
+	if s := hsim.Servers(); len(s) != 1 || s[0].ID != servers[0].ID {
+		t.Errorf("a change during the move replaced the old server: %+v", s)
+	}
+
+	// Dropping previous without the retire: the plan says how to delete the old server.
+	kuma := strings.Replace(data, "  vaultwarden: { subdomain: vault }", "  vaultwarden: { subdomain: vault }\n  uptime-kuma: {}", 1)
+	commitSiteRaw(t, dir, strings.Replace(kuma, "\n  previous:\n  "+hetzner, "", 1))
+	commitAll(t, dir, "previous dropped")
+	if _, err := deploy.MakePlan(ctx, env, plan); err == nil || !strings.Contains(err.Error(), "put its block back under provider.previous in site.yaml with retire: true") {
+		t.Errorf("dropping previous before the retire: %v", err)
+	}
+
+	// 7. The retire: the old server, its volume and its addresses are deleted (their delete
+	// protection lifted first), the new one keeps the site and its names.
+	data = strings.Replace(data, "  vaultwarden: { subdomain: vault }", "  vaultwarden: { subdomain: vault }\n  uptime-kuma: {}", 1)
+	commitSiteRaw(t, dir, strings.Replace(data, hetzner, hetzner+"\n    retire: true", 1))
+	commitAll(t, dir, "retire the old server")
+	if p, err = deploy.MakePlan(ctx, env, plan); err != nil {
+		t.Fatalf("the retire's plan: %v\n%s", err, log.String())
+	}
+	for _, c := range p.Changes {
+		if !strings.HasPrefix(c.Address, "module.previous.") || c.Action != "delete" {
+			t.Errorf("the retire changes %s (%s)", c.Address, c.Action)
+		}
+	}
+	sum = deploy.Summarize(p)
+	if !p.Retires || !strings.Contains(sum.Headline, "old server your site moved away from will be deleted") || !strings.Contains(strings.Join(sum.Warnings, "\n"), "The old server at Hetzner Cloud, its data volume with EVERYTHING ON IT") {
+		t.Errorf("the retire's summary (Retires %v):\n%s\n%s", p.Retires, sum.Headline, sum.Text())
+	}
+	if _, err := deploy.Apply(ctx, env, opts); err != nil {
+		t.Fatalf("the retire: %v\n%s", err, log.String())
+	}
+	if s, v, ip, k := hsim.Servers(), hsim.Volumes(), hsim.PrimaryIPs(), hsim.SSHKeys(); len(s)+len(v)+len(ip)+len(k) != 0 {
+		t.Errorf("left at Hetzner after the retire: servers %+v volumes %+v primary IPs %+v SSH keys %+v", s, v, ip, k)
+	}
+	if !strings.Contains(log.String(), "lifting the delete protection of module.previous.hcloud_volume.data") {
+		t.Errorf("the volume's delete protection was not lifted:\n%s", log.String())
+	}
+	if s := osim.Servers(); len(s) != 1 {
+		t.Errorf("the new server after the retire: %+v", s)
+	}
+	if got := aRecord(); len(got) != 1 || got[0] != fips[0].Address {
+		t.Errorf("the A record after the retire: %v", got)
+	}
+
+	// 8. Then previous goes from site.yaml, and nothing is left to change.
+	commitSiteRaw(t, dir, strings.Replace(data, "\n  previous:\n  "+hetzner, "", 1))
+	commitAll(t, dir, "the move is done")
+	if p, err = deploy.MakePlan(ctx, env, plan); err != nil || len(p.Changes) != 0 {
+		t.Errorf("after the move: %v, changes %+v", err, p)
+	}
+}
