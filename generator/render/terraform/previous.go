@@ -236,12 +236,5 @@ terraform {
 // replace it). Override files merge lifecycle argument by argument (OpenTofu's
 // configs/module_merge.go), so prevent_destroy of the platform's files stays.
 func frozen(in render.Input, resources []string) []byte {
-	var b strings.Builder
-	b.WriteString(render.Header("#", in))
-	b.WriteString("\n# The site is moving away from this platform (provider.previous in site.yaml): nothing here\n# changes until provider.previous.retire deletes it all.\n")
-	for _, r := range resources {
-		typ, name, _ := strings.Cut(r, ".")
-		fmt.Fprintf(&b, "\nresource %q %q {\n  lifecycle {\n    ignore_changes = all\n  }\n}\n", typ, name)
-	}
-	return []byte(b.String())
+	return lifecycleOverride(in, "The site is moving away from this platform (provider.previous in site.yaml): nothing here\n# changes until provider.previous.retire deletes it all.", resources, "ignore_changes = all")
 }

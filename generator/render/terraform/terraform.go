@@ -282,12 +282,18 @@ func dataOverride(in render.Input) []byte {
 	if len(addrs) == 0 {
 		return nil
 	}
+	return lifecycleOverride(in, "danger_zone.allow_destroying_data is set in site.yaml: a plan may delete the site's data\n# and its address.", addrs, "prevent_destroy = false")
+}
+
+// lifecycleOverride is an override file (*_override.tf) setting one lifecycle argument of
+// each resource in addrs (TYPE.NAME), after the generated-file header and a comment.
+func lifecycleOverride(in render.Input, comment string, addrs []string, setting string) []byte {
 	var b strings.Builder
 	b.WriteString(render.Header("#", in))
-	b.WriteString("\n# danger_zone.allow_destroying_data is set in site.yaml: a plan may delete the site's data\n# and its address.\n")
+	b.WriteString("\n# " + comment + "\n")
 	for _, a := range addrs {
 		typ, name, _ := strings.Cut(a, ".")
-		fmt.Fprintf(&b, "resource %q %q {\n  lifecycle {\n    prevent_destroy = false\n  }\n}\n", typ, name)
+		fmt.Fprintf(&b, "\nresource %q %q {\n  lifecycle {\n    %s\n  }\n}\n", typ, name, setting)
 	}
 	return []byte(b.String())
 }
