@@ -29,11 +29,17 @@ const (
 	OutcomePartlyApplied
 	// OutcomeApplied: applied and healthy; a later step (the last-good tag) failed.
 	OutcomeApplied
+	// OutcomeMoveNotSwitched: a move made the new server, which did not answer, so the
+	// names still point at the old server, which the move never touches.
+	OutcomeMoveNotSwitched
 )
 
-// What nassella apply writes at each stage (pipelines/deploy/apply.go: Apply's e.logf
-// lines and errors); applyfailed_test.go checks they are still there.
+// What nassella apply writes at each stage (pipelines/deploy/apply.go and move.go: the
+// e.logf lines and errors); applyfailed_test.go checks they are still there.
 const (
+	logMoving         = "moving "
+	logNotSwitched    = "nothing was switched"
+	logMoved          = "moved; every app is healthy"
 	logApplying       = "applying "
 	logApplyError     = "tofu apply:"
 	logHealthy        = "all apps healthy"
@@ -44,13 +50,23 @@ const (
 // ReadOutcome tells from a failed apply's log (its standard error) what it left on the
 // server. An empty log means the apply never started.
 func ReadOutcome(log string) Outcome {
-	applying := false
+	applying, moving := false, false
 	for _, line := range strings.Split(log, "\n") {
 		if strings.HasPrefix(line, logApplying) {
 			applying = true
 		}
+		if strings.HasPrefix(line, logMoving) {
+			moving = true
+		}
 	}
 	switch {
+	case moving && strings.Contains(log, logNotSwitched):
+		return OutcomeMoveNotSwitched
+	case moving && strings.Contains(log, logMoved):
+		return OutcomeApplied
+	case moving:
+		// A step of the move stopped part-way (its error says which).
+		return OutcomePartlyApplied
 	case !applying:
 		return OutcomeUnchanged
 	case strings.Contains(log, logRollbackFailed):
@@ -103,6 +119,8 @@ func (f ApplyFailed) Body() string {
 		b.WriteString("**Your site may be partly changed.** Applying the change stopped part-way, and in that case nothing is put back by itself. Your data is safe on its own disk.\n")
 	case OutcomeApplied:
 		b.WriteString("**Your change is in place** and every app answers; only a step after it failed (remembering this setup as the last working one).\n")
+	case OutcomeMoveNotSwitched:
+		b.WriteString("**Your site runs as before, on its old server.** The move made the new server, but its apps did not answer there (most often: the backup could not be restored on it), so your addresses were not switched. They still point at the old server, which the move does not touch.\n")
 	default:
 		b.WriteString("**The run's log says what happened.** Most often a failed change leaves your site as it was: it stops before anything changes, or the last working setup is put back by itself. Rarely it stops part-way; then your site may be partly changed until it is fixed. Your data is safe on its own disk either way.\n")
 	}
@@ -112,6 +130,8 @@ func (f ApplyFailed) Body() string {
 		fmt.Fprintf(&b, "- If your apps do not open, tell %s now, with the link to this issue.\n- Merge no other change until they have looked at it.\n", ask)
 	case OutcomeApplied:
 		b.WriteString("- Nothing: your site works. The next change you merge is checked as usual.\n")
+	case OutcomeMoveNotSwitched:
+		fmt.Fprintf(&b, "- Nothing is urgent: your site works on its old server. Send %s the link to this issue: once they know why the new server did not answer, they apply the move again, and your addresses follow only when every app answers there.\n- Merge no other change until then.\n", ask)
 	default:
 		b.WriteString("- Nothing is urgent. Your repository still holds the change that failed: once you know why it failed, fix it, or undo it, in a new pull request.\n- Merge no other change until then: it would be applied together with this one.\n")
 	}

@@ -19,6 +19,8 @@ var applyLogs = map[review.Outcome]string{
 	review.OutcomeRollbackFailed: "applying /site (digest 0123)\nnassella apply: unhealthy after the change: x; rolling back to the last good configuration failed too: boom\n",
 	review.OutcomePartlyApplied:  "applying /site (digest 0123)\nnassella apply: tofu apply: exit status 1 (nothing is rolled back automatically when apply itself fails; the state shows what was done)\n",
 	review.OutcomeApplied:        "applying /site (digest 0123)\nchecking 1 apps\nall apps healthy\n",
+	review.OutcomeMoveNotSwitched: "moving /site (digest 0123): the new server first, the names after its health check\nchecking 1 apps on the new server (203.0.113.3)\n" +
+		"nassella apply: the new server is unhealthy: status (https://status.acme.example/: 502); the site's names still point at the old server, which is untouched (module.previous) and keeps serving the site: nothing was switched.\n",
 }
 
 func TestReadOutcome(t *testing.T) {
@@ -40,6 +42,15 @@ func TestOutcomeWordsAreApplys(t *testing.T) {
 	src, err := os.ReadFile("../deploy/apply.go")
 	if err != nil {
 		t.Fatal(err)
+	}
+	move, err := os.ReadFile("../deploy/move.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`"moving %s (digest %s)`, `nothing was switched`, `e.logf("moved; every app is healthy`} {
+		if !strings.Contains(string(move), w) {
+			t.Errorf("pipelines/deploy/move.go no longer says %s: update ReadOutcome's words in applyfailed.go", w)
+		}
 	}
 	for _, w := range []string{`e.logf("applying %s (digest %s)\n"`, `"tofu apply: %w`, `e.logf("all apps healthy\n")`,
 		`"%s; rolled back to %s, whose apps are healthy again"`, `"%s; rolling back to the last good configuration failed too: %w"`} {
@@ -64,6 +75,7 @@ func TestApplyFailedBody(t *testing.T) {
 		{review.OutcomePartlyApplied, nil, []string{"**Your site may be partly changed.**", "Your data is safe on its own disk", "tell your co-op now"}, nil},
 		{review.OutcomeApplied, nil, []string{"**Your change is in place**"}, []string{"Merge no other change"}},
 		{review.OutcomeUnknown, nil, []string{"**The run's log says what happened.**"}, nil},
+		{review.OutcomeMoveNotSwitched, riverside, []string{"**Your site runs as before, on its old server.**", "your addresses were not switched", "they apply the move again"}, []string{"partly changed"}},
 	} {
 		t.Run(fmt.Sprint(tc.outcome), func(t *testing.T) {
 			f := review.ApplyFailed{SHA: "0123456789abcdef0123", RunURL: "https://forge.example/coop/site/actions/runs/7", Outcome: tc.outcome, Support: tc.support}
