@@ -22,6 +22,7 @@ import (
 	"github.com/nassella/nassella/internal/testenv/dockertest"
 	"github.com/nassella/nassella/internal/testenv/s3test"
 	"github.com/nassella/nassella/internal/testenv/standin"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 	"github.com/nassella/nassella/pipelines/vmtest"
 )
 
@@ -66,6 +67,9 @@ const rehearsalSite = "rehearsal"
 // its host files and loads the site's images.
 func newComposeHost(t *testing.T, apps []string) *composeHost {
 	t.Helper()
+	// Its Caddy listens on :443 of every address, as a server's does; the site workflows'
+	// test (pipelines/review) serves its apps on 127.2.1.x:443.
+	testtool.HoldPort(t, 443)
 	cat := catalog.Embedded()
 	s3 := s3test.Start(t)
 	bucket := "rehearsal-backups"

@@ -36,6 +36,7 @@ import (
 	"github.com/nassella/nassella/internal/testenv/s3test"
 	"github.com/nassella/nassella/internal/testenv/sshtest"
 	"github.com/nassella/nassella/internal/testenv/testca"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 	"github.com/nassella/nassella/pipelines/deploy"
 	"github.com/nassella/nassella/pipelines/doctor"
 )
@@ -248,6 +249,7 @@ func serveApps(t *testing.T, ca *testca.CA, cat *catalog.Release, n int, names [
 		}
 		w.WriteHeader(http.StatusOK)
 	})
+	testtool.HoldPort(t, 443) // the rehearsal's Caddy listens on :443 too
 	for i := 1; i <= n; i++ {
 		l, err := net.Listen("tcp", fmt.Sprintf("127.2.1.%d:443", i))
 		if err != nil {

@@ -4,8 +4,12 @@
 package testtool
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // Require returns the value of env, the path of a tool. Without it the test is skipped,
@@ -20,4 +24,27 @@ func Require(t testing.TB, env, script string) string {
 		t.Skipf("%s is not set; run eval \"$(%s)\" first", env, script)
 	}
 	return v
+}
+
+// HoldPort makes the tests that listen on a fixed port of this machine take turns, across
+// the packages go test runs side by side: the rehearsal's hosts run Caddy on :443 of
+// every address, and the site workflows' test serves its apps on 127.2.1.x:443, and
+// Linux refuses the second listener either way. It blocks until the port is free of the
+// other tests and holds it until t ends.
+func HoldPort(t testing.TB, port int) {
+	t.Helper()
+	name := filepath.Join(os.TempDir(), fmt.Sprintf("nassella-test-port-%d.lock", port))
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("locking %s: %v", name, err)
+	}
+	if waited := time.Since(start); waited > time.Second {
+		t.Logf("waited %s for port %d, which another test held", waited.Round(time.Second), port)
+	}
+	t.Cleanup(func() { f.Close() }) // closing the file releases the lock
 }
