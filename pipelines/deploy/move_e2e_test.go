@@ -2,8 +2,12 @@ package deploy_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +19,7 @@ import (
 	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/internal/testenv/openstacksim"
 	"github.com/nassella/nassella/internal/testenv/sshtest"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 	"github.com/nassella/nassella/pipelines/deploy"
 )
 
@@ -267,5 +272,129 @@ func TestMoveHetznerToOpenStack(t *testing.T) {
 	commitAll(t, dir, "the move is done")
 	if p, err = deploy.MakePlan(ctx, env, plan); err != nil || len(p.Changes) != 0 {
 		t.Errorf("after the move: %v, changes %+v", err, p)
+	}
+}
+
+// A site moves from an OpenStack cloud to the owner's own machine, for real on the libvirt
+// side: OpenTofu with the real libvirt provider makes the new server in this machine's
+// libvirtd (a domain with an empty disk for Flatcar: nothing is booted, the apps' health
+// checks go to the test's HTTPS server), the OpenStack provider against the simulator, and
+// the names at the Hetzner simulator. The new server's Ignition in the pool carries the
+// restore instruction; the names follow it; the retire deletes everything at OpenStack,
+// whose data volume is kept by prevent_destroy while the site moves; the domain stays.
+func TestMoveOpenStackToLibvirt(t *testing.T) {
+	uri := testtool.Require(t, "NASSELLA_LIBVIRT_URI", ".ci/tools-libvirt.sh")
+	hosts := []string{"vault.acme.example", "status.acme.example"}
+	bin, hsim, ca, _, srv := startE2E(t, map[string]bool{}, hosts...)
+	osim := openstacksim.StartForOpenTofu(t)
+	t.Setenv("TF_VAR_libvirt_uri", uri)
+	t.Setenv("TERRAFORM_LIBVIRT_TEST_DOMAIN_TYPE", "qemu") // no KVM here (the provider's own switch)
+	ctx := context.Background()
+	ciSigner := sshtest.NewKey(t)
+	hostSigner, _ := siteHostKey(t)
+	backups := startBackupServer(t, ciSigner.PublicKey(), hostSigner)
+	backupKey := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(ciSigner.PublicKey())))
+
+	// The test's own pool, network and site name in libvirtd, removed at the end.
+	tag := make([]byte, 3)
+	rand.Read(tag)
+	name, pool, network := "mv-"+hex.EncodeToString(tag), "nassella-mv-"+hex.EncodeToString(tag), "nassella-mv-"+hex.EncodeToString(tag)
+	virsh := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("virsh", append([]string{"-c", uri}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("virsh %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	poolDir := t.TempDir()
+	virsh("pool-create-as", pool, "dir", "--target", poolDir)
+	netXML := filepath.Join(poolDir, "net.xml")
+	os.WriteFile(netXML, []byte(fmt.Sprintf("<network><name>%s</name><bridge name=%q/></network>", network, "nsmv"+hex.EncodeToString(tag))), 0o600)
+	virsh("net-create", netXML)
+	t.Cleanup(func() {
+		for _, args := range [][]string{{"destroy", name}, {"undefine", name}, {"pool-destroy", pool}, {"net-destroy", network}} {
+			exec.Command("virsh", append([]string{"-c", uri}, args...)...).Run()
+		}
+	})
+	image := filepath.Join(t.TempDir(), "flatcar.qcow2")
+	if out, err := exec.Command("qemu-img", "create", "-f", "qcow2", image, "64M").CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img: %v\n%s", err, out)
+	}
+
+	dir := t.TempDir()
+	var log strings.Builder
+	env := deploy.Env{AllowUnverified: true, Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log, HostKey: hostSigner.PublicKey()}
+	plan := filepath.Join(t.TempDir(), "tfplan")
+	opts := deploy.ApplyOptions{Plan: plan,
+		Health: health.Options{Resolve: resolveTo(srv, hosts), RootCAs: ca.Pool, Timeout: 3 * time.Second, Interval: 100 * time.Millisecond},
+		Backup: deploy.SSHBackup{Signer: ciSigner, Addr: backups.Addr, HostKey: env.HostKey}}
+	openstack := fmt.Sprintf("  openstack: { auth_url: %q, region: %s, flavor: b3-8, external_network: Ext-Net, volume_gb: 20 }", osim.AuthURL(), osim.Region())
+	const address = "203.0.113.77"
+	libvirt := fmt.Sprintf("  libvirt: { host: box.office.example, host_key: %q, pool: %s, network: %s, ipv4_address: %s, memory_mb: 4096, volume_gb: 10, flatcar_image: %q }",
+		strings.TrimSpace(string(ssh.MarshalAuthorizedKey(hostSigner.PublicKey()))), pool, network, address, image)
+	write := func(provider, msg string) {
+		t.Helper()
+		commitSiteRaw(t, dir, strings.Replace(fmt.Sprintf(movingSite, backupKey, provider), "name: acme", "name: "+name, 1))
+		commitAll(t, dir, msg)
+	}
+	apply := func(what string) *deploy.Plan {
+		t.Helper()
+		p, err := deploy.MakePlan(ctx, env, plan)
+		if err != nil {
+			t.Fatalf("%s: planning: %v\n%s", what, err, log.String())
+		}
+		if _, err := deploy.Apply(ctx, env, opts); err != nil {
+			t.Fatalf("%s: %v\n%s", what, err, log.String())
+		}
+		return p
+	}
+	aRecord := func() []string {
+		for _, rr := range hsim.RRSets("acme.example") {
+			if rr.Name == "vault" && rr.Type == "A" {
+				return rr.Values
+			}
+		}
+		return nil
+	}
+
+	// 1. The site at OpenStack.
+	write(openstack, "at OpenStack")
+	apply("at OpenStack")
+	fips := osim.FloatingIPs()
+	if got := aRecord(); len(fips) != 1 || len(got) != 1 || got[0] != fips[0].Address {
+		t.Fatalf("at OpenStack: floating IPs %+v, A record %v", fips, got)
+	}
+
+	// 2. The move to the owner's machine.
+	write(libvirt+"\n  previous:\n  "+openstack, "move to libvirt")
+	if p := apply("the move"); !p.Moves {
+		t.Errorf("the move's plan does not make the new server: %+v", p.Changes)
+	}
+	if state := strings.TrimSpace(virsh("domstate", name)); state != "running" {
+		t.Errorf("the new server's domain is %q, want running", state)
+	}
+	ign, err := os.ReadFile(filepath.Join(poolDir, name+"-ignition.json"))
+	if err != nil || !strings.Contains(string(ign), base64.StdEncoding.EncodeToString([]byte("NASSELLA_RESTORE_SNAPSHOT=latest\n"))) {
+		t.Errorf("the new server's Ignition in the pool has no restore instruction (%v)", err)
+	}
+	if got := aRecord(); len(got) != 1 || got[0] != address {
+		t.Errorf("the A record after the move: %v, want %s", got, address)
+	}
+	if s, v := osim.Servers(), osim.Volumes(); len(s) != 1 || len(v) != 1 {
+		t.Errorf("the old server at OpenStack after the move: servers %+v volumes %+v", s, v)
+	}
+
+	// 3. The retire: nothing left at OpenStack, the domain and its data disk stay.
+	write(libvirt+"\n  previous:\n  "+openstack+"\n    retire: true", "retire")
+	apply("the retire")
+	if s, v, f := osim.Servers(), osim.Volumes(), osim.FloatingIPs(); len(s)+len(v)+len(f) != 0 {
+		t.Errorf("left at OpenStack after the retire: servers %+v volumes %+v floating IPs %+v", s, v, f)
+	}
+	if state := strings.TrimSpace(virsh("domstate", name)); state != "running" {
+		t.Errorf("after the retire the domain is %q, want running", state)
+	}
+	if vols := virsh("vol-list", "--pool", pool); !strings.Contains(vols, name+"-data.qcow2") {
+		t.Errorf("the data disk is gone from the pool:\n%s", vols)
 	}
 }
