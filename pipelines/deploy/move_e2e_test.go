@@ -17,6 +17,7 @@ import (
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/internal/health"
+	"github.com/nassella/nassella/internal/testenv/hcloudsim"
 	"github.com/nassella/nassella/internal/testenv/openstacksim"
 	"github.com/nassella/nassella/internal/testenv/sshtest"
 	"github.com/nassella/nassella/internal/testenv/testtool"
@@ -43,6 +44,16 @@ backups:
   target: { s3: { endpoint: "https://s3.example", bucket: acme-backups } }
 updates: { channel: stable, window: "Sun 03:00", timezone: Europe/Berlin }
 `
+
+// aRecordOf is the A record of name in acme.example at the Hetzner simulator.
+func aRecordOf(sim *hcloudsim.Server, name string) []string {
+	for _, rr := range sim.RRSets("acme.example") {
+		if rr.Name == name && rr.Type == "A" {
+			return rr.Values
+		}
+	}
+	return nil
+}
 
 // A site moves from Hetzner Cloud to an OpenStack cloud through nassella's own plan and
 // apply, for real: OpenTofu with the hcloud and OpenStack providers against both
@@ -76,14 +87,7 @@ func TestMoveHetznerToOpenStack(t *testing.T) {
 		commitSiteRaw(t, dir, fmt.Sprintf(movingSite, backupKey, provider))
 		commitAll(t, dir, msg)
 	}
-	aRecord := func() []string {
-		for _, rr := range hsim.RRSets("acme.example") {
-			if rr.Name == "vault" && rr.Type == "A" {
-				return rr.Values
-			}
-		}
-		return nil
-	}
+	aRecord := func() []string { return aRecordOf(hsim, "vault") }
 
 	// 1. The site at Hetzner.
 	write(hetzner, "at Hetzner")
@@ -349,14 +353,7 @@ func TestMoveOpenStackToLibvirt(t *testing.T) {
 		}
 		return p
 	}
-	aRecord := func() []string {
-		for _, rr := range hsim.RRSets("acme.example") {
-			if rr.Name == "vault" && rr.Type == "A" {
-				return rr.Values
-			}
-		}
-		return nil
-	}
+	aRecord := func() []string { return aRecordOf(hsim, "vault") }
 
 	// 1. The site at OpenStack.
 	write(openstack, "at OpenStack")
