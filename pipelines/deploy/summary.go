@@ -188,7 +188,12 @@ func moveLine(p *Plan) string {
 		from = platformName[previousPlatform(p.Site)]
 		to = platformName[terraform.Platform(p.Site)]
 	}
-	return fmt.Sprintf("Your site moves from %s to %s: a backup of all your data is taken on the old server first, the new server restores it before its apps start, and your addresses then point at the new server. The old server and its data volume stay as they are, untouched, until you ask for them to be deleted.", from, to)
+	names := "and your addresses then point at the new server"
+	if p.Site != nil && p.Site.DNSMode() == site.DNSRecordsOnly {
+		// Nobody but the owner changes those records (dns: records_only).
+		names = "and once every app answers there, you point your addresses at it (the records below, at your DNS host)"
+	}
+	return fmt.Sprintf("Your site moves from %s to %s: a backup of all your data is taken on the old server first, the new server restores it before its apps start, %s. The old server and its data volume stay as they are, untouched, until you ask for them to be deleted.", from, to, names)
 }
 
 // retireLine tells the retire of a moved site's old server.

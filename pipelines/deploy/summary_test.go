@@ -110,6 +110,16 @@ func TestSummaryWords(t *testing.T) {
 			"",
 			[]string{"**Your server will be created.**", "A data volume of 100 GB will be created", "A fixed IPv4 address will be reserved for your site.", "The site's own network will be set up"},
 			[]string{"Another part of the server's setup"}},
+		{"a move, names at Hetzner", deploy.Plan{Moves: true, Moving: true, Changes: []deploy.Change{{Address: "libvirt_domain.host", Type: "libvirt_domain", Action: "create"}},
+			Site: &site.Loaded{Site: &site.Site{Provider: site.Provider{Libvirt: &site.Libvirt{}, Previous: &site.Previous{Hetzner: &site.Hetzner{}}}, DNS: site.DNS{Hetzner: &site.HetznerDNS{}}}}},
+			"",
+			[]string{"**Your site moves to a new server; the old one stays until you delete it.**", "Your site moves from Hetzner Cloud to your own machine: a backup of all your data is taken on the old server first", "your addresses then point at the new server"},
+			[]string{"Your server will be created"}},
+		{"a move, names at the owner's DNS host", deploy.Plan{Moves: true, Moving: true, Changes: []deploy.Change{{Address: "openstack_compute_instance_v2.host", Type: "openstack_compute_instance_v2", Action: "create"}},
+			Site: &site.Loaded{Site: &site.Site{Provider: site.Provider{OpenStack: &site.OpenStack{}, Previous: &site.Previous{Libvirt: &site.Libvirt{}}}, DNS: site.DNS{RecordsOnly: &site.RecordsOnly{}}}}},
+			"",
+			[]string{"Your site moves from your own machine to your OpenStack cloud", "you point your addresses at it (the records below, at your DNS host)"},
+			[]string{"your addresses then point at the new server"}},
 		{"in place", deploy.Plan{Changes: []deploy.Change{{Address: "hcloud_server.host", Type: "hcloud_server", Action: "update"}}},
 			"It is applied in your maintenance window, Sun 03:00 (Europe/Berlin).",
 			[]string{"**Your server will be changed without a rebuild.**\n\nIt is applied in your maintenance window, Sun 03:00 (Europe/Berlin).\n\n", "The server's setup will change without a rebuild"},
@@ -185,6 +195,10 @@ func TestChangeKind(t *testing.T) {
 		{"libvirt_ignition.host", "libvirt_ignition", deploy.KindFollows},
 		{"hcloud_volume_attachment.data", "hcloud_volume_attachment", deploy.KindFollows},
 		{"hcloud_zone.site[\"a.example\"]", "hcloud_zone", "hcloud_zone"},
+		// The old platform of a moving site, in the previous module.
+		{"module.previous.libvirt_volume.data", "libvirt_volume", deploy.KindData},
+		{"module.previous.libvirt_volume.os", "libvirt_volume", deploy.KindFollows},
+		{"module.previous.hcloud_volume.data", "hcloud_volume", deploy.KindData},
 	} {
 		if got := (deploy.Change{Address: tc.address, Type: tc.typ}).Kind(); got != tc.want {
 			t.Errorf("%s: kind %q, want %q", tc.address, got, tc.want)
@@ -219,6 +233,8 @@ Resource openstack_blockstorage_volume_v3.data has lifecycle.prevent_destroy set
 			[]string{"the data volume (all app data) (openstack_blockstorage_volume_v3.data)", "an IP address of the site (openstack_networking_floatingip_v2.ipv4)"}},
 		{"libvirt", "Resource libvirt_volume.data has lifecycle.prevent_destroy set", []string{"the data volume (all app data) (libvirt_volume.data)"}},
 		{"something else kept", "Resource libvirt_volume.flatcar has lifecycle.prevent_destroy set", []string{"a resource kept from deletion (libvirt_volume.flatcar)"}},
+		{"a moving site's old volume", "Resource module.previous.openstack_blockstorage_volume_v3.data has lifecycle.prevent_destroy set",
+			[]string{"the data volume (all app data) (module.previous.openstack_blockstorage_volume_v3.data)"}},
 	} {
 		got := deploy.PreventedDestroysForTest(tc.out)
 		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
