@@ -153,7 +153,7 @@ func platformOf(p site.Provider) string {
 // values site.yaml gives for it and the outside secrets as variables the root declares
 // once: the workflows pass every platform's secrets (site-template/workflows). A provider
 // the root's versions.tf does not require is added with an override file (OpenTofu
-// merges required_providers of *_override.tf entry by entry).
+// merges required_providers of *_override.tf entry by entry: internal/configs/module.go).
 func previousProvider(in render.Input, p site.Provider, out map[string][]byte) string {
 	var b strings.Builder
 	root := in.Site
