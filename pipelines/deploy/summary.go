@@ -185,7 +185,7 @@ func Summarize(p *Plan) Summary {
 func moveLine(p *Plan) string {
 	from, to := "the old provider", "the new one"
 	if p.Site != nil && p.Site.Provider.Previous != nil {
-		from = platformName[previousPlatform(p.Site)]
+		from = platformName[terraform.PlatformOf(p.Site.Provider.Previous.Provider())]
 		to = platformName[terraform.Platform(p.Site)]
 	}
 	names := "and your addresses then point at the new server"
@@ -200,13 +200,9 @@ func moveLine(p *Plan) string {
 func retireLine(p *Plan) string {
 	from := "the old provider"
 	if p.Site != nil && p.Site.Provider.Previous != nil {
-		from = platformName[previousPlatform(p.Site)]
+		from = platformName[terraform.PlatformOf(p.Site.Provider.Previous.Provider())]
 	}
 	return fmt.Sprintf("The old server at %s, its data volume with EVERYTHING ON IT and its addresses will be deleted (provider.previous.retire in site.yaml). Your site keeps running on its new server, with the data it brought along and its backups. Once this is applied, remove previous from site.yaml.", from)
-}
-
-func previousPlatform(s *site.Loaded) string {
-	return terraform.Platform(&site.Loaded{Site: &site.Site{Provider: s.Provider.Previous.Provider()}})
 }
 
 // platformName is each platform as the owner knows it.

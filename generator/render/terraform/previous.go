@@ -48,7 +48,7 @@ func previous(in render.Input, out map[string][]byte) error {
 		return nil
 	}
 	pp := prev.Provider()
-	platform := platformOf(pp)
+	platform := PlatformOf(pp)
 	var b strings.Builder
 	b.WriteString(render.Header("#", in))
 	if prev.Retire {
@@ -144,11 +144,6 @@ var providerSource = map[string][2]string{
 	"openstack": {"terraform-provider-openstack/openstack", "3.4.0"},
 }
 
-// platformOf names the platform of a Provider with one platform set.
-func platformOf(p site.Provider) string {
-	return Platform(&site.Loaded{Site: &site.Site{Provider: p}})
-}
-
 // previousProvider writes the old platform's provider, aliased "previous", with the
 // values site.yaml gives for it and the outside secrets as variables the root declares
 // once: the workflows pass every platform's secrets (site-template/workflows). A provider
@@ -158,7 +153,7 @@ func previousProvider(in render.Input, p site.Provider, out map[string][]byte) s
 	var b strings.Builder
 	root := in.Site
 	rootHcloud := slices.Contains(Modules(root), "terraform/hetzner") || slices.Contains(Modules(root), "terraform/dns-hetzner-provider")
-	platform := platformOf(p)
+	platform := PlatformOf(p)
 	switch {
 	case p.Hetzner != nil:
 		b.WriteString("provider \"hcloud\" {\n  alias    = \"previous\"\n  token    = var.hcloud_token\n  endpoint = var.hcloud_endpoint\n}\n")

@@ -94,11 +94,15 @@ terraform {
 }
 
 // Platform names the module folder under site-template/terraform the site runs on.
-func Platform(s *site.Loaded) string {
+func Platform(s *site.Loaded) string { return PlatformOf(s.Provider) }
+
+// PlatformOf names the module folder of a provider block with one platform set: the
+// site's, or the one a moving site leaves (provider.previous).
+func PlatformOf(p site.Provider) string {
 	switch {
-	case s.Provider.Libvirt != nil:
+	case p.Libvirt != nil:
 		return "libvirt"
-	case s.Provider.OpenStack != nil:
+	case p.OpenStack != nil:
 		return "openstack"
 	}
 	return "hetzner"
