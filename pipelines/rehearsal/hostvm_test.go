@@ -41,8 +41,8 @@ import (
 //   - a backup to S3, then a reboot: same data, same secrets;
 //   - a rebuild: a fresh VM from the pristine image with the same data disk and an app
 //     added: data and secrets kept, the certificate not issued again, the new app healthy;
-//   - a restore: a fresh VM on a blank disk restores the last backup with the host's own
-//     restore command and comes up with the data.
+//   - (a fresh VM on a blank disk restoring the last backup before its apps start is
+//     TestMoveWithData's, where a move's apply asks for it).
 func TestHostInVM(t *testing.T) {
 	plugin := requireStandinHost(t)
 	qemu, err := vmtest.FindQEMU()
@@ -147,33 +147,9 @@ func TestHostInVM(t *testing.T) {
 	if out := g.run(ctx, "sudo -n journalctl -b --no-pager -o cat -u "+hostcontract.RestoreUnit); !strings.Contains(out, "the data volume holds data") || strings.Contains(out, "restoring snapshot") {
 		t.Errorf("a server with a restore instruction on a volume with data:\n%s", out)
 	}
-	mark = g.marks(ctx, roots, both)
-	g.run(ctx, "sudo -n "+hostcontract.BackupScript+" run")
 	g.shutdown(ctx)
-
-	// A server taking the site over (a move, a lost volume): a blank disk and the restore
-	// instruction from apply. The backup comes back before any app starts: the apps never
-	// run on the empty volume (their secrets would be made anew, their claim run again).
-	blank := filepath.Join(dir, "blank.raw")
-	if err := vmtest.CreateDisk(blank, 2<<30); err != nil {
-		t.Fatal(err)
-	}
-	g = boot(img2, blank)
-	g.ssh(ctx)
-	roots = g.healthy(ctx, both, "restore on a first boot")
-	if out := g.run(ctx, "sudo -n journalctl -b --no-pager -o cat -u "+hostcontract.RestoreUnit); !strings.Contains(out, "restored snapshot latest") {
-		t.Errorf("the restore unit did not restore:\n%s", out)
-	}
-	if out := g.run(ctx, "sudo -n test -e "+hostcontract.RestorePending+" && echo pending || echo done"); strings.TrimSpace(out) != "done" {
-		t.Error("the restore's pending mark is still there")
-	}
-	g.checkRestoreFirst(ctx)
-	if got := g.marks(ctx, roots, both); got != mark {
-		t.Errorf("after the restore the apps' data marks are %s, want the backup's %s", got, mark)
-	}
-	if got := g.run(ctx, "sudo -n sha256sum /var/lib/nassella/secrets/uptime-kuma.env"); got != secrets {
-		t.Error("the restore did not bring the secrets back")
-	}
+	// A server taking the site over on a blank volume restores before any app starts:
+	// TestMoveWithData, with the apply that gives it the restore instruction.
 }
 
 // requireStandinHost checks what building a stand-in host needs (Ignition, the Debian
@@ -209,7 +185,7 @@ func vmIgnition(t *testing.T, cat *catalog.Release, apps []string, keys *vmtest.
 	if err != nil {
 		t.Fatal(err)
 	}
-	add := standinFiles(t, cat, apps, ts.Ignition, tr, s3, bucket)
+	add := standinFiles(t, cat, apps, ts.Ignition, tr, guestRepository(s3.Endpoint, bucket, rehearsalSite))
 	if restore {
 		add[hostcontract.RestoreEnv] = hostcontract.RestoreVar + "=latest\n"
 	}
@@ -218,12 +194,10 @@ func vmIgnition(t *testing.T, cat *catalog.Release, apps []string, keys *vmtest.
 
 // standinFiles are the files the rehearsal puts over a server's Ignition ign (what the
 // server boots with: the generated config merged with the apply-time files): backup.env
-// aimed at the test's S3 server, reached from the guest through QEMU's user network
-// (10.0.2.2 is the host's loopback there: QEMU's docs, "Network emulation", user
-// networking), the backup settings terraform_data.server_setup copies, and each app's claim
-// as its stand-in understands it (see standinClaim; the runner, its unit and the gate stay
-// the host's own).
-func standinFiles(t *testing.T, cat *catalog.Release, apps []string, ign []byte, tr *tree.Tree, s3 *s3test.Server, bucket string) map[string]string {
+// aimed at repo (guestRepository), the backup settings terraform_data.server_setup copies,
+// and each app's claim as its stand-in understands it (see standinClaim; the runner, its
+// unit and the gate stay the host's own).
+func standinFiles(t *testing.T, cat *catalog.Release, apps []string, ign []byte, tr *tree.Tree, repo string) map[string]string {
 	t.Helper()
 	final, _, err := vmtest.ResolveIgnition(ign)
 	if err != nil {
@@ -239,9 +213,7 @@ func standinFiles(t *testing.T, cat *catalog.Release, apps []string, ign []byte,
 			files[f.Path] = string(b)
 		}
 	}
-	env := files[hostcontract.BackupEnv]
-	u, _ := url.Parse(s3.Endpoint)
-	env = replaceLine(t, env, "RESTIC_REPOSITORY=", fmt.Sprintf("RESTIC_REPOSITORY='s3:http://10.0.2.2:%s/%s/%s'", u.Port(), bucket, rehearsalSite))
+	env := replaceLine(t, files[hostcontract.BackupEnv], "RESTIC_REPOSITORY=", "RESTIC_REPOSITORY='"+repo+"'")
 	settings, _ := tr.Get(butane.SettingsPath)
 	add := map[string]string{hostcontract.BackupEnv: env, hostcontract.BackupSettings: string(settings.Data)}
 	for _, a := range apps {
@@ -253,6 +225,17 @@ func standinFiles(t *testing.T, cat *catalog.Release, apps []string, ign []byte,
 		add[p] = standinClaim(t, a, body, cat.Apps[a].Claim, false)
 	}
 	return add
+}
+
+// guestRepository is the restic repository of site in bucket as a guest reaches the S3
+// server at endpoint on this machine's loopback: through QEMU's user network, where
+// 10.0.2.2 is the host's loopback (QEMU's docs, "Network emulation", user networking).
+func guestRepository(endpoint, bucket, site string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf("s3:http://10.0.2.2:%s/%s/%s", u.Port(), bucket, site)
 }
 
 // ignitionWith is an Ignition config holding files (mode 0644) that merges configs, in order.

@@ -145,7 +145,7 @@ func TestLibvirtPlatform(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	add := standinFiles(t, cat, apps, made, tr, s3, bucket)
+	add := standinFiles(t, cat, apps, made, tr, guestRepository(s3.Endpoint, bucket, rehearsalSite))
 	add[filepath.Join(hostcontract.ProxyDir, hostcontract.Caddyfile)] = string(testCaddy)
 	images, _, err := standin.Build(ctx, cat, apps, filepath.Join(os.TempDir(), "nassella-rehearsal-images-libvirt"))
 	if err != nil {

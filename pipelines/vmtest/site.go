@@ -118,6 +118,9 @@ type SiteOptions struct {
 	// Provider and DNS are site.yaml's provider: and dns: as flow mappings; a Hetzner
 	// server and Hetzner DNS when empty.
 	Provider, DNS string
+	// BackupKey is admin.backup_key, the public key allowed to run the host's backup
+	// command (a move's apply backs the old server up with it); none when empty.
+	BackupKey string
 }
 
 // SiteYAML returns a site.yaml running apps under TestDomain with the run's key.
@@ -140,6 +143,10 @@ func SiteYAML(apps []string, key string, so SiteOptions) []byte {
 	if dns == "" {
 		dns = "{ hetzner: {} }"
 	}
+	backupKey := ""
+	if so.BackupKey != "" {
+		backupKey = fmt.Sprintf("  backup_key: %q\n", so.BackupKey)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `# A throwaway site for nassella vmtest.
 version: 1
@@ -149,12 +156,12 @@ admin:
   email: admin@%s
   ssh_keys:
     - %q
-# The VM's memory is set by vmtest, not by the server type; the largest type passes the
+%s# The VM's memory is set by vmtest, not by the server type; the largest type passes the
 # memory check for any set of apps.
 provider: %s
 dns: %s
 apps:
-`, name, TestDomain, TestDomain, key, provider, dns)
+`, name, TestDomain, TestDomain, key, backupKey, provider, dns)
 	for _, a := range apps {
 		fmt.Fprintf(&b, "  %s: {}\n", a)
 	}

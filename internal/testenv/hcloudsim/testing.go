@@ -13,12 +13,23 @@ var TestToken = strings.Repeat("t", 64)
 // provider at it. It stops when the test ends.
 func StartForOpenTofu(t testing.TB) *Server {
 	t.Helper()
+	s, env := StartWithEnv(t)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return s
+}
+
+// StartWithEnv starts the simulator StartForOpenTofu does and returns the variables
+// instead of setting them, as KEY=value, for a parallel test to give to the programs it
+// runs (t.Setenv is not allowed there).
+func StartWithEnv(t testing.TB) (*Server, []string) {
+	t.Helper()
 	s := New()
 	s.AddFlatcarSnapshot("stable")
 	s.SetToken(TestToken)
 	s.Start()
 	t.Cleanup(s.Close)
-	t.Setenv("TF_VAR_hcloud_endpoint", s.Endpoint())
-	t.Setenv("TF_VAR_hcloud_token", TestToken)
-	return s
+	return s, []string{"TF_VAR_hcloud_endpoint=" + s.Endpoint(), "TF_VAR_hcloud_token=" + TestToken}
 }

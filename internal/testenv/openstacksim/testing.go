@@ -3,6 +3,7 @@ package openstacksim
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -14,6 +15,19 @@ import (
 // when the test ends.
 func StartForOpenTofu(t testing.TB) *Server {
 	t.Helper()
+	s, env := StartWithEnv(t)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return s
+}
+
+// StartWithEnv starts the simulator StartForOpenTofu does and returns the variables
+// instead of setting them, as KEY=value, for a parallel test to give to the programs it
+// runs (t.Setenv is not allowed there).
+func StartWithEnv(t testing.TB) (*Server, []string) {
+	t.Helper()
 	s := New()
 	s.AddImage("flatcar-stable", ImageProperty("os_distro", "flatcar"))
 	if err := s.Start(); err != nil {
@@ -24,10 +38,11 @@ func StartForOpenTofu(t testing.TB) *Server {
 	if err := os.WriteFile(ca, s.CACertPEM(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("OS_CACERT", ca)
-	t.Setenv("TF_VAR_openstack_auth_url", s.AuthURL())
-	t.Setenv("TF_VAR_openstack_region", s.Region())
-	t.Setenv("TF_VAR_openstack_application_credential_id", DefaultApplicationCredentialID)
-	t.Setenv("TF_VAR_openstack_application_credential_secret", DefaultApplicationCredentialSecret)
-	return s
+	return s, []string{
+		"OS_CACERT=" + ca,
+		"TF_VAR_openstack_auth_url=" + s.AuthURL(),
+		"TF_VAR_openstack_region=" + s.Region(),
+		"TF_VAR_openstack_application_credential_id=" + DefaultApplicationCredentialID,
+		"TF_VAR_openstack_application_credential_secret=" + DefaultApplicationCredentialSecret,
+	}
 }
