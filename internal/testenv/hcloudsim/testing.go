@@ -3,6 +3,8 @@ package hcloudsim
 import (
 	"strings"
 	"testing"
+
+	"github.com/nassella/nassella/internal/testenv/testtool"
 )
 
 // TestToken is the API token StartForOpenTofu accepts.
@@ -14,10 +16,7 @@ var TestToken = strings.Repeat("t", 64)
 func StartForOpenTofu(t testing.TB) *Server {
 	t.Helper()
 	s, env := StartWithEnv(t)
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	testtool.Setenv(t, env)
 	return s
 }
 

@@ -3,8 +3,9 @@ package openstacksim
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/nassella/nassella/internal/testenv/testtool"
 )
 
 // StartForOpenTofu starts a simulator for a test that runs the site's OpenTofu with the
@@ -16,10 +17,7 @@ import (
 func StartForOpenTofu(t testing.TB) *Server {
 	t.Helper()
 	s, env := StartWithEnv(t)
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	testtool.Setenv(t, env)
 	return s
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -47,4 +48,14 @@ func HoldPort(t testing.TB, port int) {
 		t.Logf("waited %s for port %d, which another test held", waited.Round(time.Second), port)
 	}
 	t.Cleanup(func() { f.Close() }) // closing the file releases the lock
+}
+
+// Setenv sets each KEY=value of env for the rest of the test (t.Setenv: not in parallel
+// tests, which give env to the programs they start instead).
+func Setenv(t testing.TB, env []string) {
+	t.Helper()
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 }
