@@ -92,16 +92,7 @@ func TestHostInVM(t *testing.T) {
 	}
 	boot := func(img *standinhost.Image, disk string) *guest {
 		t.Helper()
-		m := img.Machine()
-		m.QEMU, m.Accel, m.MemoryMB, m.CPUs, m.Forward, m.Reboots = qemu, "tcg", 2048, 2, []int{22, 443}, true
-		m.DataDisk = disk
-		vm, err := vmtest.Start(ctx, m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := &guest{t: t, vm: vm, keys: keys, started: time.Now()}
-		t.Cleanup(g.close)
-		return g
+		return startGuest(ctx, t, img, qemu, disk, keys)
 	}
 
 	// First boot; the data disk comes after more than 90 s.
@@ -150,6 +141,22 @@ func TestHostInVM(t *testing.T) {
 	g.shutdown(ctx)
 	// A server taking the site over on a blank volume restores before any app starts:
 	// TestMoveWithData, with the apply that gives it the restore instruction.
+}
+
+// startGuest powers img on under TCG (2 CPUs, 2 GiB, SSH and HTTPS forwarded) with disk
+// as its data disk (none when empty); it is closed when the test ends.
+func startGuest(ctx context.Context, t *testing.T, img *standinhost.Image, qemu, disk string, keys *vmtest.Keys) *guest {
+	t.Helper()
+	m := img.Machine()
+	m.QEMU, m.Accel, m.MemoryMB, m.CPUs, m.Forward, m.Reboots = qemu, "tcg", 2048, 2, []int{22, 443}, true
+	m.DataDisk = disk
+	vm, err := vmtest.Start(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &guest{t: t, vm: vm, keys: keys, started: time.Now()}
+	t.Cleanup(g.close)
+	return g
 }
 
 // requireStandinHost checks what building a stand-in host needs (Ignition, the Debian

@@ -200,15 +200,7 @@ func TestMoveWithData(t *testing.T) {
 		if err := vmtest.CreateDisk(disk, 2<<30); err != nil {
 			t.Fatal(err)
 		}
-		m := img.Machine()
-		m.QEMU, m.Accel, m.MemoryMB, m.CPUs, m.Forward, m.Reboots = qemu, "tcg", 2048, 2, []int{22, 443}, true
-		m.DataDisk = disk
-		vm, err := vmtest.Start(ctx, m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := &guest{t: t, vm: vm, keys: keys, started: time.Now()}
-		t.Cleanup(g.close)
+		g := startGuest(ctx, t, img, qemu, disk, keys)
 		g.ssh(ctx)
 		return g
 	}
