@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,7 +144,7 @@ func TestMoveWithData(t *testing.T) {
 		"TF_VAR_backup_s3_secret_access_key="+backup.SecretAccessKey,
 		"TF_VAR_ssh_host_key="+string(keys.HostKeyPEM()))
 	start := func(args ...string) *cliRun {
-		r := &cliRun{args: args, done: make(chan struct{})}
+		r := &cliRun{done: make(chan struct{})}
 		cmd := exec.CommandContext(ctx, os.Args[0], args...)
 		cmd.Dir, cmd.Env = repo, append(os.Environ(), env...)
 		go func() {
@@ -229,14 +230,14 @@ func TestMoveWithData(t *testing.T) {
 		t.Fatal(err)
 	}
 	caFile := writePEM(t, dir, "test-ca.pem", ca.CertDER())
-	var upstream atomic.Pointer[upstreamServer]
+	var upstream atomic.Pointer[httputil.ReverseProxy]
 	relay, err := ca.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u := upstream.Load()
-		if u == nil {
+		p := upstream.Load()
+		if p == nil {
 			http.Error(w, "the server is still booting", http.StatusBadGateway)
 			return
 		}
-		u.pass(w, r)
+		p.ServeHTTP(w, r)
 	}), host)
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +252,7 @@ func TestMoveWithData(t *testing.T) {
 		return u
 	}), tr, guestRepository(s3.Endpoint, bucket, site))
 	oldRoots := old.healthy(ctx, apps, "the server at Hetzner")
-	upstream.Store(&upstreamServer{addr: old.vm.Addr(443), roots: oldRoots})
+	upstream.Store(reverseProxy(old.vm.Addr(443), oldRoots))
 	if out, err := first.wait(); err != nil {
 		t.Fatalf("the first apply: %v\n%s", err, out)
 	}
@@ -373,7 +374,6 @@ func TestMoveWithData(t *testing.T) {
 
 // cliRun is one nassella command running.
 type cliRun struct {
-	args []string
 	done chan struct{}
 	out  []byte
 	err  error
@@ -416,34 +416,16 @@ func writePEM(t *testing.T, dir, name string, der []byte) string {
 	return p
 }
 
-// upstreamServer is a booted server's Caddy, as the health relay reaches it.
-type upstreamServer struct {
-	addr  string
-	roots *x509.CertPool
-}
-
-// pass sends r to the server's Caddy (the same host name, so the same route and
-// certificate) and writes its answer back unchanged, redirects included.
-func (u *upstreamServer) pass(w http.ResponseWriter, r *http.Request) {
-	c := httpsClient(u.addr, u.roots)
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, "https://"+r.Host+r.URL.RequestURI(), nil)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
+// reverseProxy passes each request to a booted server's Caddy at addr under the same host
+// name (so the same route and certificate), trusting only roots, and its answers back
+// unchanged, redirects included.
+func reverseProxy(addr string, roots *x509.CertPool) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "https", pr.In.Host, pr.In.Host
+		},
+		Transport: httpsClient(addr, roots).Transport,
 	}
-	req.Header = r.Header.Clone()
-	resp, err := c.Do(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	for k, v := range resp.Header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
 }
 
 // relay passes TCP connections from a port on 127.0.0.1 to the address in to; with none
