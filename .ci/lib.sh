@@ -39,6 +39,38 @@ module_copy() {
   echo "$work"
 }
 
+# fetch_module MODULE VERSION PKG [env...]: prints a writable copy of the module (as
+# module_copy) with every module PKG imports downloaded, so building it next only compiles.
+fetch_module() {
+  local module=$1 version=$2 pkg=$3 work
+  shift 3
+  work=$(module_copy "$module" "$version" "$@") || return 1
+  if ! (cd "$work" && env "$@" go list -deps -f '' "$pkg" > /dev/null); then
+    rm -rf "$work"
+    log "downloading what $module@$version imports failed"
+    return 1
+  fi
+  echo "$work"
+}
+
+# build_copy WORK PKG OUT [env...]: go build PKG in a module copy (fetch_module, module_copy)
+# into OUT, then removes the copy. Static (the CI image's Debian root has an older glibc than
+# a build machine may) and stripped; warm_std builds the standard library with these flags.
+build_copy() {
+  local work=$1 pkg=$2 out=$3
+  shift 3
+  (cd "$work" && env "$@" CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out.tmp" "$pkg")
+  mv "$out.tmp" "$out"
+  rm -rf "$work"
+  log "built $(basename "$out")"
+}
+
+# warm_std: compiles Go's standard library with build_copy's flags into the build cache, so
+# builds started after it do not each compile it again at the same time.
+warm_std() {
+  CGO_ENABLED=0 go build -trimpath std
+}
+
 # build_module MODULE VERSION PKG OUT [env...]: go build PKG of MODULE@VERSION into OUT,
 # unless OUT exists. The module is copied out of the read-only module cache first (some
 # have replace directives, so `go install` refuses them).
@@ -52,10 +84,7 @@ build_module() {
   log "building $module@$version (once per machine)"
   local work
   work=$(module_copy "$module" "$version" "$@") || return 1
-  (cd "$work" && env "$@" CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out.tmp" "$pkg")
-  mv "$out.tmp" "$out"
-  rm -rf "$work"
-  log "built $(basename "$out") $version"
+  build_copy "$work" "$pkg" "$out" "$@"
 }
 
 # wait_all WHAT PID...: waits for the builds, saying every 30 s that they still run;
