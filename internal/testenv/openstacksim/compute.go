@@ -188,26 +188,16 @@ func (s *Server) computeRoutes() {
 	}))
 	s.handle(computeSvc, "POST "+p+"/servers/{id}/action", s.withServer(s.serverAction))
 
-	s.handle(computeSvc, "GET "+p+"/servers/{id}/metadata", s.withServer(func(srv *server, w http.ResponseWriter, r *http.Request) (int, any, error) {
-		return http.StatusOK, map[string]any{"metadata": maps.Clone(srv.metadata)}, nil
-	}))
-	s.handle(computeSvc, "POST "+p+"/servers/{id}/metadata", s.withServer(s.setMetadata(false)))
-	s.handle(computeSvc, "PUT "+p+"/servers/{id}/metadata", s.withServer(s.setMetadata(true)))
-	s.handle(computeSvc, "GET "+p+"/servers/{id}/metadata/{key}", s.withServer(func(srv *server, w http.ResponseWriter, r *http.Request) (int, any, error) {
-		v, ok := srv.metadata[r.PathValue("key")]
-		if !ok {
-			return 0, nil, errf(http.StatusNotFound, "", "Metadata item was not found")
-		}
-		return http.StatusOK, map[string]any{"meta": map[string]string{r.PathValue("key"): v}}, nil
-	}))
+	metadataAPI[*server]{
+		with:     s.withServer,
+		of:       func(srv *server) *map[string]string { return &srv.metadata },
+		required: "Invalid input for field/attribute metadata. 'metadata' is a required property",
+		missing: func(*server, string) error {
+			return errf(http.StatusNotFound, "", "Metadata item was not found")
+		},
+		deleted: http.StatusNoContent,
+	}.routes(s, computeSvc, p+"/servers/{id}/metadata")
 	s.handle(computeSvc, "PUT "+p+"/servers/{id}/metadata/{key}", s.withServer(s.setMetadatum))
-	s.handle(computeSvc, "DELETE "+p+"/servers/{id}/metadata/{key}", s.withServer(func(srv *server, w http.ResponseWriter, r *http.Request) (int, any, error) {
-		if _, ok := srv.metadata[r.PathValue("key")]; !ok {
-			return 0, nil, errf(http.StatusNotFound, "", "Metadata item was not found")
-		}
-		delete(srv.metadata, r.PathValue("key"))
-		return http.StatusNoContent, nil, nil
-	}))
 
 	s.handle(computeSvc, "GET "+p+"/servers/{id}/tags", s.withTags(func(srv *server, w http.ResponseWriter, r *http.Request) (int, any, error) {
 		return http.StatusOK, map[string]any{"tags": slices.Clone(srv.tags)}, nil
@@ -441,16 +431,8 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request) (int, any,
 	var raw struct {
 		Server map[string]json.RawMessage `json:"server"`
 	}
-	if err := readBody(r, &raw); err != nil {
+	if err := novaBody(r, &raw, &raw.Server, "server", serverCreateKeys, serverCreateSince); err != nil {
 		return 0, nil, err
-	}
-	if raw.Server == nil {
-		return 0, nil, errf(http.StatusBadRequest, "", "Invalid input for field/attribute server. 'server' is a required property")
-	}
-	for k := range raw.Server {
-		if !slices.Contains(serverCreateKeys, k) || (serverCreateSince[k] > 0 && !v.atLeast(serverCreateSince[k])) {
-			return 0, nil, errf(http.StatusBadRequest, "", "Invalid input for field/attribute server. Additional properties are not allowed ('%s' was unexpected)", k)
-		}
 	}
 	var req struct {
 		Name             string            `json:"name"`
@@ -526,10 +508,8 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request) (int, any,
 	default:
 		return 0, nil, errf(http.StatusBadRequest, "", "Invalid input for field/attribute config_drive.")
 	}
-	for k, val := range req.Metadata {
-		if k == "" || len(k) > 255 || len(val) > 255 {
-			return 0, nil, errf(http.StatusBadRequest, "", "Invalid input for field/attribute metadata. Keys must be 1 to 255 characters, values at most 255")
-		}
+	if err := checkMetadata(req.Metadata); err != nil {
+		return 0, nil, err
 	}
 	if len(req.Metadata) > 128 {
 		return 0, nil, errf(http.StatusForbidden, "", "Quota exceeded for metadata_items: Requested %d, but already used 0 of 128 metadata_items", len(req.Metadata))
@@ -830,11 +810,7 @@ func (s *Server) listServers(detail bool) handlerFunc {
 				q.Get("image") != "" && q.Get("image") != srv.imageID:
 				continue
 			}
-			if detail {
-				out = append(out, s.serverJSON(srv, requestVersion(r)))
-			} else {
-				out = append(out, map[string]any{"id": srv.id, "name": srv.name, "links": s.serverLinks(srv)})
-			}
+			out = append(out, listEntry(detail, s.serverJSON(srv, requestVersion(r))))
 		}
 		return http.StatusOK, map[string]any{"servers": out}, nil
 	}
@@ -847,11 +823,8 @@ func (s *Server) updateServer(srv *server, w http.ResponseWriter, r *http.Reques
 			Description *string `json:"description"`
 		} `json:"server"`
 	}
-	if err := readBody(r, &req); err != nil {
+	if err := readRequired(r, &req, "server", func() bool { return req.Server != nil }); err != nil {
 		return 0, nil, err
-	}
-	if req.Server == nil {
-		return 0, nil, errf(http.StatusBadRequest, "", "Invalid input for field/attribute server. 'server' is a required property")
 	}
 	if n := req.Server.Name; n != nil {
 		if strings.TrimSpace(*n) == "" || len(*n) > 255 {
@@ -894,119 +867,89 @@ func (s *Server) deleteServer(srv *server) {
 	})
 }
 
-func (s *Server) serverAction(srv *server, w http.ResponseWriter, r *http.Request) (int, any, error) {
-	var req map[string]json.RawMessage
-	if err := readBody(r, &req); err != nil {
-		return 0, nil, err
-	}
-	if len(req) != 1 {
-		return 0, nil, errf(http.StatusBadRequest, "", "Malformed request body: an action needs exactly one key")
-	}
-	for name := range req {
-		switch name {
-		case "os-stop":
-			if err := s.serverIdle(srv, "stop"); err != nil {
-				return 0, nil, err
-			}
-			if srv.status != "ACTIVE" {
-				return 0, nil, errf(http.StatusConflict, "", "Cannot 'stop' instance %s while it is in vm_state stopped", srv.id)
-			}
-			srv.taskState = "powering-off"
-			s.later(func() { srv.status, srv.taskState = "SHUTOFF", "" })
-		case "os-start":
-			if err := s.serverIdle(srv, "start"); err != nil {
-				return 0, nil, err
-			}
-			if srv.status != "SHUTOFF" {
-				return 0, nil, errf(http.StatusConflict, "", "Cannot 'start' instance %s while it is in vm_state active", srv.id)
-			}
-			srv.taskState = "powering-on"
-			s.later(func() { srv.status, srv.taskState = "ACTIVE", "" })
-		case "reboot":
-			if err := s.serverIdle(srv, "reboot"); err != nil {
-				return 0, nil, err
-			}
-		case "forceDelete":
-			s.deleteServer(srv)
-		case "resize":
-			var rz struct {
-				FlavorRef string `json:"flavorRef"`
-			}
-			if err := json.Unmarshal(req[name], &rz); err != nil || rz.FlavorRef == "" {
-				return 0, nil, errf(http.StatusBadRequest, "", "Invalid input for field/attribute resize. 'flavorRef' is a required property")
-			}
-			if err := s.serverIdle(srv, "resize"); err != nil {
-				return 0, nil, err
-			}
-			if srv.status != "ACTIVE" && srv.status != "SHUTOFF" {
-				return 0, nil, errf(http.StatusConflict, "", "Cannot 'resize' instance %s while it is in vm_state %s", srv.id, strings.ToLower(srv.status))
-			}
-			fl, ok := s.flavors.get(rz.FlavorRef)
-			if !ok {
-				return 0, nil, errf(http.StatusBadRequest, "", "Unable to locate requested flavor.")
-			}
-			if fl.id == srv.flavorID {
-				return 0, nil, errf(http.StatusBadRequest, "", "When resizing, instances must change flavor!")
-			}
-			if img, ok := s.images.get(srv.imageID); ok && img.minRAM > fl.ram {
-				return 0, nil, errf(http.StatusBadRequest, "", "Flavor's memory is too small for requested image.")
-			}
-			// A resize goes RESIZE, then VERIFY_RESIZE on the new flavor until the client
-			// confirms or reverts it (api-ref compute, "Resize Server (resize Action)").
-			prev := srv.status
-			srv.status, srv.taskState = "RESIZE", "resize_prep"
-			old := srv.flavorID
-			s.later(func() {
-				if srv.status == "RESIZE" {
-					srv.status, srv.taskState = "VERIFY_RESIZE", ""
-					srv.flavorID, srv.resizedFrom, srv.resizedStatus = fl.id, old, prev
-				}
-			})
-		case "confirmResize", "revertResize":
-			if srv.status != "VERIFY_RESIZE" {
-				return 0, nil, errf(http.StatusBadRequest, "", "Instance has not been resized.")
-			}
-			if name == "revertResize" {
-				srv.flavorID = srv.resizedFrom
-				srv.taskState = "resize_reverting"
-			}
-			s.later(func() {
-				if srv.status == "VERIFY_RESIZE" {
-					srv.status, srv.taskState = srv.resizedStatus, ""
-				}
-			})
-			if name == "confirmResize" {
-				return http.StatusNoContent, nil, nil
-			}
-		default:
-			return 0, nil, errf(http.StatusBadRequest, "", "There is no such action: %s", name)
-		}
-	}
-	return http.StatusAccepted, nil, nil
+// powerActions are os-stop and os-start: the status they need (a server in another
+// is in vmState), the task state meanwhile and the status after.
+var powerActions = map[string]struct{ action, from, vmState, task, to string }{
+	"os-stop":  {"stop", "ACTIVE", "stopped", "powering-off", "SHUTOFF"},
+	"os-start": {"start", "SHUTOFF", "active", "powering-on", "ACTIVE"},
 }
 
-func (s *Server) setMetadata(replace bool) func(srv *server, w http.ResponseWriter, r *http.Request) (int, any, error) {
-	return func(srv *server, w http.ResponseWriter, r *http.Request) (int, any, error) {
-		var req struct {
-			Metadata map[string]string `json:"metadata"`
-		}
-		if err := readBody(r, &req); err != nil {
+func (s *Server) serverAction(srv *server, w http.ResponseWriter, r *http.Request) (int, any, error) {
+	name, body, err := readAction(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	switch name {
+	case "os-stop", "os-start":
+		p := powerActions[name]
+		if err := s.serverIdle(srv, p.action); err != nil {
 			return 0, nil, err
 		}
-		if req.Metadata == nil {
-			return 0, nil, errf(http.StatusBadRequest, "", "Invalid input for field/attribute metadata. 'metadata' is a required property")
+		if srv.status != p.from {
+			return 0, nil, errf(http.StatusConflict, "", "Cannot '%s' instance %s while it is in vm_state %s", p.action, srv.id, p.vmState)
 		}
-		for k, v := range req.Metadata {
-			if k == "" || len(k) > 255 || len(v) > 255 {
-				return 0, nil, errf(http.StatusBadRequest, "", "Invalid input for field/attribute metadata. Keys must be 1 to 255 characters, values at most 255")
+		srv.taskState = p.task
+		s.later(func() { srv.status, srv.taskState = p.to, "" })
+	case "reboot":
+		if err := s.serverIdle(srv, "reboot"); err != nil {
+			return 0, nil, err
+		}
+	case "forceDelete":
+		s.deleteServer(srv)
+	case "resize":
+		var rz struct {
+			FlavorRef string `json:"flavorRef"`
+		}
+		if err := json.Unmarshal(body, &rz); err != nil || rz.FlavorRef == "" {
+			return 0, nil, errf(http.StatusBadRequest, "", "Invalid input for field/attribute resize. 'flavorRef' is a required property")
+		}
+		if err := s.serverIdle(srv, "resize"); err != nil {
+			return 0, nil, err
+		}
+		if srv.status != "ACTIVE" && srv.status != "SHUTOFF" {
+			return 0, nil, errf(http.StatusConflict, "", "Cannot 'resize' instance %s while it is in vm_state %s", srv.id, strings.ToLower(srv.status))
+		}
+		fl, ok := s.flavors.get(rz.FlavorRef)
+		if !ok {
+			return 0, nil, errf(http.StatusBadRequest, "", "Unable to locate requested flavor.")
+		}
+		if fl.id == srv.flavorID {
+			return 0, nil, errf(http.StatusBadRequest, "", "When resizing, instances must change flavor!")
+		}
+		if img, ok := s.images.get(srv.imageID); ok && img.minRAM > fl.ram {
+			return 0, nil, errf(http.StatusBadRequest, "", "Flavor's memory is too small for requested image.")
+		}
+		// A resize goes RESIZE, then VERIFY_RESIZE on the new flavor until the client
+		// confirms or reverts it (api-ref compute, "Resize Server (resize Action)").
+		prev := srv.status
+		srv.status, srv.taskState = "RESIZE", "resize_prep"
+		old := srv.flavorID
+		s.later(func() {
+			if srv.status == "RESIZE" {
+				srv.status, srv.taskState = "VERIFY_RESIZE", ""
+				srv.flavorID, srv.resizedFrom, srv.resizedStatus = fl.id, old, prev
 			}
+		})
+	case "confirmResize", "revertResize":
+		if srv.status != "VERIFY_RESIZE" {
+			return 0, nil, errf(http.StatusBadRequest, "", "Instance has not been resized.")
 		}
-		if replace {
-			srv.metadata = map[string]string{}
+		if name == "revertResize" {
+			srv.flavorID = srv.resizedFrom
+			srv.taskState = "resize_reverting"
 		}
-		maps.Copy(srv.metadata, req.Metadata)
-		return http.StatusOK, map[string]any{"metadata": maps.Clone(srv.metadata)}, nil
+		s.later(func() {
+			if srv.status == "VERIFY_RESIZE" {
+				srv.status, srv.taskState = srv.resizedStatus, ""
+			}
+		})
+		if name == "confirmResize" {
+			return http.StatusNoContent, nil, nil
+		}
+	default:
+		return 0, nil, errf(http.StatusBadRequest, "", "There is no such action: %s", name)
 	}
+	return http.StatusAccepted, nil, nil
 }
 
 func (s *Server) setMetadatum(srv *server, w http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -1027,13 +970,7 @@ func (s *Server) setMetadatum(srv *server, w http.ResponseWriter, r *http.Reques
 
 // serverVolumes are the volumes attached, attaching or detaching to a server.
 func (s *Server) serverVolumes(serverID string) []*volume {
-	var out []*volume
-	for _, v := range s.volumes.list() {
-		if v.attachment != nil && v.attachment.serverID == serverID {
-			out = append(out, v)
-		}
-	}
-	return out
+	return s.volumes.where(func(v *volume) bool { return v.attachment != nil && v.attachment.serverID == serverID })
 }
 
 func (s *Server) attachedVolume(srv *server, volumeID string) (*volume, error) {
@@ -1067,6 +1004,22 @@ func (s *Server) volumeAttachmentJSON(v *volume, mv microversion) map[string]any
 	return out
 }
 
+// novaBody reads a body {"<key>": {...}} into body, whose field attrs is the object, as
+// Nova's JSON schemas check it: the object is required and has only the keys allowed,
+// each from the microversion since gives it, if any.
+func novaBody(r *http.Request, body any, attrs *map[string]json.RawMessage, key string, allowed []string, since map[string]int) error {
+	if err := readRequired(r, body, key, func() bool { return *attrs != nil }); err != nil {
+		return err
+	}
+	v := requestVersion(r)
+	for k := range *attrs {
+		if !slices.Contains(allowed, k) || (since[k] > 0 && !v.atLeast(since[k])) {
+			return errf(http.StatusBadRequest, "", "Invalid input for field/attribute %s. Additional properties are not allowed ('%s' was unexpected)", key, k)
+		}
+	}
+	return nil
+}
+
 // attachVolume is POST /servers/{id}/os-volume_attachments: the volume must be
 // available; it is attaching until the attachment is done, then in-use.
 func (s *Server) attachVolume(srv *server, w http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -1074,17 +1027,9 @@ func (s *Server) attachVolume(srv *server, w http.ResponseWriter, r *http.Reques
 	var raw struct {
 		VolumeAttachment map[string]json.RawMessage `json:"volumeAttachment"`
 	}
-	if err := readBody(r, &raw); err != nil {
+	if err := novaBody(r, &raw, &raw.VolumeAttachment, "volumeAttachment", []string{"volumeId", "device", "tag", "delete_on_termination"},
+		map[string]int{"tag": 49, "delete_on_termination": 79}); err != nil {
 		return 0, nil, err
-	}
-	if raw.VolumeAttachment == nil {
-		return 0, nil, errf(http.StatusBadRequest, "", "Invalid input for field/attribute volumeAttachment. 'volumeAttachment' is a required property")
-	}
-	for k := range raw.VolumeAttachment {
-		gated := map[string]int{"tag": 49, "delete_on_termination": 79}
-		if !slices.Contains([]string{"volumeId", "device", "tag", "delete_on_termination"}, k) || (gated[k] > 0 && !mv.atLeast(gated[k])) {
-			return 0, nil, errf(http.StatusBadRequest, "", "Invalid input for field/attribute volumeAttachment. Additional properties are not allowed ('%s' was unexpected)", k)
-		}
 	}
 	var req struct {
 		VolumeID string `json:"volumeId"`

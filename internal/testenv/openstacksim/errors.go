@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 )
 
 // apiError is an error answer; writeError shapes it after the service.
@@ -108,6 +110,32 @@ func readBody(r *http.Request, v any) *apiError {
 		return errf(http.StatusBadRequest, "HTTPBadRequest", "Malformed request body: %v", err)
 	}
 	return nil
+}
+
+// readRequired reads a Nova or Cinder body whose one object, key, is required; given
+// tells whether the body had it.
+func readRequired(r *http.Request, body any, key string, given func() bool) error {
+	if err := readBody(r, body); err != nil {
+		return err
+	}
+	if !given() {
+		return errf(http.StatusBadRequest, "", "Invalid input for field/attribute %s. '%s' is a required property", key, key)
+	}
+	return nil
+}
+
+// readAction reads the body of a Nova or Cinder action: one key, the action's name, with
+// the action's arguments.
+func readAction(r *http.Request) (string, json.RawMessage, error) {
+	var req map[string]json.RawMessage
+	if err := readBody(r, &req); err != nil {
+		return "", nil, err
+	}
+	if len(req) != 1 {
+		return "", nil, errf(http.StatusBadRequest, "", "Malformed request body: an action needs exactly one key")
+	}
+	name := slices.Collect(maps.Keys(req))[0]
+	return name, req[name], nil
 }
 
 func readAll(r *http.Request) ([]byte, error) {

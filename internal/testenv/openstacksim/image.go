@@ -409,36 +409,22 @@ func (s *Server) createImage(w http.ResponseWriter, r *http.Request) (int, any, 
 		return 0, nil, err
 	}
 	im := &image{status: "queued", visibility: "shared", properties: map[string]string{}, owner: s.projectID}
+	attrs := map[string]any{"id": &im.id, "name": &im.name, "visibility": &im.visibility, "protected": &im.protected,
+		"os_hidden": &im.hidden, "disk_format": &im.diskFormat, "container_format": &im.containerFormat,
+		"min_disk": &im.minDisk, "min_ram": &im.minRAM, "tags": &im.tags}
 	for k, v := range raw {
 		if slices.Contains(readOnlyImageAttrs, k) {
 			return 0, nil, errf(http.StatusForbidden, "", "Attribute '%s' is read-only.", k)
 		}
 		var err error
-		switch k {
-		case "id":
-			err = json.Unmarshal(v, &im.id)
-			if _, taken := s.images.get(im.id); err == nil && taken {
+		attr, known := attrs[k]
+		switch {
+		case known:
+			err = json.Unmarshal(v, attr)
+			if _, taken := s.images.get(im.id); k == "id" && err == nil && taken {
 				return 0, nil, errf(http.StatusConflict, "", "Image with identifier %s already exists!", im.id)
 			}
-		case "name":
-			err = json.Unmarshal(v, &im.name)
-		case "visibility":
-			err = json.Unmarshal(v, &im.visibility)
-		case "protected":
-			err = json.Unmarshal(v, &im.protected)
-		case "os_hidden":
-			err = json.Unmarshal(v, &im.hidden)
-		case "disk_format":
-			err = json.Unmarshal(v, &im.diskFormat)
-		case "container_format":
-			err = json.Unmarshal(v, &im.containerFormat)
-		case "min_disk":
-			err = json.Unmarshal(v, &im.minDisk)
-		case "min_ram":
-			err = json.Unmarshal(v, &im.minRAM)
-		case "tags":
-			err = json.Unmarshal(v, &im.tags)
-		case "owner":
+		case k == "owner":
 			var owner string
 			err = json.Unmarshal(v, &owner)
 			if err == nil && owner != s.projectID {

@@ -157,7 +157,7 @@ func (s *Server) Volumes() []VolumeInfo {
 
 // FloatingIPs returns the floating IPs.
 func (s *Server) FloatingIPs() []FloatingIPInfo {
-	return inspect(s, &s.floatingIPs, func(f *floatingIP) FloatingIPInfo {
+	return inspect(s, &s.floatingIPs.table, func(f *floatingIP) FloatingIPInfo {
 		return FloatingIPInfo{ID: f.id, Address: f.address, NetworkID: f.networkID, PortID: f.portID, FixedIP: f.fixedIP,
 			RouterID: f.routerID, Status: f.status, Description: f.description, Tags: slices.Clone(f.tags)}
 	})
@@ -165,7 +165,7 @@ func (s *Server) FloatingIPs() []FloatingIPInfo {
 
 // Ports returns the ports, routers' interfaces included.
 func (s *Server) Ports() []PortInfo {
-	return inspect(s, &s.ports, func(pt *port) PortInfo {
+	return inspect(s, &s.ports.table, func(pt *port) PortInfo {
 		info := PortInfo{ID: pt.id, Name: pt.name, NetworkID: pt.networkID, MAC: pt.mac, Status: pt.status,
 			DeviceID: pt.deviceID, DeviceOwner: pt.deviceOwner, SecurityGroupIDs: slices.Clone(pt.secGroups), Tags: slices.Clone(pt.tags)}
 		for _, ip := range pt.fixedIPs {
@@ -178,7 +178,7 @@ func (s *Server) Ports() []PortInfo {
 
 // Networks returns the networks, the seeded external one included.
 func (s *Server) Networks() []NetworkInfo {
-	return inspect(s, &s.networks, func(n *network) NetworkInfo {
+	return inspect(s, &s.networks.table, func(n *network) NetworkInfo {
 		info := NetworkInfo{ID: n.id, Name: n.name, External: n.external, Tags: slices.Clone(n.tags), Seeded: n.seeded}
 		for _, sn := range s.networkSubnets(n.id) {
 			info.SubnetIDs = append(info.SubnetIDs, sn.id)
@@ -189,7 +189,7 @@ func (s *Server) Networks() []NetworkInfo {
 
 // Subnets returns the subnets.
 func (s *Server) Subnets() []SubnetInfo {
-	return inspect(s, &s.subnets, func(sn *subnet) SubnetInfo {
+	return inspect(s, &s.subnets.table, func(sn *subnet) SubnetInfo {
 		info := SubnetInfo{ID: sn.id, Name: sn.name, NetworkID: sn.networkID, CIDR: sn.prefix.String(), Tags: slices.Clone(sn.tags), Seeded: sn.seeded}
 		if sn.gateway.IsValid() {
 			info.GatewayIP = sn.gateway.String()
@@ -200,7 +200,7 @@ func (s *Server) Subnets() []SubnetInfo {
 
 // Routers returns the routers.
 func (s *Server) Routers() []RouterInfo {
-	return inspect(s, &s.routers, func(rt *router) RouterInfo {
+	return inspect(s, &s.routers.table, func(rt *router) RouterInfo {
 		info := RouterInfo{ID: rt.id, Name: rt.name, ExternalNetworkID: rt.gwNetworkID, Tags: slices.Clone(rt.tags)}
 		for _, ip := range rt.gwIPs {
 			info.ExternalIPs = append(info.ExternalIPs, ip.ip)
@@ -215,7 +215,7 @@ func (s *Server) Routers() []RouterInfo {
 // SecurityGroups returns the security groups with their rules, the project's default
 // group included.
 func (s *Server) SecurityGroups() []SecurityGroupInfo {
-	return inspect(s, &s.secGroups, func(g *secGroup) SecurityGroupInfo {
+	return inspect(s, &s.secGroups.table, func(g *secGroup) SecurityGroupInfo {
 		info := SecurityGroupInfo{ID: g.id, Name: g.name, Description: g.description, Default: g.isDefault, Tags: slices.Clone(g.tags)}
 		deref := func(p *string) string {
 			if p == nil {
@@ -261,30 +261,14 @@ func (s *Server) Leftovers() []string {
 	for _, v := range s.volumes.list() {
 		add("volume", v.id, v.name)
 	}
-	for _, v := range s.networks.list() {
-		if !v.seeded {
-			add("network", v.id, v.name)
-		}
-	}
-	for _, v := range s.subnets.list() {
-		if !v.seeded {
-			add("subnet", v.id, v.name)
-		}
-	}
-	for _, v := range s.routers.list() {
-		add("router", v.id, v.name)
-	}
-	for _, v := range s.ports.list() {
-		add("port", v.id, v.name)
-	}
+	s.networks.leftovers(add)
+	s.subnets.leftovers(add)
+	s.routers.leftovers(add)
+	s.ports.leftovers(add)
 	for _, v := range s.floatingIPs.list() {
-		add("floatingip", v.id, v.address)
+		add("floatingip", v.id, v.address) // a floating IP has no name
 	}
-	for _, v := range s.secGroups.list() {
-		if !v.isDefault {
-			add("security-group", v.id, v.name)
-		}
-	}
+	s.secGroups.leftovers(add)
 	for _, v := range s.images.list() {
 		if !v.seeded {
 			add("image", v.id, v.name)

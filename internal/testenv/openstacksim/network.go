@@ -1,57 +1,21 @@
 package openstacksim
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"slices"
-	"strconv"
-	"strings"
-	"time"
 )
 
 // Neutron v2.0: networks, subnets, routers with their interfaces, ports and floating
-// IPs, with tags on each (api-ref network v2). Messages are neutron-lib's exceptions
-// (neutron_lib/exceptions/__init__.py, l3.py).
-
-const networkPrefix = "/network/v2.0"
-
-// neutronMeta is what every Neutron resource has.
-type neutronMeta struct {
-	id, name, description string
-	projectID             string
-	tags                  []string
-	created, updated      time.Time
-	revision              int
-}
-
-func (m *neutronMeta) touch(now time.Time) {
-	m.updated = now
-	m.revision++
-}
-
-func (m *neutronMeta) fields(out map[string]any) map[string]any {
-	out["id"] = m.id
-	out["name"] = m.name
-	out["description"] = m.description
-	out["tenant_id"] = m.projectID
-	out["project_id"] = m.projectID
-	out["tags"] = append([]string{}, m.tags...)
-	out["created_at"] = isoZ(m.created)
-	out["updated_at"] = isoZ(m.updated)
-	out["revision_number"] = m.revision
-	return out
-}
+// IPs, with tags on each (api-ref network v2). What they share is in neutron.go.
 
 type network struct {
 	neutronMeta
 	adminUp, shared, external bool
 	portSecurity              bool
 	mtu                       int
-	seeded                    bool
 }
 
 type ipRange struct{ start, end netip.Addr }
@@ -65,7 +29,6 @@ type subnet struct {
 	dnsNameservers []string
 	enableDHCP     bool
 	used           map[netip.Addr]string // address → what holds it: a port ID, "router:ID", "floatingip:ID"
-	seeded         bool
 }
 
 type router struct {
@@ -111,8 +74,8 @@ func (s *Server) seedNetwork() {
 	now := s.now()
 	s.seedDefaultSecGroup()
 	n := &network{
-		neutronMeta: neutronMeta{id: s.newID("network"), name: DefaultExternalNetwork, projectID: s.adminProjectID, created: now, updated: now, revision: 1},
-		adminUp:     true, external: true, portSecurity: true, mtu: 1500, seeded: true,
+		neutronMeta: neutronMeta{id: s.newID("network"), name: DefaultExternalNetwork, projectID: s.adminProjectID, created: now, updated: now, revision: 1, seeded: true},
+		adminUp:     true, external: true, portSecurity: true, mtu: 1500,
 	}
 	s.networks.put(n.id, n)
 	s.externalNetworkID = n.id
@@ -139,109 +102,21 @@ func (s *Server) networkRoutes() {
 		return http.StatusOK, map[string]any{"extensions": out}, nil
 	})
 
-	s.handle(networkSvc, "GET "+networkPrefix+"/networks", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		var items []map[string]any
-		for _, n := range s.networks.list() {
-			items = append(items, s.networkJSON(n))
-		}
-		return s.neutronList(r, "networks", items)
-	})
-	s.handle(networkSvc, "POST "+networkPrefix+"/networks", s.createNetwork)
-	s.handle(networkSvc, "GET "+networkPrefix+"/networks/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		n, err := s.networkFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return s.neutronOne(r, "network", s.networkJSON(n))
-	})
-	s.handle(networkSvc, "PUT "+networkPrefix+"/networks/{id}", s.updateNetwork)
-	s.handle(networkSvc, "DELETE "+networkPrefix+"/networks/{id}", s.deleteNetwork)
-
-	s.handle(networkSvc, "GET "+networkPrefix+"/subnets", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		var items []map[string]any
-		for _, sn := range s.subnets.list() {
-			items = append(items, s.subnetJSON(sn))
-		}
-		return s.neutronList(r, "subnets", items)
-	})
-	s.handle(networkSvc, "POST "+networkPrefix+"/subnets", s.createSubnet)
-	s.handle(networkSvc, "GET "+networkPrefix+"/subnets/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		sn, err := s.subnetFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return s.neutronOne(r, "subnet", s.subnetJSON(sn))
-	})
-	s.handle(networkSvc, "PUT "+networkPrefix+"/subnets/{id}", s.updateSubnet)
-	s.handle(networkSvc, "DELETE "+networkPrefix+"/subnets/{id}", s.deleteSubnet)
-
-	s.handle(networkSvc, "GET "+networkPrefix+"/routers", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		var items []map[string]any
-		for _, rt := range s.routers.list() {
-			items = append(items, s.routerJSON(rt))
-		}
-		return s.neutronList(r, "routers", items)
-	})
-	s.handle(networkSvc, "POST "+networkPrefix+"/routers", s.createRouter)
-	s.handle(networkSvc, "GET "+networkPrefix+"/routers/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		rt, err := s.routerFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return s.neutronOne(r, "router", s.routerJSON(rt))
-	})
-	s.handle(networkSvc, "PUT "+networkPrefix+"/routers/{id}", s.updateRouter)
-	s.handle(networkSvc, "DELETE "+networkPrefix+"/routers/{id}", s.deleteRouter)
-	s.handle(networkSvc, "PUT "+networkPrefix+"/routers/{id}/add_router_interface", s.addRouterInterface)
-	s.handle(networkSvc, "PUT "+networkPrefix+"/routers/{id}/remove_router_interface", s.removeRouterInterface)
-
-	s.handle(networkSvc, "GET "+networkPrefix+"/ports", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		var items []map[string]any
-		for _, pt := range s.ports.list() {
-			items = append(items, s.portJSON(pt))
-		}
-		return s.neutronList(r, "ports", items)
-	})
-	s.handle(networkSvc, "POST "+networkPrefix+"/ports", s.createPort)
-	s.handle(networkSvc, "GET "+networkPrefix+"/ports/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		pt, err := s.portFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return s.neutronOne(r, "port", s.portJSON(pt))
-	})
-	s.handle(networkSvc, "PUT "+networkPrefix+"/ports/{id}", s.updatePort)
-	s.handle(networkSvc, "DELETE "+networkPrefix+"/ports/{id}", s.deletePortAPI)
-
-	s.handle(networkSvc, "GET "+networkPrefix+"/floatingips", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		var items []map[string]any
-		for _, f := range s.floatingIPs.list() {
-			items = append(items, s.floatingIPJSON(f))
-		}
-		return s.neutronList(r, "floatingips", items)
-	})
-	s.handle(networkSvc, "POST "+networkPrefix+"/floatingips", s.createFloatingIP)
-	s.handle(networkSvc, "GET "+networkPrefix+"/floatingips/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		f, err := s.floatingIPFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return s.neutronOne(r, "floatingip", s.floatingIPJSON(f))
-	})
-	s.handle(networkSvc, "PUT "+networkPrefix+"/floatingips/{id}", s.updateFloatingIP)
-	s.handle(networkSvc, "DELETE "+networkPrefix+"/floatingips/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		f, err := s.floatingIPFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		s.releaseIP(f.subnetID, f.address)
-		s.floatingIPs.del(f.id)
-		return http.StatusNoContent, nil, nil
-	})
-
-	for _, coll := range []string{"networks", "subnets", "ports", "routers", "floatingips", "security-groups"} {
-		s.tagRoutes(coll)
+	s.networks = &neutronStore[*network]{s: s, collection: "networks", missing: "NetworkNotFound", notFound: "Network %s could not be found.",
+		render: s.networkJSON, create: s.createNetwork, update: s.updateNetwork, remove: s.deleteNetwork, tagged: true}
+	s.subnets = &neutronStore[*subnet]{s: s, collection: "subnets", missing: "SubnetNotFound", notFound: "Subnet %s could not be found.",
+		render: s.subnetJSON, create: s.createSubnet, update: s.updateSubnet, remove: s.deleteSubnet, tagged: true}
+	s.routers = &neutronStore[*router]{s: s, collection: "routers", missing: "RouterNotFound", notFound: "Router %s could not be found",
+		render: s.routerJSON, create: s.createRouter, update: s.updateRouter, remove: s.deleteRouter, tagged: true}
+	s.ports = &neutronStore[*port]{s: s, collection: "ports", missing: "PortNotFound", notFound: "Port %s could not be found.",
+		render: s.portJSON, create: s.createPort, update: s.updatePort, remove: s.deletePortAPI, tagged: true}
+	s.floatingIPs = &neutronStore[*floatingIP]{s: s, collection: "floatingips", missing: "FloatingIPNotFound", notFound: "Floating IP %s could not be found",
+		render: s.floatingIPJSON, create: s.createFloatingIP, update: s.updateFloatingIP, remove: s.deleteFloatingIP, tagged: true}
+	for _, st := range []interface{ routes() }{s.networks, s.subnets, s.routers, s.ports, s.floatingIPs} {
+		st.routes()
 	}
+	s.handle(networkSvc, "PUT "+networkPrefix+"/routers/{id}/add_router_interface", s.routers.on(s.routers.unknown, s.addRouterInterface))
+	s.handle(networkSvc, "PUT "+networkPrefix+"/routers/{id}/remove_router_interface", s.routers.on(s.routers.unknown, s.removeRouterInterface))
 }
 
 // --- rendering ---
@@ -378,224 +253,18 @@ func (s *Server) floatingIPJSON(f *floatingIP) map[string]any {
 	return out
 }
 
-// --- listing ---
-
-// neutronOne answers a GET of one resource, with the fields the query asks for.
-func (s *Server) neutronOne(r *http.Request, key string, item map[string]any) (int, any, error) {
-	return http.StatusOK, map[string]any{key: pickFields(item, r.URL.Query()["fields"])}, nil
-}
-
-func pickFields(item map[string]any, fields []string) map[string]any {
-	if len(fields) == 0 {
-		return item
-	}
-	out := map[string]any{}
-	for _, f := range fields {
-		if v, ok := item[f]; ok {
-			out[f] = v
-		}
-	}
-	return out
-}
-
-// neutronList answers a list: Neutron filters on any attribute given in the query
-// (several values of one attribute are alternatives), on tags with tags, tags-any,
-// not-tags and not-tags-any, sorts by sort_key/sort_dir and pages with limit and marker
-// (api-ref network v2, "Filtering", "Sorting", "Pagination"). An attribute the resource
-// does not have is refused, as the filter-validation extension does.
-func (s *Server) neutronList(r *http.Request, collection string, items []map[string]any) (int, any, error) {
-	q := r.URL.Query()
-	var out []map[string]any
-	for _, item := range items {
-		ok, err := matches(item, q)
-		if err != nil {
-			return 0, nil, err
-		}
-		if ok {
-			out = append(out, item)
-		}
-	}
-	if keys := q["sort_key"]; len(keys) > 0 {
-		dirs := q["sort_dir"]
-		slices.SortStableFunc(out, func(a, b map[string]any) int {
-			for i, k := range keys {
-				c := cmp.Compare(fmt.Sprint(a[k]), fmt.Sprint(b[k]))
-				if i < len(dirs) && dirs[i] == "desc" {
-					c = -c
-				}
-				if c != 0 {
-					return c
-				}
-			}
-			return 0
-		})
-	}
-	if m := q.Get("marker"); m != "" {
-		i := slices.IndexFunc(out, func(it map[string]any) bool { return it["id"] == m })
-		if i < 0 {
-			return 0, nil, errf(http.StatusNotFound, "", "Marker %s could not be found.", m)
-		}
-		out = out[i+1:]
-	}
-	body := map[string]any{}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 0 {
-			return 0, nil, errf(http.StatusBadRequest, "BadRequest", "Bad limit request: Limit must be an integer 0 or greater and not '%s'.", l)
-		}
-		if n > 0 && len(out) > n {
-			out = out[:n]
-			next := url.Values{}
-			for k, v := range q {
-				next[k] = v
-			}
-			next.Set("marker", fmt.Sprint(out[n-1]["id"]))
-			body[collection+"_links"] = []any{map[string]any{"rel": "next", "href": s.URL() + r.URL.Path + "?" + next.Encode()}}
-		}
-	}
-	list := []any{}
-	for _, it := range out {
-		list = append(list, pickFields(it, q["fields"]))
-	}
-	body[collection] = list
-	return http.StatusOK, body, nil
-}
-
-var listParams = []string{"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse", "tags", "tags-any", "not-tags", "not-tags-any"}
-
-func matches(item map[string]any, q url.Values) (bool, error) {
-	tags, _ := item["tags"].([]string)
-	for key, vals := range q {
-		switch key {
-		case "tags", "tags-any", "not-tags", "not-tags-any":
-			var want []string
-			for _, v := range vals {
-				want = append(want, strings.Split(v, ",")...)
-			}
-			all, anyOf := true, false
-			for _, t := range want {
-				if slices.Contains(tags, t) {
-					anyOf = true
-				} else {
-					all = false
-				}
-			}
-			if (key == "tags" && !all) || (key == "tags-any" && !anyOf) || (key == "not-tags" && all) || (key == "not-tags-any" && anyOf) {
-				return false, nil
-			}
-			continue
-		case "fixed_ips":
-			if !matchFixedIPs(item, vals) {
-				return false, nil
-			}
-			continue
-		}
-		if slices.Contains(listParams, key) {
-			continue
-		}
-		v, ok := item[key]
-		if !ok {
-			return false, errf(http.StatusBadRequest, "HTTPBadRequest", "[%s] is invalid attribute for filtering", strconv.Quote(key))
-		}
-		if !slices.ContainsFunc(vals, func(want string) bool { return valueMatches(v, want) }) {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
-func valueMatches(v any, want string) bool {
-	switch t := v.(type) {
-	case nil:
-		return want == "" || want == "None"
-	case bool:
-		b, err := strconv.ParseBool(strings.ToLower(want))
-		return err == nil && b == t
-	case []string:
-		return slices.Contains(t, want)
-	}
-	return fmt.Sprint(v) == want
-}
-
-// matchFixedIPs is the ports filter fixed_ips=ip_address=X or fixed_ips=subnet_id=Y.
-func matchFixedIPs(item map[string]any, vals []string) bool {
-	ips, _ := item["fixed_ips"].([]any)
-	for _, v := range vals {
-		k, want, _ := strings.Cut(v, "=")
-		found := false
-		for _, ip := range ips {
-			m := ip.(map[string]any)
-			if fmt.Sprint(m[k]) == want || (k == "ip_address_substr" && strings.Contains(fmt.Sprint(m["ip_address"]), want)) {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
-// --- request bodies ---
-
-// neutronBody decodes {"<key>": {...}} and refuses attributes the resource does not
-// have, as Neutron's API layer does ("Unrecognized attribute(s)").
-func neutronBody(r *http.Request, key string, allowed []string, v any) error {
-	var raw map[string]map[string]json.RawMessage
-	if err := readBody(r, &raw); err != nil {
-		return err
-	}
-	body, ok := raw[key]
-	if !ok {
-		return errf(http.StatusBadRequest, "HTTPBadRequest", "Resource body required")
-	}
-	var unknown []string
-	for k := range body {
-		if !slices.Contains(allowed, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		slices.Sort(unknown)
-		return errf(http.StatusBadRequest, "HTTPBadRequest", "Unrecognized attribute(s) '%s'", strings.Join(unknown, ", "))
-	}
-	data, _ := json.Marshal(body)
-	if err := json.Unmarshal(data, v); err != nil {
-		return errf(http.StatusBadRequest, "HTTPBadRequest", "Invalid input for operation: %v.", err)
-	}
-	return nil
-}
-
-func checkName(name, what string) error {
-	if len(name) > 255 {
-		return errf(http.StatusBadRequest, "HTTPBadRequest", "Invalid input for %s. Reason: '%s' exceeds maximum length of 255.", what, name)
-	}
-	return nil
-}
-
-// policyDenied is Neutron's answer to an attribute only administrators may set.
-func policyDenied(rule string) error {
-	return errf(http.StatusForbidden, "PolicyNotAuthorized", "(rule:%s) is disallowed by policy", rule)
-}
-
 // --- networks ---
 
-func (s *Server) networkFromPath(r *http.Request) (*network, error) {
-	n, ok := s.networks.get(r.PathValue("id"))
-	if !ok {
-		return nil, errf(http.StatusNotFound, "NetworkNotFound", "Network %s could not be found.", r.PathValue("id"))
+// requestedNetwork finds the network a create names in a required attribute.
+func (s *Server) requestedNetwork(attr, id string) (*network, error) {
+	if err := required(attr, id); err != nil {
+		return nil, err
 	}
-	return n, nil
+	return s.networks.find(id)
 }
 
 func (s *Server) networkSubnets(networkID string) []*subnet {
-	var out []*subnet
-	for _, sn := range s.subnets.list() {
-		if sn.networkID == networkID {
-			out = append(out, sn)
-		}
-	}
-	return out
+	return s.subnets.where(func(sn *subnet) bool { return sn.networkID == networkID })
 }
 
 var networkAttrs = []string{"name", "description", "admin_state_up", "shared", "tenant_id", "project_id",
@@ -635,91 +304,64 @@ func (s *Server) checkNetworkReq(req *networkReq, action string) error {
 	return nil
 }
 
-func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request) (int, any, error) {
+func (s *Server) createNetwork(r *http.Request) (*network, error) {
 	var req networkReq
 	if err := neutronBody(r, "network", networkAttrs, &req); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	if err := s.checkNetworkReq(&req, "create"); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	now := s.now()
 	n := &network{neutronMeta: neutronMeta{id: s.newID("network"), projectID: s.projectID, created: now, updated: now, revision: 1},
 		adminUp: true, portSecurity: true, mtu: 1450}
 	s.applyNetworkReq(n, &req)
 	s.networks.put(n.id, n)
-	return http.StatusCreated, map[string]any{"network": s.networkJSON(n)}, nil
+	return n, nil
 }
 
 func (s *Server) applyNetworkReq(n *network, req *networkReq) {
-	if req.Name != nil {
-		n.name = *req.Name
-	}
-	if req.Description != nil {
-		n.description = *req.Description
-	}
-	if req.AdminStateUp != nil {
-		n.adminUp = *req.AdminStateUp
-	}
-	if req.PortSecurity != nil {
-		n.portSecurity = *req.PortSecurity
-	}
-	if req.MTU != nil {
-		n.mtu = *req.MTU
-	}
+	set(&n.name, req.Name)
+	set(&n.description, req.Description)
+	set(&n.adminUp, req.AdminStateUp)
+	set(&n.portSecurity, req.PortSecurity)
+	set(&n.mtu, req.MTU)
 }
 
-func (s *Server) updateNetwork(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	n, err := s.networkFromPath(r)
-	if err != nil {
-		return 0, nil, err
-	}
+func (s *Server) updateNetwork(n *network, r *http.Request) error {
 	var req networkReq
 	if err := neutronBody(r, "network", networkAttrs, &req); err != nil {
-		return 0, nil, err
+		return err
 	}
 	if n.projectID != s.projectID {
-		return 0, nil, policyDenied("update_network")
+		return policyDenied("update_network")
 	}
 	if err := s.checkNetworkReq(&req, "update"); err != nil {
-		return 0, nil, err
+		return err
 	}
 	s.applyNetworkReq(n, &req)
-	n.touch(s.now())
-	return http.StatusOK, map[string]any{"network": s.networkJSON(n)}, nil
+	return nil
 }
 
 // deleteNetwork refuses a network that still has ports (409 NetworkInUse); its
 // subnets go with it.
-func (s *Server) deleteNetwork(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	n, err := s.networkFromPath(r)
-	if err != nil {
-		return 0, nil, err
-	}
+func (s *Server) deleteNetwork(n *network) error {
 	if n.projectID != s.projectID {
-		return 0, nil, policyDenied("delete_network")
+		return policyDenied("delete_network")
 	}
 	for _, pt := range s.ports.list() {
 		if pt.networkID == n.id && pt.deviceOwner != "network:dhcp" {
-			return 0, nil, errf(http.StatusConflict, "NetworkInUse", "Unable to complete operation on network %s. There are one or more ports still in use on the network.", n.id)
+			return errf(http.StatusConflict, "NetworkInUse", "Unable to complete operation on network %s. There are one or more ports still in use on the network.", n.id)
 		}
 	}
 	for _, sn := range s.networkSubnets(n.id) {
 		s.subnets.del(sn.id)
 	}
 	s.networks.del(n.id)
-	return http.StatusNoContent, nil, nil
+	return nil
 }
 
 // --- subnets ---
-
-func (s *Server) subnetFromPath(r *http.Request) (*subnet, error) {
-	sn, ok := s.subnets.get(r.PathValue("id"))
-	if !ok {
-		return nil, errf(http.StatusNotFound, "SubnetNotFound", "Subnet %s could not be found.", r.PathValue("id"))
-	}
-	return sn, nil
-}
 
 type subnetSpec struct {
 	name, description, cidr, projectID string
@@ -734,7 +376,7 @@ var subnetAttrs = []string{"name", "description", "network_id", "tenant_id", "pr
 	"gateway_ip", "allocation_pools", "host_routes", "dns_nameservers", "enable_dhcp", "ipv6_address_mode",
 	"ipv6_ra_mode", "subnetpool_id", "prefixlen", "use_default_subnetpool", "service_types", "segment_id", "dns_publish_fixed_ip"}
 
-func (s *Server) createSubnet(w http.ResponseWriter, r *http.Request) (int, any, error) {
+func (s *Server) createSubnet(r *http.Request) (*subnet, error) {
 	var req struct {
 		Name            string  `json:"name"`
 		Description     string  `json:"description"`
@@ -755,57 +397,48 @@ func (s *Server) createSubnet(w http.ResponseWriter, r *http.Request) (int, any,
 	var raw map[string]map[string]json.RawMessage
 	data, err := readAll(r)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	_ = json.Unmarshal(data, &raw)
 	r.Body = bodyOf(data)
 	if err := neutronBody(r, "subnet", subnetAttrs, &req); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	if gw, ok := raw["subnet"]["gateway_ip"]; ok && string(gw) == "null" {
 		none := ""
 		req.GatewayIP = &none
 	}
 	if err := checkName(req.Name, "name"); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
-	if req.NetworkID == "" {
-		return 0, nil, errf(http.StatusBadRequest, "HTTPBadRequest", "Failed to parse request. Required attribute 'network_id' not specified")
-	}
-	n, ok := s.networks.get(req.NetworkID)
-	if !ok {
-		return 0, nil, errf(http.StatusNotFound, "NetworkNotFound", "Network %s could not be found.", req.NetworkID)
+	n, err := s.requestedNetwork("network_id", req.NetworkID)
+	if err != nil {
+		return nil, err
 	}
 	if n.projectID != s.projectID {
-		return 0, nil, policyDenied("create_subnet")
+		return nil, policyDenied("create_subnet")
 	}
 	if req.SubnetPoolID != "" {
-		return 0, nil, errf(http.StatusNotFound, "SubnetPoolNotFound", "Subnet pool %s could not be found.", req.SubnetPoolID)
+		return nil, errf(http.StatusNotFound, "SubnetPoolNotFound", "Subnet pool %s could not be found.", req.SubnetPoolID)
 	}
 	if req.CIDR == "" {
-		return 0, nil, errf(http.StatusBadRequest, "BadRequest", "Bad subnets request: a subnetpool must be specified in the absence of a cidr.")
+		return nil, errf(http.StatusBadRequest, "BadRequest", "Bad subnets request: a subnetpool must be specified in the absence of a cidr.")
 	}
 	if req.IPVersion != 4 && req.IPVersion != 6 {
-		return 0, nil, errf(http.StatusBadRequest, "InvalidInput", "Invalid input for ip_version. Reason: %d is not in [4, 6].", req.IPVersion)
+		return nil, errf(http.StatusBadRequest, "InvalidInput", "Invalid input for ip_version. Reason: %d is not in [4, 6].", req.IPVersion)
 	}
 	spec := subnetSpec{name: req.Name, description: req.Description, cidr: req.CIDR, ipVersion: req.IPVersion,
 		gateway: req.GatewayIP, dnsNameservers: req.DNSNameservers, enableDHCP: true, projectID: s.projectID}
-	if req.EnableDHCP != nil {
-		spec.enableDHCP = *req.EnableDHCP
-	}
+	set(&spec.enableDHCP, req.EnableDHCP)
 	for _, p := range req.AllocationPools {
 		a, err1 := netip.ParseAddr(p.Start)
 		b, err2 := netip.ParseAddr(p.End)
 		if err1 != nil || err2 != nil || b.Less(a) {
-			return 0, nil, errf(http.StatusBadRequest, "InvalidAllocationPool", "The allocation pool %s-%s is not valid.", p.Start, p.End)
+			return nil, errf(http.StatusBadRequest, "InvalidAllocationPool", "The allocation pool %s-%s is not valid.", p.Start, p.End)
 		}
 		spec.pools = append(spec.pools, ipRange{a, b})
 	}
-	sn, err := s.newSubnet(n, spec)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusCreated, map[string]any{"subnet": s.subnetJSON(sn)}, nil
+	return s.newSubnet(n, spec)
 }
 
 // newSubnet checks and adds a subnet: the CIDR must be a network address of the IP
@@ -893,11 +526,7 @@ func ipVersion(ip string) int {
 	return 4
 }
 
-func (s *Server) updateSubnet(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	sn, err := s.subnetFromPath(r)
-	if err != nil {
-		return 0, nil, err
-	}
+func (s *Server) updateSubnet(sn *subnet, r *http.Request) error {
 	var req struct {
 		Name           *string   `json:"name"`
 		Description    *string   `json:"description"`
@@ -906,51 +535,36 @@ func (s *Server) updateSubnet(w http.ResponseWriter, r *http.Request) (int, any,
 		GatewayIP      *string   `json:"gateway_ip"`
 	}
 	if err := neutronBody(r, "subnet", []string{"name", "description", "dns_nameservers", "enable_dhcp", "gateway_ip", "allocation_pools", "host_routes", "dns_publish_fixed_ip", "segment_id", "service_types"}, &req); err != nil {
-		return 0, nil, err
+		return err
 	}
 	if sn.projectID != s.projectID {
-		return 0, nil, policyDenied("update_subnet")
+		return policyDenied("update_subnet")
 	}
-	if req.Name != nil {
-		if err := checkName(*req.Name, "name"); err != nil {
-			return 0, nil, err
-		}
-		sn.name = *req.Name
+	if err := sn.describe(req.Name, req.Description); err != nil {
+		return err
 	}
-	if req.Description != nil {
-		sn.description = *req.Description
-	}
-	if req.DNSNameservers != nil {
-		sn.dnsNameservers = *req.DNSNameservers
-	}
-	if req.EnableDHCP != nil {
-		sn.enableDHCP = *req.EnableDHCP
-	}
+	set(&sn.dnsNameservers, req.DNSNameservers)
+	set(&sn.enableDHCP, req.EnableDHCP)
 	if req.GatewayIP != nil {
 		a, err := netip.ParseAddr(*req.GatewayIP)
 		if err != nil || !sn.prefix.Contains(a) {
-			return 0, nil, errf(http.StatusBadRequest, "InvalidInput", "Invalid input for operation: Gateway is not valid on subnet.")
+			return errf(http.StatusBadRequest, "InvalidInput", "Invalid input for operation: Gateway is not valid on subnet.")
 		}
 		sn.gateway = a
 	}
-	sn.touch(s.now())
-	return http.StatusOK, map[string]any{"subnet": s.subnetJSON(sn)}, nil
+	return nil
 }
 
 // deleteSubnet refuses a subnet a port still has an address from, a router interface
 // included (409 SubnetInUse).
-func (s *Server) deleteSubnet(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	sn, err := s.subnetFromPath(r)
-	if err != nil {
-		return 0, nil, err
-	}
+func (s *Server) deleteSubnet(sn *subnet) error {
 	if sn.projectID != s.projectID {
-		return 0, nil, policyDenied("delete_subnet")
+		return policyDenied("delete_subnet")
 	}
 	for _, pt := range s.ports.list() {
 		for _, ip := range pt.fixedIPs {
 			if ip.subnetID == sn.id && pt.deviceOwner != "network:dhcp" {
-				return 0, nil, errf(http.StatusConflict, "SubnetInUse", "Unable to complete operation on subnet %s: One or more ports have an IP allocation from this subnet.", sn.id)
+				return errf(http.StatusConflict, "SubnetInUse", "Unable to complete operation on subnet %s: One or more ports have an IP allocation from this subnet.", sn.id)
 			}
 		}
 	}
@@ -958,7 +572,7 @@ func (s *Server) deleteSubnet(w http.ResponseWriter, r *http.Request) (int, any,
 	if n, ok := s.networks.get(sn.networkID); ok {
 		n.touch(s.now())
 	}
-	return http.StatusNoContent, nil, nil
+	return nil
 }
 
 // allocateIP takes an address of a subnet for owner: the one asked for, or the first
@@ -997,14 +611,6 @@ func (s *Server) releaseIP(subnetID, ip string) {
 }
 
 // --- routers ---
-
-func (s *Server) routerFromPath(r *http.Request) (*router, error) {
-	rt, ok := s.routers.get(r.PathValue("id"))
-	if !ok {
-		return nil, errf(http.StatusNotFound, "RouterNotFound", "Router %s could not be found", r.PathValue("id"))
-	}
-	return rt, nil
-}
 
 type gatewayReq struct {
 	NetworkID        string `json:"network_id"`
@@ -1053,9 +659,9 @@ func (s *Server) setGateway(rt *router, raw json.RawMessage, action string) erro
 	case len(gw.ExternalFixedIPs) > 0:
 		return policyDenied(action + "_router:external_gateway_info:external_fixed_ips")
 	}
-	n, ok := s.networks.get(gw.NetworkID)
-	if !ok {
-		return errf(http.StatusNotFound, "NetworkNotFound", "Network %s could not be found.", gw.NetworkID)
+	n, err := s.networks.find(gw.NetworkID)
+	if err != nil {
+		return err
 	}
 	if !n.external {
 		return errf(http.StatusBadRequest, "BadRequest", "Bad router request: Network %s is not an external network.", n.id)
@@ -1087,104 +693,70 @@ func (s *Server) setGateway(rt *router, raw json.RawMessage, action string) erro
 	return nil
 }
 
-func (s *Server) createRouter(w http.ResponseWriter, r *http.Request) (int, any, error) {
+func (s *Server) createRouter(r *http.Request) (*router, error) {
 	var req routerReq
 	if err := neutronBody(r, "router", routerAttrs, &req); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	switch {
 	case req.Distributed != nil:
-		return 0, nil, policyDenied("create_router:distributed")
+		return nil, policyDenied("create_router:distributed")
 	case req.HA != nil:
-		return 0, nil, policyDenied("create_router:ha")
+		return nil, policyDenied("create_router:ha")
 	case req.TenantID != "" && req.TenantID != s.projectID:
-		return 0, nil, policyDenied("create_router")
+		return nil, policyDenied("create_router")
 	}
 	now := s.now()
 	rt := &router{neutronMeta: neutronMeta{id: s.newID("router"), projectID: s.projectID, created: now, updated: now, revision: 1},
 		adminUp: true, status: "ACTIVE"}
-	if req.Name != nil {
-		if err := checkName(*req.Name, "name"); err != nil {
-			return 0, nil, err
-		}
-		rt.name = *req.Name
-	}
-	if req.Description != nil {
-		rt.description = *req.Description
-	}
-	if req.AdminStateUp != nil {
-		rt.adminUp = *req.AdminStateUp
-	}
-	if len(req.Gateway) > 0 {
-		if err := s.setGateway(rt, req.Gateway, "create"); err != nil {
-			return 0, nil, err
-		}
+	if err := s.applyRouterReq(rt, &req, "create"); err != nil {
+		return nil, err
 	}
 	s.routers.put(rt.id, rt)
-	return http.StatusCreated, map[string]any{"router": s.routerJSON(rt)}, nil
+	return rt, nil
 }
 
-func (s *Server) updateRouter(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	rt, err := s.routerFromPath(r)
-	if err != nil {
-		return 0, nil, err
-	}
+func (s *Server) updateRouter(rt *router, r *http.Request) error {
 	var req routerReq
 	if err := neutronBody(r, "router", routerAttrs, &req); err != nil {
-		return 0, nil, err
+		return err
 	}
 	if req.Distributed != nil || req.HA != nil {
-		return 0, nil, policyDenied("update_router:distributed")
+		return policyDenied("update_router:distributed")
 	}
 	if len(req.Routes) > 0 {
-		return 0, nil, errf(http.StatusBadRequest, "InvalidRoutes", "Invalid format for routes: openstacksim has no extra routes")
+		return errf(http.StatusBadRequest, "InvalidRoutes", "Invalid format for routes: openstacksim has no extra routes")
 	}
-	if req.Name != nil {
-		if err := checkName(*req.Name, "name"); err != nil {
-			return 0, nil, err
-		}
-		rt.name = *req.Name
+	return s.applyRouterReq(rt, &req, "update")
+}
+
+// applyRouterReq sets what a create and an update of a router have in common.
+func (s *Server) applyRouterReq(rt *router, req *routerReq, action string) error {
+	if err := rt.describe(req.Name, req.Description); err != nil {
+		return err
 	}
-	if req.Description != nil {
-		rt.description = *req.Description
-	}
-	if req.AdminStateUp != nil {
-		rt.adminUp = *req.AdminStateUp
-	}
+	set(&rt.adminUp, req.AdminStateUp)
 	if len(req.Gateway) > 0 {
-		if err := s.setGateway(rt, req.Gateway, "update"); err != nil {
-			return 0, nil, err
-		}
+		return s.setGateway(rt, req.Gateway, action)
 	}
-	rt.touch(s.now())
-	return http.StatusOK, map[string]any{"router": s.routerJSON(rt)}, nil
+	return nil
 }
 
 func (s *Server) routerInterfaces(routerID string) []*port {
-	var out []*port
-	for _, pt := range s.ports.list() {
-		if pt.deviceID == routerID && pt.deviceOwner == "network:router_interface" {
-			out = append(out, pt)
-		}
-	}
-	return out
+	return s.ports.where(func(pt *port) bool { return pt.deviceID == routerID && pt.deviceOwner == "network:router_interface" })
 }
 
 // deleteRouter refuses a router that still has interfaces (409 RouterInUse); its
 // gateway goes with it.
-func (s *Server) deleteRouter(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	rt, err := s.routerFromPath(r)
-	if err != nil {
-		return 0, nil, err
-	}
+func (s *Server) deleteRouter(rt *router) error {
 	if len(s.routerInterfaces(rt.id)) > 0 {
-		return 0, nil, errf(http.StatusConflict, "RouterInUse", "Router %s still has ports", rt.id)
+		return errf(http.StatusConflict, "RouterInUse", "Router %s still has ports", rt.id)
 	}
 	if err := s.setGateway(rt, json.RawMessage("null"), "update"); err != nil {
-		return 0, nil, err
+		return err
 	}
 	s.routers.del(rt.id)
-	return http.StatusNoContent, nil, nil
+	return nil
 }
 
 type interfaceReq struct {
@@ -1205,11 +777,7 @@ func (s *Server) interfaceBody(rt *router, pt *port, subnetID string) map[string
 
 // addRouterInterface is PUT /routers/{id}/add_router_interface: with a subnet_id it
 // makes a port on the subnet's gateway address; with a port_id it takes that port.
-func (s *Server) addRouterInterface(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	rt, err := s.routerFromPath(r)
-	if err != nil {
-		return 0, nil, err
-	}
+func (s *Server) addRouterInterface(rt *router, r *http.Request) (int, any, error) {
 	var req interfaceReq
 	if err := readBody(r, &req); err != nil {
 		return 0, nil, err
@@ -1222,9 +790,9 @@ func (s *Server) addRouterInterface(w http.ResponseWriter, r *http.Request) (int
 	}
 	var pt *port
 	if req.PortID != "" {
-		p, ok := s.ports.get(req.PortID)
-		if !ok {
-			return 0, nil, errf(http.StatusNotFound, "PortNotFound", "Port %s could not be found.", req.PortID)
+		p, err := s.ports.find(req.PortID)
+		if err != nil {
+			return 0, nil, err
 		}
 		if p.deviceID != "" {
 			return 0, nil, errf(http.StatusConflict, "PortInUse", "Unable to complete operation on port %s for network %s. Port already has an attached device %s.", p.id, p.networkID, p.deviceID)
@@ -1242,9 +810,9 @@ func (s *Server) addRouterInterface(w http.ResponseWriter, r *http.Request) (int
 		pt.secGroups = nil
 		pt.touch(s.now())
 	} else {
-		sn, ok := s.subnets.get(req.SubnetID)
-		if !ok {
-			return 0, nil, errf(http.StatusNotFound, "SubnetNotFound", "Subnet %s could not be found.", req.SubnetID)
+		sn, err := s.subnets.find(req.SubnetID)
+		if err != nil {
+			return 0, nil, err
 		}
 		if !sn.gateway.IsValid() {
 			return 0, nil, errf(http.StatusBadRequest, "BadRequest", "Bad router request: Subnet for router interface must have a gateway IP.")
@@ -1287,11 +855,7 @@ func (s *Server) checkInterfaceSubnet(rt *router, subnetID string) error {
 
 // removeRouterInterface is PUT /routers/{id}/remove_router_interface. An interface a
 // floating IP reaches its port through cannot go (409 RouterInterfaceInUseByFloatingIP).
-func (s *Server) removeRouterInterface(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	rt, err := s.routerFromPath(r)
-	if err != nil {
-		return 0, nil, err
-	}
+func (s *Server) removeRouterInterface(rt *router, r *http.Request) (int, any, error) {
 	var req interfaceReq
 	if err := readBody(r, &req); err != nil {
 		return 0, nil, err
@@ -1309,8 +873,8 @@ func (s *Server) removeRouterInterface(w http.ResponseWriter, r *http.Request) (
 			subnetID = p.fixedIPs[0].subnetID
 		}
 	case req.SubnetID != "":
-		if _, ok := s.subnets.get(req.SubnetID); !ok {
-			return 0, nil, errf(http.StatusNotFound, "SubnetNotFound", "Subnet %s could not be found.", req.SubnetID)
+		if _, err := s.subnets.find(req.SubnetID); err != nil {
+			return 0, nil, err
 		}
 		for _, p := range s.routerInterfaces(rt.id) {
 			for _, ip := range p.fixedIPs {
@@ -1343,14 +907,6 @@ func (s *Server) removeRouterInterface(w http.ResponseWriter, r *http.Request) (
 
 // --- ports ---
 
-func (s *Server) portFromPath(r *http.Request) (*port, error) {
-	pt, ok := s.ports.get(r.PathValue("id"))
-	if !ok {
-		return nil, errf(http.StatusNotFound, "PortNotFound", "Port %s could not be found.", r.PathValue("id"))
-	}
-	return pt, nil
-}
-
 type fixedIPReq struct {
 	SubnetID  string `json:"subnet_id"`
 	IPAddress string `json:"ip_address"`
@@ -1371,21 +927,19 @@ type portSpec struct {
 // newPort checks and adds a port: its addresses come from subnets of its network, its
 // security groups must exist, by default the project's default group.
 func (s *Server) newPort(spec portSpec) (*port, error) {
-	n, ok := s.networks.get(spec.networkID)
-	if !ok {
-		return nil, errf(http.StatusNotFound, "NetworkNotFound", "Network %s could not be found.", spec.networkID)
+	n, err := s.networks.find(spec.networkID)
+	if err != nil {
+		return nil, err
 	}
 	portSecurity := n.portSecurity
-	if spec.portSecurity != nil {
-		portSecurity = *spec.portSecurity
-	}
+	set(&portSecurity, spec.portSecurity)
 	var groups []string
 	switch {
 	case spec.noSecGroups:
 	case spec.secGroups != nil:
 		for _, id := range *spec.secGroups {
-			if _, ok := s.secGroups.get(id); !ok {
-				return nil, errf(http.StatusNotFound, "SecurityGroupNotFound", "Security group %s does not exist", id)
+			if _, err := s.secGroups.find(id); err != nil {
+				return nil, err
 			}
 			if !slices.Contains(groups, id) {
 				groups = append(groups, id)
@@ -1496,97 +1050,69 @@ type portReq struct {
 	Pairs        []any         `json:"allowed_address_pairs"`
 }
 
-func (s *Server) createPort(w http.ResponseWriter, r *http.Request) (int, any, error) {
+func (s *Server) createPort(r *http.Request) (*port, error) {
 	var req portReq
 	if err := neutronBody(r, "port", portAttrs, &req); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
-	if req.NetworkID == "" {
-		return 0, nil, errf(http.StatusBadRequest, "HTTPBadRequest", "Failed to parse request. Required attribute 'network_id' not specified")
+	if err := required("network_id", req.NetworkID); err != nil {
+		return nil, err
 	}
 	if req.HostID != nil && *req.HostID != "" {
-		return 0, nil, policyDenied("create_port:binding:host_id")
+		return nil, policyDenied("create_port:binding:host_id")
 	}
 	if req.TenantID != "" && req.TenantID != s.projectID {
-		return 0, nil, policyDenied("create_port")
+		return nil, policyDenied("create_port")
 	}
 	spec := portSpec{networkID: req.NetworkID, adminUp: true, mac: req.MAC, secGroups: req.SecGroups, portSecurity: req.PortSecurity}
 	if req.Name != nil {
 		if err := checkName(*req.Name, "name"); err != nil {
-			return 0, nil, err
+			return nil, err
 		}
-		spec.name = *req.Name
 	}
-	if req.Description != nil {
-		spec.description = *req.Description
-	}
-	if req.AdminStateUp != nil {
-		spec.adminUp = *req.AdminStateUp
-	}
+	set(&spec.name, req.Name)
+	set(&spec.description, req.Description)
+	set(&spec.adminUp, req.AdminStateUp)
 	if req.FixedIPs != nil {
 		spec.fixedIPs = *req.FixedIPs
 		spec.noFixedIPs = len(*req.FixedIPs) == 0
 	}
-	if req.DeviceID != nil {
-		spec.deviceID = *req.DeviceID
-	}
-	if req.DeviceOwner != nil {
-		spec.deviceOwner = *req.DeviceOwner
-	}
+	set(&spec.deviceID, req.DeviceID)
+	set(&spec.deviceOwner, req.DeviceOwner)
 	if n, ok := s.networks.get(req.NetworkID); ok && n.projectID != s.projectID && !n.shared {
-		return 0, nil, policyDenied("create_port:fixed_ips")
+		return nil, policyDenied("create_port:fixed_ips")
 	}
-	pt, err := s.newPort(spec)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusCreated, map[string]any{"port": s.portJSON(pt)}, nil
+	return s.newPort(spec)
 }
 
-func (s *Server) updatePort(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	pt, err := s.portFromPath(r)
-	if err != nil {
-		return 0, nil, err
-	}
+func (s *Server) updatePort(pt *port, r *http.Request) error {
 	var req portReq
 	if err := neutronBody(r, "port", portAttrs, &req); err != nil {
-		return 0, nil, err
+		return err
 	}
 	if req.NetworkID != "" && req.NetworkID != pt.networkID {
-		return 0, nil, errf(http.StatusBadRequest, "HTTPBadRequest", "Cannot update read-only attribute network_id")
+		return errf(http.StatusBadRequest, "HTTPBadRequest", "Cannot update read-only attribute network_id")
 	}
-	if req.Name != nil {
-		if err := checkName(*req.Name, "name"); err != nil {
-			return 0, nil, err
-		}
-		pt.name = *req.Name
+	if err := pt.describe(req.Name, req.Description); err != nil {
+		return err
 	}
-	if req.Description != nil {
-		pt.description = *req.Description
-	}
-	if req.AdminStateUp != nil {
-		pt.adminUp = *req.AdminStateUp
-	}
+	set(&pt.adminUp, req.AdminStateUp)
 	if req.PortSecurity != nil {
 		if !*req.PortSecurity && len(pt.secGroups) > 0 && (req.SecGroups == nil || len(*req.SecGroups) > 0) {
-			return 0, nil, errf(http.StatusConflict, "PortSecurityPortHasSecurityGroup", "Port has security group associated. Cannot disable port security or ip address until security group is removed")
+			return errf(http.StatusConflict, "PortSecurityPortHasSecurityGroup", "Port has security group associated. Cannot disable port security or ip address until security group is removed")
 		}
 		pt.portSecurity = *req.PortSecurity
 	}
 	if req.SecGroups != nil {
 		for _, id := range *req.SecGroups {
-			if _, ok := s.secGroups.get(id); !ok {
-				return 0, nil, errf(http.StatusNotFound, "SecurityGroupNotFound", "Security group %s does not exist", id)
+			if _, err := s.secGroups.find(id); err != nil {
+				return err
 			}
 		}
 		pt.secGroups = slices.Compact(slices.Clone(*req.SecGroups))
 	}
-	if req.DeviceID != nil {
-		pt.deviceID = *req.DeviceID
-	}
-	if req.DeviceOwner != nil {
-		pt.deviceOwner = *req.DeviceOwner
-	}
+	set(&pt.deviceID, req.DeviceID)
+	set(&pt.deviceOwner, req.DeviceOwner)
 	if req.FixedIPs != nil {
 		n, _ := s.networks.get(pt.networkID)
 		old := pt.fixedIPs
@@ -1614,30 +1140,25 @@ func (s *Server) updatePort(w http.ResponseWriter, r *http.Request) (int, any, e
 					sn.used[a] = pt.id
 				}
 			}
-			return 0, nil, err
+			return err
 		}
 		pt.fixedIPs = got
 	}
-	pt.touch(s.now())
-	return http.StatusOK, map[string]any{"port": s.portJSON(pt)}, nil
+	return nil
 }
 
 // deletePortAPI is DELETE /ports/{id}: a router's port goes only with
 // remove_router_interface (409 ServicePortInUse, neutron/db/l3_db.py
 // prevent_l3_port_deletion).
-func (s *Server) deletePortAPI(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	pt, err := s.portFromPath(r)
-	if err != nil {
-		return 0, nil, err
-	}
+func (s *Server) deletePortAPI(pt *port) error {
 	switch pt.deviceOwner {
 	case "network:router_interface", "network:router_gateway", "network:floatingip":
 		if _, ok := s.routers.get(pt.deviceID); ok || pt.deviceOwner == "network:floatingip" {
-			return 0, nil, errf(http.StatusConflict, "ServicePortInUse", "Port %s cannot be deleted directly via the port API: has device owner %s.", pt.id, pt.deviceOwner)
+			return errf(http.StatusConflict, "ServicePortInUse", "Port %s cannot be deleted directly via the port API: has device owner %s.", pt.id, pt.deviceOwner)
 		}
 	}
 	s.deletePort(pt)
-	return http.StatusNoContent, nil, nil
+	return nil
 }
 
 // deletePort removes a port: its floating IPs are disassociated, its addresses freed,
@@ -1692,14 +1213,6 @@ func (s *Server) portChanged(pt *port) {
 
 // --- floating IPs ---
 
-func (s *Server) floatingIPFromPath(r *http.Request) (*floatingIP, error) {
-	f, ok := s.floatingIPs.get(r.PathValue("id"))
-	if !ok {
-		return nil, errf(http.StatusNotFound, "FloatingIPNotFound", "Floating IP %s could not be found", r.PathValue("id"))
-	}
-	return f, nil
-}
-
 var floatingIPAttrs = []string{"floating_network_id", "floating_ip_address", "port_id", "fixed_ip_address", "subnet_id",
 	"description", "tenant_id", "project_id", "dns_name", "dns_domain", "qos_policy_id"}
 
@@ -1718,9 +1231,9 @@ type floatingIPReq struct {
 // neutron/db/l3_db.py _get_router_for_floatingip), and that fixed address must not
 // have a floating IP already (409 FloatingIPPortAlreadyAssociated).
 func (s *Server) associate(f *floatingIP, portID, fixed string) error {
-	pt, ok := s.ports.get(portID)
-	if !ok {
-		return errf(http.StatusNotFound, "PortNotFound", "Port %s could not be found.", portID)
+	pt, err := s.ports.find(portID)
+	if err != nil {
+		return err
 	}
 	var ip *fixedIP
 	for i, x := range pt.fixedIPs {
@@ -1766,31 +1279,28 @@ func (s *Server) associate(f *floatingIP, portID, fixed string) error {
 	return nil
 }
 
-func (s *Server) createFloatingIP(w http.ResponseWriter, r *http.Request) (int, any, error) {
+func (s *Server) createFloatingIP(r *http.Request) (*floatingIP, error) {
 	var req floatingIPReq
 	if err := neutronBody(r, "floatingip", floatingIPAttrs, &req); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
-	if req.NetworkID == "" {
-		return 0, nil, errf(http.StatusBadRequest, "HTTPBadRequest", "Failed to parse request. Required attribute 'floating_network_id' not specified")
-	}
-	n, ok := s.networks.get(req.NetworkID)
-	if !ok {
-		return 0, nil, errf(http.StatusNotFound, "NetworkNotFound", "Network %s could not be found.", req.NetworkID)
+	n, err := s.requestedNetwork("floating_network_id", req.NetworkID)
+	if err != nil {
+		return nil, err
 	}
 	if !n.external {
-		return 0, nil, errf(http.StatusBadRequest, "BadRequest", "Bad floatingip request: Network %s is not a valid external network.", n.id)
+		return nil, errf(http.StatusBadRequest, "BadRequest", "Bad floatingip request: Network %s is not a valid external network.", n.id)
 	}
 	if req.Address != "" {
-		return 0, nil, policyDenied("create_floatingip:floating_ip_address")
+		return nil, policyDenied("create_floatingip:floating_ip_address")
 	}
 	if req.TenantID != "" && req.TenantID != s.projectID {
-		return 0, nil, policyDenied("create_floatingip")
+		return nil, policyDenied("create_floatingip")
 	}
 	var portID string
 	if len(req.PortID) > 0 && string(req.PortID) != "null" {
 		if err := json.Unmarshal(req.PortID, &portID); err != nil {
-			return 0, nil, errf(http.StatusBadRequest, "InvalidInput", "Invalid input for port_id.")
+			return nil, errf(http.StatusBadRequest, "InvalidInput", "Invalid input for port_id.")
 		}
 	}
 	var sn *subnet
@@ -1801,168 +1311,50 @@ func (s *Server) createFloatingIP(w http.ResponseWriter, r *http.Request) (int, 
 		}
 	}
 	if sn == nil {
-		return 0, nil, errf(http.StatusBadRequest, "ExternalIpAddressExhausted", "Unable to find any IP address on external network %s.", n.id)
+		return nil, errf(http.StatusBadRequest, "ExternalIpAddressExhausted", "Unable to find any IP address on external network %s.", n.id)
 	}
 	now := s.now()
 	f := &floatingIP{neutronMeta: neutronMeta{id: s.newID("floatingip"), projectID: s.projectID, created: now, updated: now},
 		networkID: n.id, subnetID: sn.id, status: "DOWN"}
-	if req.Description != nil {
-		f.description = *req.Description
-	}
+	set(&f.description, req.Description)
 	if portID != "" {
 		if err := s.associate(f, portID, req.FixedIP); err != nil {
-			return 0, nil, err
+			return nil, err
 		}
 	}
 	addr, err := s.allocateIP(sn, "", "floatingip:"+f.id)
 	if err != nil {
-		return 0, nil, errf(http.StatusBadRequest, "ExternalIpAddressExhausted", "Unable to find any IP address on external network %s.", n.id)
+		return nil, errf(http.StatusBadRequest, "ExternalIpAddressExhausted", "Unable to find any IP address on external network %s.", n.id)
 	}
 	f.address = addr
 	s.floatingIPs.put(f.id, f)
-	return http.StatusCreated, map[string]any{"floatingip": s.floatingIPJSON(f)}, nil
+	return f, nil
 }
 
-func (s *Server) updateFloatingIP(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	f, err := s.floatingIPFromPath(r)
-	if err != nil {
-		return 0, nil, err
-	}
+func (s *Server) updateFloatingIP(f *floatingIP, r *http.Request) error {
 	var req floatingIPReq
 	if err := neutronBody(r, "floatingip", []string{"port_id", "fixed_ip_address", "description", "qos_policy_id"}, &req); err != nil {
-		return 0, nil, err
+		return err
 	}
-	if req.Description != nil {
-		f.description = *req.Description
-	}
+	set(&f.description, req.Description)
 	if len(req.PortID) > 0 {
 		var portID string
 		if string(req.PortID) != "null" {
 			if err := json.Unmarshal(req.PortID, &portID); err != nil {
-				return 0, nil, errf(http.StatusBadRequest, "InvalidInput", "Invalid input for port_id.")
+				return errf(http.StatusBadRequest, "InvalidInput", "Invalid input for port_id.")
 			}
 		}
 		if portID == "" {
 			f.portID, f.fixedIP, f.routerID, f.status = "", "", "", "DOWN"
 		} else if err := s.associate(f, portID, req.FixedIP); err != nil {
-			return 0, nil, err
+			return err
 		}
 	}
-	f.touch(s.now())
-	return http.StatusOK, map[string]any{"floatingip": s.floatingIPJSON(f)}, nil
+	return nil
 }
 
-// --- tags ---
-
-// taggable finds the tags of a resource of a collection.
-func (s *Server) taggable(coll, id string) (*neutronMeta, error) {
-	var m *neutronMeta
-	switch coll {
-	case "networks":
-		if v, ok := s.networks.get(id); ok {
-			m = &v.neutronMeta
-		}
-	case "subnets":
-		if v, ok := s.subnets.get(id); ok {
-			m = &v.neutronMeta
-		}
-	case "ports":
-		if v, ok := s.ports.get(id); ok {
-			m = &v.neutronMeta
-		}
-	case "routers":
-		if v, ok := s.routers.get(id); ok {
-			m = &v.neutronMeta
-		}
-	case "floatingips":
-		if v, ok := s.floatingIPs.get(id); ok {
-			m = &v.neutronMeta
-		}
-	case "security-groups":
-		if v, ok := s.secGroups.get(id); ok {
-			m = &v.neutronMeta
-		}
-	}
-	if m == nil {
-		return nil, errf(http.StatusNotFound, "NotFound", "%s %s could not be found.", strings.TrimSuffix(coll, "s"), id)
-	}
-	return m, nil
-}
-
-// checkTags applies the standard-attr-tag rules: at most 255 characters, no comma
-// (neutron/extensions/tagging.py, validate_tag).
-func checkTags(tags []string) ([]string, error) {
-	var out []string
-	for _, t := range tags {
-		if t == "" || len(t) > 255 || strings.Contains(t, ",") {
-			return nil, errf(http.StatusBadRequest, "InvalidInput", "Invalid input for operation: '%s' is not a valid tag.", t)
-		}
-		if !slices.Contains(out, t) {
-			out = append(out, t)
-		}
-	}
-	return out, nil
-}
-
-func (s *Server) tagRoutes(coll string) {
-	base := networkPrefix + "/" + coll + "/{id}/tags"
-	with := func(h func(m *neutronMeta, r *http.Request) (int, any, error)) handlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-			m, err := s.taggable(coll, r.PathValue("id"))
-			if err != nil {
-				return 0, nil, err
-			}
-			return h(m, r)
-		}
-	}
-	s.handle(networkSvc, "GET "+base, with(func(m *neutronMeta, r *http.Request) (int, any, error) {
-		return http.StatusOK, map[string]any{"tags": append([]string{}, m.tags...)}, nil
-	}))
-	s.handle(networkSvc, "PUT "+base, with(func(m *neutronMeta, r *http.Request) (int, any, error) {
-		var req struct {
-			Tags *[]string `json:"tags"`
-		}
-		if err := readBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.Tags == nil {
-			return 0, nil, errf(http.StatusBadRequest, "HTTPBadRequest", "Invalid input for operation: 'tags' is required.")
-		}
-		tags, err := checkTags(*req.Tags)
-		if err != nil {
-			return 0, nil, err
-		}
-		m.tags = tags
-		m.touch(s.now())
-		return http.StatusOK, map[string]any{"tags": append([]string{}, m.tags...)}, nil
-	}))
-	s.handle(networkSvc, "DELETE "+base, with(func(m *neutronMeta, r *http.Request) (int, any, error) {
-		m.tags = nil
-		m.touch(s.now())
-		return http.StatusNoContent, nil, nil
-	}))
-	s.handle(networkSvc, "GET "+base+"/{tag}", with(func(m *neutronMeta, r *http.Request) (int, any, error) {
-		if !slices.Contains(m.tags, r.PathValue("tag")) {
-			return 0, nil, errf(http.StatusNotFound, "TagNotFound", "Tag %s could not be found for %s %s.", r.PathValue("tag"), coll, m.id)
-		}
-		return http.StatusNoContent, nil, nil
-	}))
-	s.handle(networkSvc, "PUT "+base+"/{tag}", with(func(m *neutronMeta, r *http.Request) (int, any, error) {
-		tags, err := checkTags(append(slices.Clone(m.tags), r.PathValue("tag")))
-		if err != nil {
-			return 0, nil, err
-		}
-		m.tags = tags
-		m.touch(s.now())
-		return http.StatusCreated, nil, nil
-	}))
-	s.handle(networkSvc, "DELETE "+base+"/{tag}", with(func(m *neutronMeta, r *http.Request) (int, any, error) {
-		i := slices.Index(m.tags, r.PathValue("tag"))
-		if i < 0 {
-			return 0, nil, errf(http.StatusNotFound, "TagNotFound", "Tag %s could not be found for %s %s.", r.PathValue("tag"), coll, m.id)
-		}
-		m.tags = slices.Delete(m.tags, i, i+1)
-		m.touch(s.now())
-		return http.StatusNoContent, nil, nil
-	}))
+func (s *Server) deleteFloatingIP(f *floatingIP) error {
+	s.releaseIP(f.subnetID, f.address)
+	s.floatingIPs.del(f.id)
+	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Neutron security groups and their rules (api-ref network v2, "Security groups",
@@ -20,12 +19,12 @@ type secGroup struct {
 	isDefault bool
 }
 
+// secGroupRule has neither a name nor tags.
 type secGroupRule struct {
-	id, groupID, direction, ethertype, description, projectID string
-	protocol, remoteIPPrefix, remoteGroupID                   *string
-	portMin, portMax                                          *int
-	created, updated                                          time.Time
-	revision                                                  int
+	neutronMeta
+	groupID, direction, ethertype           string
+	protocol, remoteIPPrefix, remoteGroupID *string
+	portMin, portMax                        *int
 }
 
 // sgProtocols are the protocol names a rule takes besides numbers 0 to 255
@@ -40,7 +39,7 @@ var portProtocols = []string{"tcp", "udp", "sctp", "udplite", "dccp", "6", "17",
 func (s *Server) seedDefaultSecGroup() {
 	now := s.now()
 	g := &secGroup{neutronMeta: neutronMeta{id: s.newID("security-group"), name: "default",
-		description: "Default security group", projectID: s.projectID, created: now, updated: now, revision: 1},
+		description: "Default security group", projectID: s.projectID, created: now, updated: now, revision: 1, seeded: true},
 		stateful: true, isDefault: true}
 	s.secGroups.put(g.id, g)
 	// The default group lets in what comes from its own members and lets everything out
@@ -71,13 +70,7 @@ func (s *Server) addRule(rule *secGroupRule) *secGroupRule {
 }
 
 func (s *Server) groupRules(groupID string) []*secGroupRule {
-	var out []*secGroupRule
-	for _, r := range s.secGroupRules.list() {
-		if r.groupID == groupID {
-			out = append(out, r)
-		}
-	}
-	return out
+	return s.secGroupRules.where(func(r *secGroupRule) bool { return r.groupID == groupID })
 }
 
 func (s *Server) secGroupJSON(g *secGroup) map[string]any {
@@ -154,59 +147,12 @@ func (s *Server) serverSecGroupNames(srv *server) []string {
 }
 
 func (s *Server) secGroupRoutes() {
-	const p = networkPrefix
-	s.handle(networkSvc, "GET "+p+"/security-groups", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		var items []map[string]any
-		for _, g := range s.secGroups.list() {
-			items = append(items, s.secGroupJSON(g))
-		}
-		return s.neutronList(r, "security_groups", items)
-	})
-	s.handle(networkSvc, "POST "+p+"/security-groups", s.createSecGroup)
-	s.handle(networkSvc, "GET "+p+"/security-groups/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		g, err := s.secGroupFromPath(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return s.neutronOne(r, "security_group", s.secGroupJSON(g))
-	})
-	s.handle(networkSvc, "PUT "+p+"/security-groups/{id}", s.updateSecGroup)
-	s.handle(networkSvc, "DELETE "+p+"/security-groups/{id}", s.deleteSecGroup)
-
-	s.handle(networkSvc, "GET "+p+"/security-group-rules", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		var items []map[string]any
-		for _, rule := range s.secGroupRules.list() {
-			items = append(items, s.ruleJSON(rule))
-		}
-		return s.neutronList(r, "security_group_rules", items)
-	})
-	s.handle(networkSvc, "POST "+p+"/security-group-rules", s.createRule)
-	s.handle(networkSvc, "GET "+p+"/security-group-rules/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		rule, ok := s.secGroupRules.get(r.PathValue("id"))
-		if !ok {
-			return 0, nil, errf(http.StatusNotFound, "SecurityGroupRuleNotFound", "Security group rule %s does not exist", r.PathValue("id"))
-		}
-		return s.neutronOne(r, "security_group_rule", s.ruleJSON(rule))
-	})
-	s.handle(networkSvc, "DELETE "+p+"/security-group-rules/{id}", func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		rule, ok := s.secGroupRules.get(r.PathValue("id"))
-		if !ok {
-			return 0, nil, errf(http.StatusNotFound, "SecurityGroupRuleNotFound", "Security group rule %s does not exist", r.PathValue("id"))
-		}
-		s.secGroupRules.del(rule.id)
-		if g, ok := s.secGroups.get(rule.groupID); ok {
-			g.touch(s.now())
-		}
-		return http.StatusNoContent, nil, nil
-	})
-}
-
-func (s *Server) secGroupFromPath(r *http.Request) (*secGroup, error) {
-	g, ok := s.secGroups.get(r.PathValue("id"))
-	if !ok {
-		return nil, errf(http.StatusNotFound, "SecurityGroupNotFound", "Security group %s does not exist", r.PathValue("id"))
-	}
-	return g, nil
+	s.secGroups = &neutronStore[*secGroup]{s: s, collection: "security-groups", missing: "SecurityGroupNotFound", notFound: "Security group %s does not exist",
+		render: s.secGroupJSON, create: s.createSecGroup, update: s.updateSecGroup, remove: s.deleteSecGroup, tagged: true}
+	s.secGroupRules = &neutronStore[*secGroupRule]{s: s, collection: "security-group-rules", missing: "SecurityGroupRuleNotFound", notFound: "Security group rule %s does not exist",
+		render: s.ruleJSON, create: s.createRule, remove: s.deleteRule}
+	s.secGroups.routes()
+	s.secGroupRules.routes()
 }
 
 type secGroupReq struct {
@@ -220,83 +166,68 @@ var secGroupAttrs = []string{"name", "description", "stateful", "tenant_id", "pr
 
 // createSecGroup makes a group with the two rules Neutron gives every new group: all
 // egress over IPv4 and IPv6 (api-ref network v2, "Create security group").
-func (s *Server) createSecGroup(w http.ResponseWriter, r *http.Request) (int, any, error) {
+func (s *Server) createSecGroup(r *http.Request) (*secGroup, error) {
 	var req secGroupReq
 	if err := neutronBody(r, "security_group", secGroupAttrs, &req); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	if req.TenantID != "" && req.TenantID != s.projectID {
-		return 0, nil, policyDenied("create_security_group")
+		return nil, policyDenied("create_security_group")
 	}
 	now := s.now()
 	g := &secGroup{neutronMeta: neutronMeta{id: s.newID("security-group"), projectID: s.projectID, created: now, updated: now, revision: 1}, stateful: true}
 	if req.Name != nil {
 		if strings.EqualFold(*req.Name, "default") {
-			return 0, nil, errf(http.StatusConflict, "SecurityGroupDefaultAlreadyExists", "Default security group already exists.")
+			return nil, errf(http.StatusConflict, "SecurityGroupDefaultAlreadyExists", "Default security group already exists.")
 		}
 		if err := checkName(*req.Name, "name"); err != nil {
-			return 0, nil, err
+			return nil, err
 		}
 		g.name = *req.Name
 	}
-	if req.Description != nil {
-		g.description = *req.Description
-	}
-	if req.Stateful != nil {
-		g.stateful = *req.Stateful
-	}
+	set(&g.description, req.Description)
+	set(&g.stateful, req.Stateful)
 	s.secGroups.put(g.id, g)
 	for _, et := range []string{"IPv4", "IPv6"} {
 		s.addRule(&secGroupRule{groupID: g.id, direction: "egress", ethertype: et})
 	}
-	return http.StatusCreated, map[string]any{"security_group": s.secGroupJSON(g)}, nil
+	return g, nil
 }
 
-func (s *Server) updateSecGroup(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	g, err := s.secGroupFromPath(r)
-	if err != nil {
-		return 0, nil, err
-	}
+func (s *Server) updateSecGroup(g *secGroup, r *http.Request) error {
 	var req secGroupReq
 	if err := neutronBody(r, "security_group", secGroupAttrs, &req); err != nil {
-		return 0, nil, err
+		return err
 	}
 	if req.Name != nil {
 		if g.isDefault && *req.Name != g.name {
-			return 0, nil, errf(http.StatusConflict, "SecurityGroupCannotUpdateDefault", "Updating default security group not allowed.")
+			return errf(http.StatusConflict, "SecurityGroupCannotUpdateDefault", "Updating default security group not allowed.")
 		}
 		if !g.isDefault && strings.EqualFold(*req.Name, "default") {
-			return 0, nil, errf(http.StatusConflict, "SecurityGroupDefaultAlreadyExists", "Default security group already exists.")
+			return errf(http.StatusConflict, "SecurityGroupDefaultAlreadyExists", "Default security group already exists.")
 		}
 		g.name = *req.Name
 	}
-	if req.Description != nil {
-		g.description = *req.Description
-	}
+	set(&g.description, req.Description)
 	if req.Stateful != nil && *req.Stateful != g.stateful {
 		for _, pt := range s.ports.list() {
 			if slices.Contains(pt.secGroups, g.id) {
-				return 0, nil, errf(http.StatusConflict, "SecurityGroupInUse", "Security Group %s in use.", g.id)
+				return errf(http.StatusConflict, "SecurityGroupInUse", "Security Group %s in use.", g.id)
 			}
 		}
 		g.stateful = *req.Stateful
 	}
-	g.touch(s.now())
-	return http.StatusOK, map[string]any{"security_group": s.secGroupJSON(g)}, nil
+	return nil
 }
 
 // deleteSecGroup refuses the default group and a group a port still uses (409).
-func (s *Server) deleteSecGroup(w http.ResponseWriter, r *http.Request) (int, any, error) {
-	g, err := s.secGroupFromPath(r)
-	if err != nil {
-		return 0, nil, err
-	}
+func (s *Server) deleteSecGroup(g *secGroup) error {
 	if g.isDefault {
-		return 0, nil, errf(http.StatusConflict, "SecurityGroupCannotRemoveDefault", "Insufficient rights for removing default security group.")
+		return errf(http.StatusConflict, "SecurityGroupCannotRemoveDefault", "Insufficient rights for removing default security group.")
 	}
 	for _, pt := range s.ports.list() {
 		if slices.Contains(pt.secGroups, g.id) {
-			return 0, nil, errf(http.StatusConflict, "SecurityGroupInUse", "Security Group %s in use.", g.id)
+			return errf(http.StatusConflict, "SecurityGroupInUse", "Security Group %s in use.", g.id)
 		}
 	}
 	for _, rule := range s.groupRules(g.id) {
@@ -309,7 +240,16 @@ func (s *Server) deleteSecGroup(w http.ResponseWriter, r *http.Request) (int, an
 		}
 	}
 	s.secGroups.del(g.id)
-	return http.StatusNoContent, nil, nil
+	return nil
+}
+
+// deleteRule removes a rule; its group's revision goes up.
+func (s *Server) deleteRule(rule *secGroupRule) error {
+	s.secGroupRules.del(rule.id)
+	if g, ok := s.secGroups.get(rule.groupID); ok {
+		g.touch(s.now())
+	}
+	return nil
 }
 
 // optionalInt reads a port bound that may be a number, a numeric string or null.
@@ -341,7 +281,7 @@ func optionalInt(raw json.RawMessage, field string) (*int, error) {
 	return &n, nil
 }
 
-func (s *Server) createRule(w http.ResponseWriter, r *http.Request) (int, any, error) {
+func (s *Server) createRule(r *http.Request) (*secGroupRule, error) {
 	var req struct {
 		GroupID        string          `json:"security_group_id"`
 		Direction      string          `json:"direction"`
@@ -358,22 +298,22 @@ func (s *Server) createRule(w http.ResponseWriter, r *http.Request) (int, any, e
 	attrs := []string{"security_group_id", "direction", "ethertype", "protocol", "port_range_min", "port_range_max",
 		"remote_ip_prefix", "remote_group_id", "remote_address_group_id", "description", "tenant_id", "project_id"}
 	if err := neutronBody(r, "security_group_rule", attrs, &req); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
-	g, ok := s.secGroups.get(req.GroupID)
-	if !ok {
-		return 0, nil, errf(http.StatusNotFound, "SecurityGroupNotFound", "Security group %s does not exist", req.GroupID)
+	g, err := s.secGroups.find(req.GroupID)
+	if err != nil {
+		return nil, err
 	}
 	if req.Direction != "ingress" && req.Direction != "egress" {
-		return 0, nil, errf(http.StatusBadRequest, "InvalidInput", "Invalid input for direction. Reason: '%s' is not in ['ingress', 'egress'].", req.Direction)
+		return nil, errf(http.StatusBadRequest, "InvalidInput", "Invalid input for direction. Reason: '%s' is not in ['ingress', 'egress'].", req.Direction)
 	}
-	rule := &secGroupRule{groupID: g.id, direction: req.Direction, ethertype: "IPv4", description: req.Description}
+	rule := &secGroupRule{neutronMeta: neutronMeta{description: req.Description}, groupID: g.id, direction: req.Direction, ethertype: "IPv4"}
 	switch strings.ToLower(req.Ethertype) {
 	case "", "ipv4":
 	case "ipv6":
 		rule.ethertype = "IPv6"
 	default:
-		return 0, nil, errf(http.StatusBadRequest, "InvalidInput", "Invalid input for ethertype. Reason: '%s' is not in ['IPv4', 'IPv6'].", req.Ethertype)
+		return nil, errf(http.StatusBadRequest, "InvalidInput", "Invalid input for ethertype. Reason: '%s' is not in ['IPv4', 'IPv6'].", req.Ethertype)
 	}
 	if len(req.Protocol) > 0 && string(req.Protocol) != "null" {
 		var v any
@@ -381,27 +321,26 @@ func (s *Server) createRule(w http.ResponseWriter, r *http.Request) (int, any, e
 		proto := strings.ToLower(fmt.Sprint(v))
 		if n, err := strconv.Atoi(proto); err == nil {
 			if n < 0 || n > 255 {
-				return 0, nil, errf(http.StatusBadRequest, "SecurityGroupRuleInvalidProtocol", "Security group rule protocol %s not supported. Only protocol values %v and integer representations [0 to 255] are supported.", proto, sgProtocols)
+				return nil, errf(http.StatusBadRequest, "SecurityGroupRuleInvalidProtocol", "Security group rule protocol %s not supported. Only protocol values %v and integer representations [0 to 255] are supported.", proto, sgProtocols)
 			}
 		} else if !slices.Contains(sgProtocols, proto) && proto != "any" {
-			return 0, nil, errf(http.StatusBadRequest, "SecurityGroupRuleInvalidProtocol", "Security group rule protocol %s not supported. Only protocol values %v and integer representations [0 to 255] are supported.", proto, sgProtocols)
+			return nil, errf(http.StatusBadRequest, "SecurityGroupRuleInvalidProtocol", "Security group rule protocol %s not supported. Only protocol values %v and integer representations [0 to 255] are supported.", proto, sgProtocols)
 		}
 		if proto != "any" {
 			rule.protocol = &proto
 		}
 	}
-	var err error
 	if rule.portMin, err = optionalInt(req.PortMin, "port_range_min"); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	if rule.portMax, err = optionalInt(req.PortMax, "port_range_max"); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	if err := checkRulePorts(rule); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	if req.RemoteIPPrefix != nil && *req.RemoteIPPrefix != "" && req.RemoteGroupID != nil && *req.RemoteGroupID != "" {
-		return 0, nil, errf(http.StatusBadRequest, "SecurityGroupRemoteGroupAndRemoteIpPrefix", "Only remote_ip_prefix or remote_group_id may be provided.")
+		return nil, errf(http.StatusBadRequest, "SecurityGroupRemoteGroupAndRemoteIpPrefix", "Only remote_ip_prefix or remote_group_id may be provided.")
 	}
 	if req.RemoteIPPrefix != nil && *req.RemoteIPPrefix != "" {
 		p, err := netip.ParsePrefix(*req.RemoteIPPrefix)
@@ -409,33 +348,33 @@ func (s *Server) createRule(w http.ResponseWriter, r *http.Request) (int, any, e
 			if a, err2 := netip.ParseAddr(*req.RemoteIPPrefix); err2 == nil {
 				p = netip.PrefixFrom(a, a.BitLen())
 			} else {
-				return 0, nil, errf(http.StatusBadRequest, "InvalidCIDR", "Invalid CIDR %s given as IP prefix.", *req.RemoteIPPrefix)
+				return nil, errf(http.StatusBadRequest, "InvalidCIDR", "Invalid CIDR %s given as IP prefix.", *req.RemoteIPPrefix)
 			}
 		}
 		if p.Addr().Is4() != (rule.ethertype == "IPv4") {
-			return 0, nil, errf(http.StatusBadRequest, "SecurityGroupRuleParameterConflict", "Conflicting value ethertype %s for CIDR %s", rule.ethertype, *req.RemoteIPPrefix)
+			return nil, errf(http.StatusBadRequest, "SecurityGroupRuleParameterConflict", "Conflicting value ethertype %s for CIDR %s", rule.ethertype, *req.RemoteIPPrefix)
 		}
 		prefix := p.String()
 		rule.remoteIPPrefix = &prefix
 	}
 	if req.RemoteGroupID != nil && *req.RemoteGroupID != "" {
-		if _, ok := s.secGroups.get(*req.RemoteGroupID); !ok {
-			return 0, nil, errf(http.StatusNotFound, "SecurityGroupNotFound", "Security group %s does not exist", *req.RemoteGroupID)
+		if _, err := s.secGroups.find(*req.RemoteGroupID); err != nil {
+			return nil, err
 		}
 		id := *req.RemoteGroupID
 		rule.remoteGroupID = &id
 	}
 	if req.RemoteAddrGrp != nil && *req.RemoteAddrGrp != "" {
-		return 0, nil, errf(http.StatusNotFound, "AddressGroupNotFound", "Address group %s could not be found.", *req.RemoteAddrGrp)
+		return nil, errf(http.StatusNotFound, "AddressGroupNotFound", "Address group %s could not be found.", *req.RemoteAddrGrp)
 	}
 	for _, other := range s.groupRules(g.id) {
 		if sameRule(other, rule) {
-			return 0, nil, errf(http.StatusConflict, "SecurityGroupRuleExists", "Security group rule already exists. Rule id is %s.", other.id)
+			return nil, errf(http.StatusConflict, "SecurityGroupRuleExists", "Security group rule already exists. Rule id is %s.", other.id)
 		}
 	}
 	s.addRule(rule)
 	g.touch(s.now())
-	return http.StatusCreated, map[string]any{"security_group_rule": s.ruleJSON(rule)}, nil
+	return rule, nil
 }
 
 // checkRulePorts applies the port range rules: TCP-like protocols take ports 1 to

@@ -87,13 +87,13 @@ type Server struct {
 	images             table[*image]
 	servers            table[*server]
 	volumes            table[*volume]
-	networks           table[*network]
-	subnets            table[*subnet]
-	routers            table[*router]
-	ports              table[*port]
-	secGroups          table[*secGroup]
-	secGroupRules      table[*secGroupRule]
-	floatingIPs        table[*floatingIP]
+	networks           *neutronStore[*network]
+	subnets            *neutronStore[*subnet]
+	routers            *neutronStore[*router]
+	ports              *neutronStore[*port]
+	secGroups          *neutronStore[*secGroup]
+	secGroupRules      *neutronStore[*secGroupRule]
+	floatingIPs        *neutronStore[*floatingIP]
 	externalNetworkID  string
 	externalSubnetID   string
 	mux                *http.ServeMux
@@ -150,6 +150,17 @@ func (t *table[T]) list() []T {
 	out := make([]T, 0, len(t.order))
 	for _, id := range t.order {
 		out = append(out, t.items[id])
+	}
+	return out
+}
+
+// where returns the resources keep is true of, in creation order; nil when none is.
+func (t *table[T]) where(keep func(T) bool) []T {
+	var out []T
+	for _, id := range t.order {
+		if v := t.items[id]; keep(v) {
+			out = append(out, v)
+		}
 	}
 	return out
 }

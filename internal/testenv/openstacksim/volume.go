@@ -84,26 +84,16 @@ func (s *Server) volumeRoutes() {
 	s.handle(volumeSvc, "PUT "+p+"/volumes/{id}", s.withVolume(s.updateVolume))
 	s.handle(volumeSvc, "DELETE "+p+"/volumes/{id}", s.withVolume(s.deleteVolume))
 	s.handle(volumeSvc, "POST "+p+"/volumes/{id}/action", s.withVolume(s.volumeAction))
-	s.handle(volumeSvc, "GET "+p+"/volumes/{id}/metadata", s.withVolume(func(v *volume, w http.ResponseWriter, r *http.Request) (int, any, error) {
-		return http.StatusOK, map[string]any{"metadata": maps.Clone(v.metadata)}, nil
-	}))
-	s.handle(volumeSvc, "POST "+p+"/volumes/{id}/metadata", s.withVolume(s.setVolumeMetadata(false)))
-	s.handle(volumeSvc, "PUT "+p+"/volumes/{id}/metadata", s.withVolume(s.setVolumeMetadata(true)))
-	s.handle(volumeSvc, "GET "+p+"/volumes/{id}/metadata/{key}", s.withVolume(func(v *volume, w http.ResponseWriter, r *http.Request) (int, any, error) {
-		val, ok := v.metadata[r.PathValue("key")]
-		if !ok {
-			return 0, nil, errf(http.StatusNotFound, "", "Volume %s has no metadata with key %s.", v.id, r.PathValue("key"))
-		}
-		return http.StatusOK, map[string]any{"meta": map[string]string{r.PathValue("key"): val}}, nil
-	}))
-	s.handle(volumeSvc, "DELETE "+p+"/volumes/{id}/metadata/{key}", s.withVolume(func(v *volume, w http.ResponseWriter, r *http.Request) (int, any, error) {
-		if _, ok := v.metadata[r.PathValue("key")]; !ok {
-			return 0, nil, errf(http.StatusNotFound, "", "Volume %s has no metadata with key %s.", v.id, r.PathValue("key"))
-		}
-		delete(v.metadata, r.PathValue("key"))
-		v.updated = s.now()
-		return http.StatusOK, nil, nil
-	}))
+	metadataAPI[*volume]{
+		with:     s.withVolume,
+		of:       func(v *volume) *map[string]string { return &v.metadata },
+		required: "Malformed request body: 'metadata' is required",
+		missing: func(v *volume, key string) error {
+			return errf(http.StatusNotFound, "", "Volume %s has no metadata with key %s.", v.id, key)
+		},
+		changed: func(v *volume) { v.updated = s.now() },
+		deleted: http.StatusOK,
+	}.routes(s, volumeSvc, p+"/volumes/{id}/metadata")
 	s.handle(volumeSvc, "GET "+p+"/types", s.inProject(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		var out []any
 		for _, vt := range s.volumeTypes {
@@ -210,6 +200,15 @@ func (s *Server) volumeJSON(v *volume, mv microversion) map[string]any {
 	return out
 }
 
+// listEntry is a server or a volume in a list: all of it in a detailed list, else its ID,
+// name and links, as Nova and Cinder list them.
+func listEntry(detail bool, full map[string]any) map[string]any {
+	if detail {
+		return full
+	}
+	return map[string]any{"id": full["id"], "name": full["name"], "links": full["links"]}
+}
+
 func (s *Server) listVolumes(detail bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		q := r.URL.Query()
@@ -240,23 +239,10 @@ func (s *Server) listVolumes(detail bool) handlerFunc {
 			if !ok {
 				continue
 			}
-			if detail {
-				out = append(out, s.volumeJSON(v, requestVersion(r)))
-			} else {
-				out = append(out, map[string]any{"id": v.id, "name": v.name, "links": s.volumeJSON(v, requestVersion(r))["links"]})
-			}
+			out = append(out, listEntry(detail, s.volumeJSON(v, requestVersion(r))))
 		}
 		return http.StatusOK, map[string]any{"volumes": out}, nil
 	}
-}
-
-func checkVolumeMetadata(m map[string]string) error {
-	for k, v := range m {
-		if k == "" || len(k) > 255 || len(v) > 255 {
-			return errf(http.StatusBadRequest, "", "Invalid input for field/attribute metadata. Keys must be 1 to 255 characters, values at most 255")
-		}
-	}
-	return nil
 }
 
 // createVolume is POST /volumes: 202 with the volume creating; it is available once the
@@ -277,13 +263,10 @@ func (s *Server) createVolume(w http.ResponseWriter, r *http.Request) (int, any,
 			Multiattach      bool              `json:"multiattach"`
 		} `json:"volume"`
 	}
-	if err := readBody(r, &req); err != nil {
+	if err := readRequired(r, &req, "volume", func() bool { return req.Volume != nil }); err != nil {
 		return 0, nil, err
 	}
 	vr := req.Volume
-	if vr == nil {
-		return 0, nil, errf(http.StatusBadRequest, "", "Invalid input for field/attribute volume. 'volume' is a required property")
-	}
 	switch {
 	case vr.SnapshotID != "":
 		return 0, nil, errf(http.StatusNotFound, "", "Snapshot %s could not be found.", vr.SnapshotID)
@@ -319,7 +302,7 @@ func (s *Server) createVolume(w http.ResponseWriter, r *http.Request) (int, any,
 			return 0, nil, errf(http.StatusNotFound, "", "Volume type with name %s could not be found.", vr.VolumeType)
 		}
 	}
-	if err := checkVolumeMetadata(vr.Metadata); err != nil {
+	if err := checkMetadata(vr.Metadata); err != nil {
 		return 0, nil, err
 	}
 	if vr.ImageRef != "" {
@@ -358,11 +341,8 @@ func (s *Server) updateVolume(v *volume, w http.ResponseWriter, r *http.Request)
 			Metadata    *map[string]string `json:"metadata"`
 		} `json:"volume"`
 	}
-	if err := readBody(r, &req); err != nil {
+	if err := readRequired(r, &req, "volume", func() bool { return req.Volume != nil }); err != nil {
 		return 0, nil, err
-	}
-	if req.Volume == nil {
-		return 0, nil, errf(http.StatusBadRequest, "", "Invalid input for field/attribute volume. 'volume' is a required property")
 	}
 	if n := req.Volume.Name; n != nil {
 		if len(*n) > 255 {
@@ -374,7 +354,7 @@ func (s *Server) updateVolume(v *volume, w http.ResponseWriter, r *http.Request)
 		v.description = *d
 	}
 	if m := req.Volume.Metadata; m != nil {
-		if err := checkVolumeMetadata(*m); err != nil {
+		if err := checkMetadata(*m); err != nil {
 			return 0, nil, err
 		}
 		v.metadata = maps.Clone(*m)
@@ -402,38 +382,32 @@ func (s *Server) deleteVolume(v *volume, w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) volumeAction(v *volume, w http.ResponseWriter, r *http.Request) (int, any, error) {
-	var req map[string]json.RawMessage
-	if err := readBody(r, &req); err != nil {
+	name, body, err := readAction(r)
+	if err != nil {
 		return 0, nil, err
 	}
-	if len(req) != 1 {
-		return 0, nil, errf(http.StatusBadRequest, "", "Malformed request body: an action needs exactly one key")
-	}
-	for name, body := range req {
-		switch name {
-		case "os-extend":
-			return s.extendVolume(v, body, requestVersion(r))
-		case "os-retype":
-			var rt struct {
-				NewType string `json:"new_type"`
-			}
-			_ = json.Unmarshal(body, &rt)
-			vt := s.lookupVolumeType(rt.NewType)
-			if vt == nil {
-				return 0, nil, errf(http.StatusNotFound, "", "Volume type with name %s could not be found.", rt.NewType)
-			}
-			if v.status != "available" && v.status != "in-use" {
-				return 0, nil, errf(http.StatusBadRequest, "", "Invalid volume: Volume status must be available or in-use, but current status is: %s.", v.status)
-			}
-			prev := v.status
-			v.status = "retyping"
-			s.later(func() { v.volumeType, v.status, v.updated = vt, prev, s.now() })
-			return http.StatusAccepted, nil, nil
-		default:
-			return 0, nil, errf(http.StatusBadRequest, "", "There is no such action: %s", name)
+	switch name {
+	case "os-extend":
+		return s.extendVolume(v, body, requestVersion(r))
+	case "os-retype":
+		var rt struct {
+			NewType string `json:"new_type"`
 		}
+		_ = json.Unmarshal(body, &rt)
+		vt := s.lookupVolumeType(rt.NewType)
+		if vt == nil {
+			return 0, nil, errf(http.StatusNotFound, "", "Volume type with name %s could not be found.", rt.NewType)
+		}
+		if v.status != "available" && v.status != "in-use" {
+			return 0, nil, errf(http.StatusBadRequest, "", "Invalid volume: Volume status must be available or in-use, but current status is: %s.", v.status)
+		}
+		prev := v.status
+		v.status = "retyping"
+		s.later(func() { v.volumeType, v.status, v.updated = vt, prev, s.now() })
+		return http.StatusAccepted, nil, nil
+	default:
+		return 0, nil, errf(http.StatusBadRequest, "", "There is no such action: %s", name)
 	}
-	return 0, nil, nil
 }
 
 // extendVolume is the os-extend action: an available volume, or from 3.42 an in-use one,
@@ -461,27 +435,4 @@ func (s *Server) extendVolume(v *volume, body json.RawMessage, mv microversion) 
 		v.size, v.status, v.updated = newSize, prev, s.now()
 	})
 	return http.StatusAccepted, nil, nil
-}
-
-func (s *Server) setVolumeMetadata(replace bool) func(v *volume, w http.ResponseWriter, r *http.Request) (int, any, error) {
-	return func(v *volume, w http.ResponseWriter, r *http.Request) (int, any, error) {
-		var req struct {
-			Metadata map[string]string `json:"metadata"`
-		}
-		if err := readBody(r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.Metadata == nil {
-			return 0, nil, errf(http.StatusBadRequest, "", "Malformed request body: 'metadata' is required")
-		}
-		if err := checkVolumeMetadata(req.Metadata); err != nil {
-			return 0, nil, err
-		}
-		if replace {
-			v.metadata = map[string]string{}
-		}
-		maps.Copy(v.metadata, req.Metadata)
-		v.updated = s.now()
-		return http.StatusOK, map[string]any{"metadata": maps.Clone(v.metadata)}, nil
-	}
 }
