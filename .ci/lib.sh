@@ -39,13 +39,14 @@ module_copy() {
   echo "$work"
 }
 
-# fetch_module MODULE VERSION PKG [env...]: prints a writable copy of the module (as
-# module_copy) with every module PKG imports downloaded, so building it next only compiles.
+# fetch_module MODULE VERSION [env...]: prints a writable copy of the module (as
+# module_copy) with every module its go.mod requires downloaded, so building it next only
+# compiles. go mod download fetches them in parallel; a build fetches them as it meets them.
 fetch_module() {
-  local module=$1 version=$2 pkg=$3 work
-  shift 3
+  local module=$1 version=$2 work
+  shift 2
   work=$(module_copy "$module" "$version" "$@") || return 1
-  if ! (cd "$work" && env "$@" go list -deps -f '' "$pkg" > /dev/null); then
+  if ! (cd "$work" && env "$@" go mod download); then
     rm -rf "$work"
     log "downloading what $module@$version imports failed"
     return 1

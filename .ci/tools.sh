@@ -27,7 +27,7 @@ start=$SECONDS
 # nassella's packages, as `go run ./cmd/nassella` compiles them (its own flags, its own
 # standard library); no link, that is go run's. Cheap when Go's build cache is warm. Not
 # this script's failure: a checkout that does not compile is for go run or go vet to report.
-(cd .. && go list -deps -export -f '' ./cmd/nassella > /dev/null 2>&1 ||
+(cd .. && go mod download && go list -deps -export -f '' ./cmd/nassella > /dev/null 2>&1 ||
   log "nassella's packages did not compile; go run or go vet says why") &
 nassella_pid=$!
 pids=("$nassella_pid")
@@ -39,13 +39,13 @@ if [ ! -x "$tofu_dir/tofu" ] || [ ! -x "$bin" ]; then
   std_pid=$!
   fetch=()
   if [ ! -x "$tofu_dir/tofu" ]; then
-    fetch_module github.com/opentofu/opentofu "v$TOFU_VERSION" ./cmd/tofu > "$tmp/tofu" &
+    fetch_module github.com/opentofu/opentofu "v$TOFU_VERSION" > "$tmp/tofu" &
     fetch+=($!)
   fi
   # The provider is served only when the checksum database is skipped for that exact version.
   hcloud_env=(GOSUMDB=off GOFLAGS=-mod=mod)
   if [ ! -x "$bin" ]; then
-    fetch_module github.com/hetznercloud/terraform-provider-hcloud "v$HCLOUD_VERSION" . "${hcloud_env[@]}" > "$tmp/hcloud" &
+    fetch_module github.com/hetznercloud/terraform-provider-hcloud "v$HCLOUD_VERSION" "${hcloud_env[@]}" > "$tmp/hcloud" &
     fetch+=($!)
   fi
   wait_all "the downloads and Go's standard library" "$std_pid" "${fetch[@]}"
