@@ -138,20 +138,13 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 	ctx := context.Background()
 	hosts := []string{"vault.acme.example", "cloud.acme.example", "status.acme.example"}
 	bin, sim, ca, host, srv := startE2E(t, map[string]bool{}, hosts...)
-	resolve := resolveTo(srv, hosts)
-	ciSigner := sshtest.NewKey(t)
-	hostSigner, hostPEM := siteHostKey(t)
-	backups := startBackupServer(t, ciSigner.PublicKey(), hostSigner)
-
-	dir := t.TempDir()
-	var log strings.Builder
-	env := deploy.Env{AllowUnverified: true, Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log, HostKey: hostSigner.PublicKey()}
+	r := newRig(t, bin, ca, srv, hosts)
+	dir, log, env, plan, hostPEM, backups := r.dir, r.log, r.env, r.plan, r.hostPEM, r.backups
 	opts := func(plan string) deploy.ApplyOptions {
-		return deploy.ApplyOptions{Plan: plan,
-			Health: health.Options{Resolve: resolve, RootCAs: ca.Pool, Timeout: 3 * time.Second, Interval: 100 * time.Millisecond},
-			Backup: deploy.SSHBackup{Signer: ciSigner, Addr: backups.Addr, HostKey: env.HostKey}}
+		o := r.opts
+		o.Plan = plan
+		return o
 	}
-	plan := filepath.Join(t.TempDir(), "tfplan")
 
 	// 1. A new site: everything is created, vaultwarden answers, the commit is marked good.
 	commitSite(t, dir, "vaultwarden")
@@ -180,7 +173,7 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 	// The server's user_data writes the host key pair from the secret.
 	for path, content := range map[string][]byte{
 		"/etc/ssh/ssh_host_ed25519_key":     hostPEM,
-		"/etc/ssh/ssh_host_ed25519_key.pub": ssh.MarshalAuthorizedKey(hostSigner.PublicKey()),
+		"/etc/ssh/ssh_host_ed25519_key.pub": ssh.MarshalAuthorizedKey(env.HostKey),
 	} {
 		if want := base64.StdEncoding.EncodeToString(content); !strings.Contains(first[0].UserData, `"`+path+`"`) || !strings.Contains(first[0].UserData, want) {
 			t.Errorf("user_data does not write %s from the host key secret", path)
@@ -319,6 +312,34 @@ func resolveTo(srv *httptest.Server, hosts []string) map[string]string {
 		resolve[h] = strings.TrimPrefix(srv.URL, "https://")
 	}
 	return resolve
+}
+
+// rig is what the deploy e2e tests set up alike: a site repo, the Env that plans and
+// applies it with real OpenTofu, and the ApplyOptions whose health checks go to the test's
+// HTTPS server and whose backups go over SSH to a backup server pinning the site's host key.
+type rig struct {
+	dir, plan string
+	log       *strings.Builder
+	env       deploy.Env
+	opts      deploy.ApplyOptions
+	ciSigner  ssh.Signer // the workflow's backup key
+	backupKey string     // its public half, as site.yaml's backups key
+	hostPEM   []byte     // the site's host key (TF_VAR_ssh_host_key)
+	backups   *backupServer
+}
+
+func newRig(t *testing.T, bin string, ca *testca.CA, srv *httptest.Server, hosts []string) *rig {
+	t.Helper()
+	r := &rig{dir: t.TempDir(), plan: filepath.Join(t.TempDir(), "tfplan"), log: &strings.Builder{}, ciSigner: sshtest.NewKey(t)}
+	hostSigner, hostPEM := siteHostKey(t)
+	r.hostPEM = hostPEM
+	r.backups = startBackupServer(t, r.ciSigner.PublicKey(), hostSigner)
+	r.backupKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(r.ciSigner.PublicKey())))
+	r.env = deploy.Env{AllowUnverified: true, Dir: r.dir, Tofu: bin, Catalog: catalog.Embedded(), Log: r.log, HostKey: hostSigner.PublicKey()}
+	r.opts = deploy.ApplyOptions{Plan: r.plan,
+		Health: health.Options{Resolve: resolveTo(srv, hosts), RootCAs: ca.Pool, Timeout: 3 * time.Second, Interval: 100 * time.Millisecond},
+		Backup: deploy.SSHBackup{Signer: r.ciSigner, Addr: r.backups.Addr, HostKey: r.env.HostKey}}
+	return r
 }
 
 // commitSiteRaw generates from the given site.yaml text without committing.

@@ -15,8 +15,6 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/nassella/nassella/catalog"
-	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/internal/testenv/hcloudsim"
 	"github.com/nassella/nassella/internal/testenv/openstacksim"
 	"github.com/nassella/nassella/internal/testenv/sshtest"
@@ -68,18 +66,8 @@ func TestMoveHetznerToOpenStack(t *testing.T) {
 	bin, hsim, ca, host, srv := startE2E(t, map[string]bool{}, hosts...)
 	osim := openstacksim.StartForOpenTofu(t)
 	ctx := context.Background()
-	ciSigner := sshtest.NewKey(t)
-	hostSigner, _ := siteHostKey(t)
-	backups := startBackupServer(t, ciSigner.PublicKey(), hostSigner)
-	backupKey := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(ciSigner.PublicKey())))
-
-	dir := t.TempDir()
-	var log strings.Builder
-	env := deploy.Env{AllowUnverified: true, Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log, HostKey: hostSigner.PublicKey()}
-	plan := filepath.Join(t.TempDir(), "tfplan")
-	opts := deploy.ApplyOptions{Plan: plan,
-		Health: health.Options{Resolve: resolveTo(srv, hosts), RootCAs: ca.Pool, Timeout: 3 * time.Second, Interval: 100 * time.Millisecond},
-		Backup: deploy.SSHBackup{Signer: ciSigner, Addr: backups.Addr, HostKey: env.HostKey}}
+	r := newRig(t, bin, ca, srv, hosts)
+	dir, log, env, plan, opts, backupKey, backups := r.dir, r.log, r.env, r.plan, r.opts, r.backupKey, r.backups
 	hetzner := "  hetzner: { location: nbg1, server_type: cx33, volume_gb: 50 }"
 	openstack := fmt.Sprintf("  openstack: { auth_url: %q, region: %s, flavor: b3-8, external_network: Ext-Net, volume_gb: 50 }", osim.AuthURL(), osim.Region())
 	write := func(provider, msg string) {
@@ -294,10 +282,8 @@ func TestMoveOpenStackToLibvirt(t *testing.T) {
 	t.Setenv("TF_VAR_libvirt_uri", uri)
 	t.Setenv("TERRAFORM_LIBVIRT_TEST_DOMAIN_TYPE", "qemu") // no KVM here (the provider's own switch)
 	ctx := context.Background()
-	ciSigner := sshtest.NewKey(t)
-	hostSigner, _ := siteHostKey(t)
-	backups := startBackupServer(t, ciSigner.PublicKey(), hostSigner)
-	backupKey := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(ciSigner.PublicKey())))
+	r := newRig(t, bin, ca, srv, hosts)
+	dir, log, env, plan, opts, backupKey := r.dir, r.log, r.env, r.plan, r.opts, r.backupKey
 
 	// The test's own pool, network and site name in libvirtd, removed at the end.
 	tag := make([]byte, 3)
@@ -326,17 +312,10 @@ func TestMoveOpenStackToLibvirt(t *testing.T) {
 		t.Fatalf("qemu-img: %v\n%s", err, out)
 	}
 
-	dir := t.TempDir()
-	var log strings.Builder
-	env := deploy.Env{AllowUnverified: true, Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log, HostKey: hostSigner.PublicKey()}
-	plan := filepath.Join(t.TempDir(), "tfplan")
-	opts := deploy.ApplyOptions{Plan: plan,
-		Health: health.Options{Resolve: resolveTo(srv, hosts), RootCAs: ca.Pool, Timeout: 3 * time.Second, Interval: 100 * time.Millisecond},
-		Backup: deploy.SSHBackup{Signer: ciSigner, Addr: backups.Addr, HostKey: env.HostKey}}
 	openstack := fmt.Sprintf("  openstack: { auth_url: %q, region: %s, flavor: b3-8, external_network: Ext-Net, volume_gb: 20 }", osim.AuthURL(), osim.Region())
 	const address = "203.0.113.77"
 	libvirt := fmt.Sprintf("  libvirt: { host: box.office.example, host_key: %q, pool: %s, network: %s, ipv4_address: %s, memory_mb: 4096, volume_gb: 10, flatcar_image: %q }",
-		strings.TrimSpace(string(ssh.MarshalAuthorizedKey(hostSigner.PublicKey()))), pool, network, address, image)
+		strings.TrimSpace(string(ssh.MarshalAuthorizedKey(env.HostKey))), pool, network, address, image)
 	write := func(provider, msg string) {
 		t.Helper()
 		commitSiteRaw(t, dir, strings.Replace(fmt.Sprintf(movingSite, backupKey, provider), "name: acme", "name: "+name, 1))

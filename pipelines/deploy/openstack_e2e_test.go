@@ -9,14 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"golang.org/x/crypto/ssh"
-
-	"github.com/nassella/nassella/catalog"
-	"github.com/nassella/nassella/internal/health"
 	"github.com/nassella/nassella/internal/testenv/openstacksim"
-	"github.com/nassella/nassella/internal/testenv/sshtest"
 	"github.com/nassella/nassella/internal/testenv/testca"
 	"github.com/nassella/nassella/pipelines/deploy"
 )
@@ -64,20 +58,8 @@ func TestOpenStackPlanApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	resolve := resolveTo(srv, hosts)
-	ciSigner := sshtest.NewKey(t)
-	hostSigner, _ := siteHostKey(t)
-	backups := startBackupServer(t, ciSigner.PublicKey(), hostSigner)
-
-	dir := t.TempDir()
-	var log strings.Builder
-	env := deploy.Env{AllowUnverified: true, Dir: dir, Tofu: bin, Catalog: catalog.Embedded(), Log: &log, HostKey: hostSigner.PublicKey()}
-	opts := deploy.ApplyOptions{
-		Health: health.Options{Resolve: resolve, RootCAs: ca.Pool, Timeout: 3 * time.Second, Interval: 100 * time.Millisecond},
-		Backup: deploy.SSHBackup{Signer: ciSigner, Addr: backups.Addr, HostKey: env.HostKey}}
-	plan := filepath.Join(t.TempDir(), "tfplan")
-	opts.Plan = plan
-	backupKey := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(ciSigner.PublicKey())))
+	r := newRig(t, bin, ca, srv, hosts)
+	dir, log, env, opts, plan, backupKey, backups := r.dir, r.log, r.env, r.opts, r.plan, r.backupKey, r.backups
 	write := func(flavor string, apps ...string) {
 		t.Helper()
 		var lines []string

@@ -44,14 +44,7 @@ import (
 //   - (a fresh VM on a blank disk restoring the last backup before its apps start is
 //     TestMoveWithData's, where a move's apply asks for it).
 func TestHostInVM(t *testing.T) {
-	plugin := requireStandinHost(t)
-	qemu, err := vmtest.FindQEMU()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The compose layer runs in Docker on this machine, this in QEMU: they share nothing.
-	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	plugin, qemu, ctx, cancel := startVMTest(t)
 	defer cancel()
 	cat := catalog.Embedded()
 	first, both := []string{"uptime-kuma"}, []string{"uptime-kuma", "vaultwarden"}
@@ -157,6 +150,23 @@ func startGuest(ctx context.Context, t *testing.T, img *standinhost.Image, qemu,
 	g := &guest{t: t, vm: vm, keys: keys, started: time.Now()}
 	t.Cleanup(g.close)
 	return g
+}
+
+// startVMTest begins a test that boots stand-in hosts under QEMU: it checks their tools,
+// runs the test in parallel (the compose layer runs in Docker on this machine, these in
+// QEMU: they share nothing) and gives it 40 minutes. It returns the Compose plugin, QEMU
+// and the test's context, to cancel with a defer (before the cleanups, which remove what
+// a still running command may use).
+func startVMTest(t *testing.T) (plugin, qemu string, ctx context.Context, cancel context.CancelFunc) {
+	t.Helper()
+	plugin = requireStandinHost(t)
+	qemu, err := vmtest.FindQEMU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Parallel()
+	ctx, cancel = context.WithTimeout(context.Background(), 40*time.Minute)
+	return plugin, qemu, ctx, cancel
 }
 
 // requireStandinHost checks what building a stand-in host needs (Ignition, the Debian

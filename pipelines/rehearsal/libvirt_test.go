@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,7 +157,7 @@ func TestLibvirtPlatform(t *testing.T) {
 	}
 
 	// The server.
-	ports := [2]int{freePort(t), freePort(t)}
+	ports := [2]int{testtool.FreePort(t), testtool.FreePort(t)}
 	serial := filepath.Join(dir, "serial.log")
 	writeOverride(t, tf.dir, img, ports, serial)
 	tf.env = append(tf.env, "TF_VAR_flatcar_image="+img.Disk)
@@ -478,16 +477,6 @@ func (r *tofuRun) planActions(ctx context.Context) map[string]string {
 		m[c.Address] = strings.Join(c.Change.Actions, ",")
 	}
 	return m
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func mustRead(t *testing.T, p string) []byte {

@@ -2,7 +2,6 @@ package rehearsal_test
 
 import (
 	"bufio"
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -70,13 +69,7 @@ import (
 func TestMoveWithData(t *testing.T) {
 	testtool.Require(t, "NASSELLA_TOFU", ".ci/tools.sh")
 	testtool.Require(t, "TF_CLI_CONFIG_FILE", ".ci/tools.sh")
-	plugin := requireStandinHost(t)
-	qemu, err := vmtest.FindQEMU()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	plugin, qemu, ctx, cancel := startVMTest(t)
 	defer cancel()
 	cat := catalog.Embedded()
 	apps := []string{"uptime-kuma"}

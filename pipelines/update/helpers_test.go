@@ -100,10 +100,10 @@ func nextCatalog(t testing.TB, release, app string, bump int, withEvidence bool)
 	return dir, cat
 }
 
-// pushSite generates a site with cat and pushes it as the first commit of main.
-func pushSite(t testing.TB, cloneURL, token string, siteData []byte, cat *catalog.Release) {
+// generateInto writes the files generated from site.yaml's text with cat into dir and
+// returns the loaded site.
+func generateInto(t testing.TB, dir string, siteData []byte, cat *catalog.Release) *site.Loaded {
 	t.Helper()
-	dir := t.TempDir()
 	l, err := site.Load("site.yaml", siteData, cat)
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +115,14 @@ func pushSite(t testing.TB, cloneURL, token string, siteData []byte, cat *catalo
 	if _, err := tr.Write(dir, nil); err != nil {
 		t.Fatal(err)
 	}
+	return l
+}
+
+// pushSite generates a site with cat and pushes it as the first commit of main.
+func pushSite(t testing.TB, cloneURL, token string, siteData []byte, cat *catalog.Release) {
+	t.Helper()
+	dir := t.TempDir()
+	generateInto(t, dir, siteData, cat)
 	if err := os.WriteFile(filepath.Join(dir, "site.yaml"), siteData, 0o644); err != nil {
 		t.Fatal(err)
 	}

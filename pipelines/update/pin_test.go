@@ -1,4 +1,4 @@
-package update_test
+package update
 
 import (
 	"testing"
@@ -6,9 +6,7 @@ import (
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/generator"
 	"github.com/nassella/nassella/generator/examples"
-	"github.com/nassella/nassella/generator/site"
 	"github.com/nassella/nassella/generator/tree"
-	"github.com/nassella/nassella/pipelines/update"
 )
 
 // A release that does not touch a site's apps or host only moves the pin in nassella.lock:
@@ -17,17 +15,7 @@ func TestOnlyPinMoves(t *testing.T) {
 	dir := t.TempDir()
 	data, _ := examples.Get("one-app")
 	cat := catalog.Embedded()
-	l, err := site.Load("site.yaml", data, cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := generator.Generate(l, cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tr.Write(dir, nil); err != nil {
-		t.Fatal(err)
-	}
+	l := generateInto(t, dir, data, cat)
 	old, err := generator.ReadLock(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -45,18 +33,18 @@ func TestOnlyPinMoves(t *testing.T) {
 		t.Fatal(err)
 	}
 	lock, _ := tr2.Get(generator.LockPath)
-	if !update.OnlyPinMoves(old, res, lock.Data) {
+	if !OnlyPinMoves(old, res, lock.Data) {
 		t.Errorf("a release that changes nothing but the pin was taken for a change: wrote %v", res.Written)
 	}
 
 	// A changed file is a change.
-	if update.OnlyPinMoves(old, tree.Result{Written: []string{generator.LockPath, "proxy/Caddyfile"}}, lock.Data) {
+	if OnlyPinMoves(old, tree.Result{Written: []string{generator.LockPath, "proxy/Caddyfile"}}, lock.Data) {
 		t.Error("a change to the Caddyfile was ignored")
 	}
 	// A changed image in the lock is a change, even when no other file moved.
 	moved := *old
 	moved.Images = map[string]string{"vaultwarden/server": "docker.io/vaultwarden/server:9.9.9"}
-	if update.OnlyPinMoves(&moved, res, lock.Data) {
+	if OnlyPinMoves(&moved, res, lock.Data) {
 		t.Error("a changed image was ignored")
 	}
 }

@@ -321,16 +321,23 @@ func (r *scenarioRun) shutdown(ctx context.Context, h host, what string) error {
 
 const cmdTimeout = 5 * time.Minute
 
+// bootHealthy boots a host with these apps of a catalog release on a data disk of that
+// name, made fresh, and waits until every app answers. It returns the host and the disk.
+func (r *scenarioRun) bootHealthy(ctx context.Context, name string, cat *catalog.Release, apps []string, diskName, when string) (host, string, error) {
+	disk, err := r.disk(diskName)
+	if err != nil {
+		return nil, "", err
+	}
+	h, err := r.boot(ctx, name, cat, apps, disk)
+	if err != nil {
+		return nil, "", err
+	}
+	return h, disk, r.healthy(ctx, h, len(apps), when)
+}
+
 func (r *scenarioRun) install(ctx context.Context) error {
-	disk, err := r.disk("data")
+	h, _, err := r.bootHealthy(ctx, "new", r.opt.Catalog, r.apps, "data", "after install")
 	if err != nil {
-		return err
-	}
-	h, err := r.boot(ctx, "new", r.opt.Catalog, r.apps, disk)
-	if err != nil {
-		return err
-	}
-	if err := r.healthy(ctx, h, len(r.apps), "after install"); err != nil {
 		return err
 	}
 	return r.shutdown(ctx, h, "new")
@@ -350,15 +357,8 @@ func (r *scenarioRun) upgrade(ctx context.Context) error {
 	if len(apps) == 0 {
 		return errSkip{fmt.Sprintf("none of the apps is in the previous release %s: nothing to upgrade", prev.Release)}
 	}
-	disk, err := r.disk("data")
+	old, disk, err := r.bootHealthy(ctx, "previous", prev, apps, "data", "on the previous release")
 	if err != nil {
-		return err
-	}
-	old, err := r.boot(ctx, "previous", prev, apps, disk)
-	if err != nil {
-		return err
-	}
-	if err := r.healthy(ctx, old, len(apps), "on the previous release"); err != nil {
 		return err
 	}
 	before, err := r.seed(ctx, old, apps)
@@ -386,15 +386,8 @@ func (r *scenarioRun) backupRestore(ctx context.Context) error {
 	if r.opt.Backup == nil {
 		return errSkip{"no backup target was given (--backup-endpoint and --backup-bucket, credentials in the environment): the VM needs a bucket it can reach"}
 	}
-	disk, err := r.disk("data")
+	h, _, err := r.bootHealthy(ctx, "new", r.opt.Catalog, r.apps, "data", "before the backup")
 	if err != nil {
-		return err
-	}
-	h, err := r.boot(ctx, "new", r.opt.Catalog, r.apps, disk)
-	if err != nil {
-		return err
-	}
-	if err := r.healthy(ctx, h, len(r.apps), "before the backup"); err != nil {
 		return err
 	}
 	before, err := r.seed(ctx, h, r.apps)
@@ -407,15 +400,8 @@ func (r *scenarioRun) backupRestore(ctx context.Context) error {
 	if err := r.shutdown(ctx, h, "backed-up"); err != nil {
 		return err
 	}
-	blank, err := r.disk("blank")
+	fresh, _, err := r.bootHealthy(ctx, "fresh on a blank disk", r.opt.Catalog, r.apps, "blank", "fresh, before the restore")
 	if err != nil {
-		return err
-	}
-	fresh, err := r.boot(ctx, "fresh on a blank disk", r.opt.Catalog, r.apps, blank)
-	if err != nil {
-		return err
-	}
-	if err := r.healthy(ctx, fresh, len(r.apps), "fresh, before the restore"); err != nil {
 		return err
 	}
 	if err := r.hostCommand(ctx, fresh, "restore ("+RestoreCommand+")", RestoreCommand); err != nil {

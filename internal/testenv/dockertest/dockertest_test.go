@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/internal/testenv/dockertest"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 )
 
 const image = "nassella.invalid/dockertest/app:1"
@@ -78,16 +78,6 @@ func buildImage(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // compose has what the site's compose files use: bind mounts of absolute host paths, a
@@ -159,7 +149,7 @@ func TestComposeUpInThePrivateDaemon(t *testing.T) {
 	if err := os.WriteFile(file, []byte(compose), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := testtool.FreePort(t)
 	env := []string{fmt.Sprintf("WEB_PORT=%d", port)}
 	if _, _, err := d.Run(ctx, env, "docker", "compose", "--file", file, "up", "--detach", "--wait"); err != nil {
 		t.Fatal(err)

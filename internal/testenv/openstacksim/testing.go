@@ -16,9 +16,7 @@ import (
 // when the test ends.
 func StartForOpenTofu(t testing.TB) *Server {
 	t.Helper()
-	s, env := StartWithEnv(t)
-	testtool.Setenv(t, env)
-	return s
+	return testtool.Setenv(t, StartWithEnv)
 }
 
 // StartWithEnv starts the simulator StartForOpenTofu does and returns the variables

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/nassella/nassella/catalog"
 	"github.com/nassella/nassella/internal/testenv/standin"
+	"github.com/nassella/nassella/internal/testenv/testtool"
 )
 
 // container is one service of a catalog app played by the stand-in program outside Docker:
@@ -52,7 +52,7 @@ func newContainer(t *testing.T, prog string, a *catalog.App, sn string) *contain
 	}
 	var http, serve string
 	if a.HTTP.Service == sn {
-		c.port = freePort(t)
+		c.port = testtool.FreePort(t)
 		http = fmt.Sprintf("%d:%s=%d", c.port, a.Health.Path, a.Health.Status)
 	}
 	if len(s.Entrypoint) > 0 {
@@ -212,15 +212,6 @@ func (c *container) markers() map[string]string {
 		out[p] = m.ID + " " + strconv.Itoa(m.Starts)
 	}
 	return out
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // TestEveryServiceOfTheCatalog plays each service of each app: the server answers the

@@ -5,6 +5,7 @@ package testtool
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,12 +51,27 @@ func HoldPort(t testing.TB, port int) {
 	t.Cleanup(func() { f.Close() }) // closing the file releases the lock
 }
 
-// Setenv sets each KEY=value of env for the rest of the test (t.Setenv: not in parallel
-// tests, which give env to the programs they start instead).
-func Setenv(t testing.TB, env []string) {
+// Setenv runs start, a simulator's StartWithEnv, and sets each KEY=value it returns for
+// the rest of the test (t.Setenv: not in parallel tests, which give the variables to the
+// programs they start instead).
+func Setenv[S any](t testing.TB, start func(testing.TB) (S, []string)) S {
 	t.Helper()
+	s, env := start(t)
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
+	return s
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for a server the
+// test starts as a program.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
