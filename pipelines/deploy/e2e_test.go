@@ -148,16 +148,8 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 
 	// 1. A new site: everything is created, vaultwarden answers, the commit is marked good.
 	commitSite(t, dir, "vaultwarden")
-	p, err := deploy.MakePlan(ctx, env, plan)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
-	}
-	sum := deploy.Summarize(p).Text()
-	for _, want := range []string{"Your server will be created", "A data volume of 50 GB", "https://vault.acme.example will point at your server", "A fixed IPv4 address"} {
-		if !strings.Contains(sum, want) {
-			t.Errorf("first plan summary lacks %q:\n%s", want, sum)
-		}
-	}
+	var err error
+	p, _ := r.planSays(t, ctx, "first", "Your server will be created", "A data volume of 50 GB", "https://vault.acme.example will point at your server", "A fixed IPv4 address")
 	if _, err := deploy.Apply(ctx, env, opts(plan)); err != nil {
 		t.Fatalf("first apply: %v\n%s", err, log.String())
 	}
@@ -183,14 +175,7 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 	// 2. Nextcloud is added: the plan says the server is rebuilt and nothing else is lost;
 	// a backup is taken first; the same volume and IPs end up on the new server.
 	commitSite(t, dir, "nextcloud", "vaultwarden")
-	p, err = deploy.MakePlan(ctx, env, plan)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
-	}
-	sum = deploy.Summarize(p).Text()
-	if !strings.Contains(sum, "The server will be rebuilt") || !strings.Contains(sum, "https://cloud.acme.example will point at your server") {
-		t.Errorf("replace summary:\n%s", sum)
-	}
+	p, _ = r.planSays(t, ctx, "replace", "The server will be rebuilt", "https://cloud.acme.example will point at your server")
 	for _, c := range p.Changes {
 		if c.Type == "hcloud_volume" || c.Type == "hcloud_primary_ip" || (c.Type == "hcloud_zone_rrset" && c.Action != "create") {
 			t.Errorf("the rebuild touches %s (%s)", c.Address, c.Action)
@@ -340,6 +325,24 @@ func newRig(t *testing.T, bin string, ca *testca.CA, srv *httptest.Server, hosts
 		Health: health.Options{Resolve: resolveTo(srv, hosts), RootCAs: ca.Pool, Timeout: 3 * time.Second, Interval: 100 * time.Millisecond},
 		Backup: deploy.SSHBackup{Signer: r.ciSigner, Addr: r.backups.Addr, HostKey: r.env.HostKey}}
 	return r
+}
+
+// planSays plans the site repo's HEAD, fails the test when that fails, reports each of
+// wants missing from the plan's summary (what names the plan) and returns the plan and
+// its summary.
+func (r *rig) planSays(t *testing.T, ctx context.Context, what string, wants ...string) (*deploy.Plan, string) {
+	t.Helper()
+	p, err := deploy.MakePlan(ctx, r.env, r.plan)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, r.log.String())
+	}
+	sum := deploy.Summarize(p).Text()
+	for _, want := range wants {
+		if !strings.Contains(sum, want) {
+			t.Errorf("%s plan summary lacks %q:\n%s", what, want, sum)
+		}
+	}
+	return p, sum
 }
 
 // commitSiteRaw generates from the given site.yaml text without committing.

@@ -72,16 +72,7 @@ func TestOpenStackPlanApply(t *testing.T) {
 
 	// 1. The first apply: the plan comment in the owner's words, then everything made.
 	write("b3-8", "vaultwarden")
-	p, err := deploy.MakePlan(ctx, env, plan)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
-	}
-	sum := deploy.Summarize(p).Text()
-	for _, want := range []string{"Your server will be created", "A data volume of 20 GB", "A fixed IPv4 address will be reserved", "The site's own network will be set up"} {
-		if !strings.Contains(sum, want) {
-			t.Errorf("first plan summary lacks %q:\n%s", want, sum)
-		}
-	}
+	p, sum := r.planSays(t, ctx, "first", "Your server will be created", "A data volume of 20 GB", "A fixed IPv4 address will be reserved", "The site's own network will be set up")
 	if strings.Contains(sum, "AAAA") || strings.Contains(sum, "Another part") || !strings.Contains(sum, "Add the A record of https://vault.choir.example") {
 		t.Errorf("first plan summary:\n%s", sum)
 	}
