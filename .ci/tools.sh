@@ -28,7 +28,7 @@ start=$SECONDS
 # standard library); no link, that is go run's. Cheap when Go's build cache is warm. Not
 # this script's failure: a checkout that does not compile is for go run or go vet to report.
 (cd .. && go mod download && go list -deps -export -f '' ./cmd/nassella > /dev/null 2>&1 ||
-  log "nassella's packages did not compile; go run or go vet says why") &
+  log "nassella's packages were not compiled ahead; go run or go vet says why") &
 nassella_pid=$!
 pids=("$nassella_pid")
 if [ ! -x "$tofu_dir/tofu" ] || [ ! -x "$bin" ]; then
