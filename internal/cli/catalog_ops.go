@@ -54,7 +54,12 @@ func addIdentityFlags(fs interface {
 	}
 }
 
-func (f identityFlags) identity(repo *catalogops.Repo) (catalogops.Identity, error) {
+// identity opens the catalog repo in dir and resolves who commits there.
+func (f identityFlags) identity(dir string) (catalogops.Identity, error) {
+	repo, err := catalogops.OpenRepo(dir)
+	if err != nil {
+		return catalogops.Identity{}, err
+	}
 	return catalogops.ResolveIdentity(*f.author, *f.signKey, repo)
 }
 
@@ -140,11 +145,7 @@ func runCatalogRelease(_ context.Context, s Streams, args []string) error {
 		}
 	}
 	d := opsDir(*dir)
-	repo, err := catalogops.OpenRepo(d)
-	if err != nil {
-		return err
-	}
-	who, err := id.identity(repo)
+	who, err := id.identity(d)
 	if err != nil {
 		return err
 	}
@@ -173,11 +174,7 @@ func runCatalogPromote(ctx context.Context, s Streams, args []string) error {
 		return usageError{"use: nassella catalog promote RELEASE --to stable"}
 	}
 	d := opsDir(*dir)
-	repo, err := catalogops.OpenRepo(d)
-	if err != nil {
-		return err
-	}
-	who, err := id.identity(repo)
+	who, err := id.identity(d)
 	if err != nil {
 		return err
 	}

@@ -63,23 +63,7 @@ func commitSite(t *testing.T, dir string, apps ...string) {
 	for _, a := range apps {
 		lines = append(lines, "  "+a+": {}")
 	}
-	data := []byte(fmt.Sprintf(siteTemplate, strings.Join(lines, "\n")))
-	if err := os.WriteFile(filepath.Join(dir, "site.yaml"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cat := catalog.Embedded()
-	l, err := site.Load("site.yaml", data, cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := generator.Generate(l, cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lock, _ := generator.ReadLock(dir)
-	if _, err := tr.Write(dir, lock.Owned()); err != nil {
-		t.Fatal(err)
-	}
+	commitSiteRaw(t, dir, fmt.Sprintf(siteTemplate, strings.Join(lines, "\n")))
 	commitAll(t, dir, "apps: "+strings.Join(apps, ", "))
 }
 
@@ -353,7 +337,9 @@ func commitSiteRaw(t *testing.T, dir, text string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "site.yaml"), []byte(text), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "site.yaml"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tr, err := generator.Generate(l, cat)
 	if err != nil {
 		t.Fatal(err)
