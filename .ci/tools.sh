@@ -27,8 +27,12 @@ start=$SECONDS
 # nassella's packages, as `go run ./cmd/nassella` compiles them (its own flags, its own
 # standard library); no link, that is go run's. Cheap when Go's build cache is warm. Not
 # this script's failure: a checkout that does not compile is for go run or go vet to report.
-(cd .. && go mod download && go list -deps -export -f '' ./cmd/nassella > /dev/null 2>&1 ||
-  log "nassella's packages were not compiled ahead; go run or go vet says why") &
+(
+  cd ..
+  if ! { go mod download && go list -deps -export -f '' ./cmd/nassella > /dev/null 2>&1; }; then
+    log "nassella's packages were not compiled ahead; go run or go vet says why"
+  fi
+) &
 nassella_pid=$!
 pids=("$nassella_pid")
 if [ ! -x "$tofu_dir/tofu" ] || [ ! -x "$bin" ]; then
