@@ -40,8 +40,9 @@ module_copy() {
 }
 
 # fetch_module MODULE VERSION [env...]: prints a writable copy of the module (as
-# module_copy) with every module its go.mod requires downloaded, so building it next only
-# compiles. go mod download fetches them in parallel; a build fetches them as it meets them.
+# module_copy) with the modules it needs downloaded, so building it next only compiles.
+# Without arguments go mod download fetches those needed to build and test the module's
+# packages (`go help mod download`), in parallel; a build fetches them as it meets them.
 fetch_module() {
   local module=$1 version=$2 work
   shift 2

@@ -25,7 +25,10 @@ mkdir -p "$tofu_dir" "$(dirname "$bin")"
 
 start=$SECONDS
 # nassella's packages, as `go run ./cmd/nassella` compiles them (its own flags, its own
-# standard library); no link, that is go run's. Cheap when Go's build cache is warm. Not
+# standard library): go run builds only its main package differently, without debug
+# information (Go 1.26 cmd/go/internal/run/run.go, OmitDebug), and `go list -export` builds
+# every package's export data with the same compile actions (cmd/go/internal/list/list.go,
+# NeedExport). No link, that is go run's. Cheap when Go's build cache is warm. Not
 # this script's failure: a checkout that does not compile is for go run or go vet to report.
 (
   cd ..

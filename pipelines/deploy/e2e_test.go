@@ -124,17 +124,11 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 	bin, sim, ca, host, srv := startE2E(t, map[string]bool{}, hosts...)
 	r := newRig(t, bin, ca, srv, hosts)
 	dir, log, env, plan, hostPEM, backups := r.dir, r.log, r.env, r.plan, r.hostPEM, r.backups
-	opts := func(plan string) deploy.ApplyOptions {
-		o := r.opts
-		o.Plan = plan
-		return o
-	}
 
 	// 1. A new site: everything is created, vaultwarden answers, the commit is marked good.
 	commitSite(t, dir, "vaultwarden")
-	var err error
 	p, _ := r.planSays(t, ctx, "first", "Your server will be created", "A data volume of 50 GB", "https://vault.acme.example will point at your server", "A fixed IPv4 address")
-	if _, err := deploy.Apply(ctx, env, opts(plan)); err != nil {
+	if _, err := deploy.Apply(ctx, env, r.opts); err != nil {
 		t.Fatalf("first apply: %v\n%s", err, log.String())
 	}
 	if backups.count() != 0 {
@@ -172,7 +166,7 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 	if _, err := deploy.Apply(ctx, env, deploy.ApplyOptions{Plan: plan, ExpectDigest: "0000000000000000"}); err == nil || !strings.Contains(err.Error(), "not the reviewed one") {
 		t.Errorf("a plan with another digest was applied: %v", err)
 	}
-	if _, err := deploy.Apply(ctx, env, opts(plan)); err != nil {
+	if _, err := deploy.Apply(ctx, env, r.opts); err != nil {
 		t.Fatalf("rebuild: %v\n%s", err, log.String())
 	}
 	if backups.count() != 1 {
@@ -193,12 +187,9 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 
 	// 3. A failed backup stops a rebuild before anything changes.
 	commitSite(t, dir, "nextcloud", "uptime-kuma", "vaultwarden")
-	p, err = deploy.MakePlan(ctx, env, plan)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r.planSays(t, ctx, "next")
 	backups.fail.Store(true)
-	if _, err := deploy.Apply(ctx, env, opts(plan)); err == nil || !strings.Contains(err.Error(), "repository is locked") {
+	if _, err := deploy.Apply(ctx, env, r.opts); err == nil || !strings.Contains(err.Error(), "repository is locked") {
 		t.Fatalf("apply went on after a failed backup: %v", err)
 	}
 	if s := sim.Servers(); len(s) != 1 || s[0].ID != second[0].ID {
@@ -209,11 +200,8 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 	// 4. The same change again, but Uptime Kuma never becomes healthy: the apply rolls
 	// back to the last good configuration (nextcloud + vaultwarden), keeping the volume.
 	host.broken["status"] = true
-	p, err = deploy.MakePlan(ctx, env, plan)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := deploy.Apply(ctx, env, opts(plan))
+	r.planSays(t, ctx, "next")
+	out, err := deploy.Apply(ctx, env, r.opts)
 	if err == nil || !strings.Contains(err.Error(), "uptime-kuma") || !strings.Contains(err.Error(), "rolled back to "+deploy.LastGoodTag) {
 		t.Fatalf("faulty change: %v\n%s", err, log.String())
 	}
@@ -238,12 +226,9 @@ func TestPlanApplyReplaceRollback(t *testing.T) {
 	}
 
 	// 5. A plan is not applied once its inputs changed.
-	p, err = deploy.MakePlan(ctx, env, plan)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r.planSays(t, ctx, "next")
 	os.WriteFile(filepath.Join(dir, "terraform", "extra.tf"), []byte("# changed after review\n"), 0o644)
-	if _, err := deploy.Apply(ctx, env, opts(plan)); err == nil || !strings.Contains(err.Error(), "stale") {
+	if _, err := deploy.Apply(ctx, env, r.opts); err == nil || !strings.Contains(err.Error(), "stale") {
 		t.Errorf("stale plan applied: %v", err)
 	}
 	os.Remove(filepath.Join(dir, "terraform", "extra.tf"))
